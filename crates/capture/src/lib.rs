@@ -1,0 +1,1 @@
+//! drx-capture (work in progress)

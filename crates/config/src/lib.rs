@@ -1,0 +1,1 @@
+//! drx-config (work in progress)

@@ -1,0 +1,1 @@
+//! drx-extractor (work in progress)

@@ -1,0 +1,1 @@
+//! drx-journal (work in progress)

@@ -1,0 +1,1 @@
+//! drx-layouts (work in progress)

@@ -1,0 +1,1 @@
+//! drx-sinks (work in progress)

@@ -1,0 +1,1 @@
+//! drx-templates (work in progress)
