@@ -1,1 +1,186 @@
-fn main() {}
+//! `drx`: capture, mirror and extract the changes of critical record files.
+//!
+//! The binary is thin: arguments (clap), logging (tracing), and one `match`
+//! onto the library crates.
+
+mod bench;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use drx_capture::{Capture, FileSpec, Org, Script};
+use drx_config::Config;
+use drx_extractor::{ExtractOptions, Progress};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// Capture, mirror and extract the changes of critical record files.
+#[derive(Debug, Parser)]
+#[command(name = "drx", version, about)]
+struct Cli {
+    /// The home directory holding drx.toml (default: $DRX_HOME, else the
+    /// current directory).
+    #[arg(long, global = true, env = "DRX_HOME")]
+    home: Option<PathBuf>,
+    /// More logging (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate drx.toml, every layout, and every template against its layout.
+    Check,
+    /// Run record operations from a JSON-lines script (docs/IO_SCRIPT.md).
+    Io {
+        /// The script: one JSON operation per line.
+        #[arg(long)]
+        script: PathBuf,
+        /// The process name the operations are journaled under.
+        #[arg(long, default_value = "drx_io")]
+        process_name: String,
+    },
+    /// The guide's drms_demo: copy every record of IN into the critical file OUT.
+    Demo {
+        /// The input file (fixed-length records back to back).
+        #[arg(long)]
+        input_path: PathBuf,
+        /// The critical file to create.
+        #[arg(long)]
+        output_path: PathBuf,
+        /// The file id whose layout describes the records (default: the
+        /// output's extractor_file_id in the Files Table).
+        #[arg(long)]
+        file_id: Option<u16>,
+        /// The process name.
+        #[arg(long, default_value = "drms_demo")]
+        process_name: String,
+    },
+    /// Deliver the changes of a file id to its sinks.
+    Extract {
+        /// The extractor file id.
+        #[arg(long)]
+        file_id: u16,
+        /// Only this sink.
+        #[arg(long)]
+        sink: Option<String>,
+        /// Keep tailing the journal.
+        #[arg(long)]
+        follow: bool,
+        /// Start a new sink with every record of the current file.
+        #[arg(long)]
+        snapshot: bool,
+    },
+    /// Measure drx against its anchors (docs/PERFORMANCE.md).
+    Bench {
+        #[command(subcommand)]
+        what: bench::BenchCommand,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("drx: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn home(cli_home: Option<PathBuf>) -> Result<PathBuf> {
+    match cli_home {
+        Some(h) => Ok(h),
+        None => std::env::current_dir().context("the current directory"),
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let home = home(cli.home)?;
+    match cli.command {
+        Command::Check => {
+            let config = Config::load(&home)?;
+            println!("{}", drx_extractor::check(&config)?);
+        }
+        Command::Io { script, process_name } => {
+            let config = Config::load(&home)?;
+            let mut capture = Capture::open(&config, &process_name)?;
+            let file = std::fs::File::open(&script).with_context(|| script.display().to_string())?;
+            let summary = Script::new(&config).run(
+                &mut capture,
+                &script.display().to_string(),
+                std::io::BufReader::new(file),
+            );
+            capture.close()?;
+            let summary = summary?;
+            println!("{} operations, {} journaled", summary.operations, summary.journaled);
+        }
+        Command::Demo { input_path, output_path, file_id, process_name } => {
+            let config = Config::load(&home)?;
+            let cwd = std::env::current_dir()?;
+            let id = match file_id {
+                Some(id) => id,
+                None => config
+                    .files
+                    .file_id_of(&drx_config::absolute(&cwd, &output_path))
+                    .with_context(|| format!("{}: no include record maps it to an extractor_file_id; give --file-id", output_path.display()))?,
+            };
+            let layout = drx_capture::load_layout(&config.extractor.layouts_dir, id)?;
+            let input_spec = FileSpec { organization: Org::Fixed, record_len: layout.record_len(), layout: Some(layout.clone()) };
+            let mut capture = Capture::open(&config, &process_name)?;
+            let count = drx_capture::demo(&mut capture, &input_path, input_spec, &output_path, FileSpec::from_layout(layout))?;
+            capture.close()?;
+            println!("copied {count} records from {} to {}", input_path.display(), output_path.display());
+        }
+        Command::Extract { file_id, sink, follow, snapshot } => {
+            let config = Config::load(&home)?;
+            let options = ExtractOptions { sink, follow, snapshot, ..ExtractOptions::new(file_id) };
+            let bar = progress_bar(&config.journal.dir);
+            let summaries = drx_extractor::extract(&config, &options, &mut |p: &Progress<'_>| {
+                if let Some(bar) = &bar {
+                    bar.set_position(p.position);
+                    bar.set_message(format!("{}: {} records", p.sink, p.records));
+                }
+            })?;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            for summary in summaries {
+                println!("{summary}");
+            }
+        }
+        Command::Bench { what } => bench::run(&what)?,
+    }
+    Ok(())
+}
+
+/// A progress bar over the journal's seqs, on a terminal only.
+fn progress_bar(journal: &Path) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let last = drx_journal::last_seq(journal).unwrap_or(0);
+    let bar = indicatif::ProgressBar::new(last);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{bar:40}] seq {pos}/{len} {msg} ({per_sec})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}

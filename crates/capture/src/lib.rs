@@ -1,1 +1,43 @@
-//! drx-capture (work in progress)
+//! Capture: the library an application links to do record I/O on critical
+//! files, every completed operation appended to the journal.
+//!
+//! A [`Capture`] is one process's session: its process name, the Files Table
+//! (which files are critical for which processes) and the journal writer.
+//! Files are opened through it in one of four organizations ([`Org`]): fixed,
+//! relative, sequential and indexed. Each write, rewrite, delete, truncate,
+//! rename, copy and file deletion is done first, then journaled with its
+//! exact byte effect and its record meaning; a file that no include record
+//! selects (or that an exclude record drops) is not journaled.
+//! Transactions (`begin`/`commit`/`abort`) group changes; an abort undoes
+//! them in the files byte for byte, and consumers never deliver them.
+//!
+//! ```
+//! # let home = tempfile::tempdir().unwrap();
+//! use drx_capture::{Capture, FileSpec, Org};
+//! let config = drx_config::Config::parse("drx.toml",
+//!     "[[files]]\nsource_path = \"*.dat\"\n", home.path()).unwrap();
+//! let mut capture = Capture::open(&config, "example").unwrap();
+//! let spec = FileSpec { organization: Org::Fixed, record_len: 4, layout: None };
+//! let mut file = capture.create(&home.path().join("a.dat"), spec).unwrap();
+//! let seq = capture.write(&mut file, b"abcd", None).unwrap();
+//! assert_eq!(seq, 2); // 1 is the create
+//! capture.close().unwrap();
+//! ```
+
+mod capture;
+mod demo;
+mod error;
+mod layouts;
+mod record_file;
+mod script;
+mod spec;
+
+pub use crate::{
+    capture::{Capture, CapturedFile},
+    demo::demo,
+    error::CaptureError,
+    layouts::{LayoutLoadError, layout_path, load_layout},
+    record_file::{Applied, RecordFile, RecordOpKind, Target},
+    script::{Script, ScriptError, ScriptSummary, encode},
+    spec::{FileSpec, Org},
+};

@@ -1,0 +1,141 @@
+//! Reading field values out of record bytes.
+
+use crate::{
+    ByteOrder, DateTime, DecodeError, DecodeErrorKind, FieldType, Layout, Text, Value, decimal,
+};
+
+/// A record checked against its layout, ready to decode fields from.
+/// Cheap to copy; decoding allocates nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordView<'a> {
+    layout: &'a Layout,
+    bytes: &'a [u8],
+}
+
+impl<'a> RecordView<'a> {
+    /// `bytes` must be exactly `layout.record_len()` long.
+    pub(crate) fn new(layout: &'a Layout, bytes: &'a [u8]) -> RecordView<'a> {
+        RecordView { layout, bytes }
+    }
+
+    /// The layout the record is viewed through.
+    pub fn layout(&self) -> &'a Layout {
+        self.layout
+    }
+
+    /// The record's bytes: its first `record_len` bytes (extra bytes of a
+    /// longer record are left out).
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// Decodes field number `index` (see [`Layout::fields`]).
+    ///
+    /// # Panics
+    /// If `index` is not below `layout().fields().len()`.
+    pub fn get(&self, index: usize) -> Result<Value<'a>, DecodeError> {
+        let field = &self.layout.fields[index];
+        let fmt = &self.layout.format;
+        let b = &self.bytes[field.offset..field.offset + field.size];
+        let order = fmt.byte_order;
+        Ok(match field.ty {
+            FieldType::Binary { .. } => Value::Int(read_int(b, order)),
+            FieldType::DateTime => {
+                let secs = read_int(b, order);
+                Value::DateTime(DateTime::from_unix_seconds(fmt.dt_epoch + secs))
+            }
+            FieldType::Char { .. } => Value::Text(Text::new(
+                b,
+                fmt.charset,
+                fmt.trim,
+                &field.name,
+                field.offset,
+            )),
+            FieldType::VarChar { max } => {
+                let len = usize::from(u16::from_ne_bytes(order.arrange(arr(&b[..2]))));
+                if len > max {
+                    return Err(DecodeError::field(
+                        &field.name,
+                        field.offset,
+                        DecodeErrorKind::VaryingTooLong { len, max },
+                    ));
+                }
+                Value::Text(Text::new(
+                    &b[2..2 + len],
+                    fmt.charset,
+                    false,
+                    &field.name,
+                    field.offset,
+                ))
+            }
+            FieldType::Bit { bits } => {
+                let mut buf = [0u8; 8];
+                buf[..b.len()].copy_from_slice(b);
+                Value::Bits {
+                    value: u64::from_be_bytes(buf) >> (64 - bits),
+                    bits,
+                }
+            }
+            FieldType::Float { bytes: 4 } => {
+                Value::Float(widen(f32::from_ne_bytes(order.arrange(arr(b)))))
+            }
+            FieldType::Float { .. } => Value::Float(f64::from_ne_bytes(order.arrange(arr(b)))),
+            FieldType::Decimal { precision, scale } => {
+                match decimal::decode_packed(b, precision, scale) {
+                    Ok(d) => Value::Decimal(d),
+                    Err((at, kind)) => {
+                        return Err(DecodeError::field(&field.name, field.offset + at, kind));
+                    }
+                }
+            }
+        })
+    }
+}
+
+impl ByteOrder {
+    /// Reorders bytes read in this order into native order (and back).
+    #[inline]
+    pub(crate) fn arrange<const N: usize>(self, mut bytes: [u8; N]) -> [u8; N] {
+        let native = if cfg!(target_endian = "big") {
+            ByteOrder::Big
+        } else {
+            ByteOrder::Little
+        };
+        if self != native {
+            bytes.reverse();
+        }
+        bytes
+    }
+}
+
+/// The first `N` bytes of `b` as an array (`b` is at least `N` long).
+#[inline]
+fn arr<const N: usize>(b: &[u8]) -> [u8; N] {
+    let mut a = [0u8; N];
+    a.copy_from_slice(&b[..N]);
+    a
+}
+
+/// A signed integer of 1, 2, 4 or 8 bytes, sign-extended.
+#[inline]
+fn read_int(b: &[u8], order: ByteOrder) -> i64 {
+    match b.len() {
+        1 => i64::from(b[0] as i8),
+        2 => i64::from(i16::from_ne_bytes(order.arrange(arr(b)))),
+        4 => i64::from(i32::from_ne_bytes(order.arrange(arr(b)))),
+        _ => i64::from_ne_bytes(order.arrange(arr(b))),
+    }
+}
+
+/// The `f64` nearest the shortest decimal form of `x`, if that converts
+/// back to exactly `x`; else `x` widened exactly.
+fn widen(x: f32) -> f64 {
+    if !x.is_finite() {
+        return f64::from(x);
+    }
+    let mut buf = ryu::Buffer::new();
+    match buf.format_finite(x).parse::<f64>() {
+        Ok(y) if (y as f32).to_bits() == x.to_bits() => y,
+        _ => f64::from(x),
+    }
+}

@@ -1,0 +1,162 @@
+//! The parsed layout and its accessors.
+
+use crate::{
+    ByteOrder, Charset, DateTime, DecodeError, DecodeErrorKind, EncodeError, Field, LayoutError,
+    Organization, OwnedValue, RecordView, encode, parse,
+};
+
+/// The layout-wide settings that decoding and encoding need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Format {
+    pub(crate) byte_order: ByteOrder,
+    pub(crate) charset: Charset,
+    /// Right-trim `char(n)` values of spaces.
+    pub(crate) trim: bool,
+    /// The `dt_epoch` as seconds since 1970-01-01 UTC.
+    pub(crate) dt_epoch: i64,
+}
+
+/// 1980-01-01 00:00:00 UTC, the default `dt_epoch`.
+pub(crate) const DEFAULT_DT_EPOCH: i64 = 315_532_800;
+
+impl Default for Format {
+    fn default() -> Self {
+        Format {
+            byte_order: ByteOrder::Big,
+            charset: Charset::Latin1,
+            trim: true,
+            dt_epoch: DEFAULT_DT_EPOCH,
+        }
+    }
+}
+
+/// A record layout: the fields of a record file and how to decode them.
+///
+/// Made by [`Layout::parse`] from the text of a layout file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    pub(crate) name: String,
+    pub(crate) fields: Vec<Field>,
+    pub(crate) record_len: usize,
+    pub(crate) organization: Option<Organization>,
+    pub(crate) key: Vec<usize>,
+    pub(crate) format: Format,
+    /// A record holding every field's default (or zero / spaces).
+    pub(crate) template: Vec<u8>,
+}
+
+impl Layout {
+    /// Parses the text of a layout. `name` (usually the file's path) only
+    /// names the layout in error messages: this crate does no I/O.
+    pub fn parse(name: &str, text: &str) -> Result<Layout, LayoutError> {
+        parse::parse_layout(name, text)
+    }
+
+    /// The display name given to [`parse`](Self::parse).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The fields in record order.
+    pub fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
+    /// The index of the field named exactly `name` (case-sensitive).
+    pub fn field_index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+
+    /// The total bytes of a record: the sum of the field sizes.
+    pub fn record_len(&self) -> usize {
+        self.record_len
+    }
+
+    /// The declared `organization:`, if any.
+    pub fn organization(&self) -> Option<Organization> {
+        self.organization
+    }
+
+    /// Indices of the `key:` fields in key order; empty if no key is declared.
+    pub fn key_fields(&self) -> &[usize] {
+        &self.key
+    }
+
+    /// The byte order of binaries, floats and varying lengths (default big).
+    pub fn byte_order(&self) -> ByteOrder {
+        self.format.byte_order
+    }
+
+    /// The charset of `char` fields (default ISO-8859-1).
+    pub fn charset(&self) -> Charset {
+        self.format.charset
+    }
+
+    /// Whether `char(n)` values are right-trimmed of spaces (`trim: right;`,
+    /// the default) or kept whole (`trim: none;`).
+    pub fn trim_right(&self) -> bool {
+        self.format.trim
+    }
+
+    /// The epoch of `dt_` fields (default 1980-01-01 00:00:00 UTC).
+    pub fn dt_epoch(&self) -> DateTime {
+        DateTime::from_unix_seconds(self.format.dt_epoch)
+    }
+
+    /// Checks the record length (shorter than [`record_len`](Self::record_len)
+    /// is an error; longer is allowed, the extra bytes are ignored) and
+    /// returns a view to decode fields from. No allocation.
+    pub fn view<'a>(&'a self, record: &'a [u8]) -> Result<RecordView<'a>, DecodeError> {
+        let bytes = self.checked(record)?;
+        Ok(RecordView::new(self, bytes))
+    }
+
+    /// Appends the raw bytes of the key fields of `record`, in key order, to
+    /// `out` (for indexed files). Appends nothing if no key is declared.
+    pub fn key_bytes(&self, record: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+        let bytes = self.checked(record)?;
+        for &i in &self.key {
+            let f = &self.fields[i];
+            out.extend_from_slice(&bytes[f.offset..f.offset + f.size]);
+        }
+        Ok(())
+    }
+
+    /// Encodes field values given as text into a record of
+    /// [`record_len`](Self::record_len) bytes.
+    ///
+    /// Each text is parsed per the field's type: `"123"` for binaries,
+    /// `"-5.25"` for decimals and floats, `"2024-01-31 12:00:00"` for `dt_`
+    /// fields, binary digits (`"1"`, `"0101"`) for bits, any string for
+    /// `char`. Fields not given take their `default (..)`, else zero, spaces
+    /// or an empty varying string. An unknown field name, a field given
+    /// twice, a text too long, a number out of range or a malformed number
+    /// is an [`EncodeError`] naming the field.
+    pub fn encode<'v>(
+        &self,
+        values: impl IntoIterator<Item = (&'v str, &'v str)>,
+    ) -> Result<Vec<u8>, EncodeError> {
+        encode::encode_texts(self, values)
+    }
+
+    /// Encodes typed values, given by field index, into a record; fields
+    /// not given are as in [`encode`](Self::encode). Each value must be of
+    /// the field's kind: `Int` for binaries, `Float` for floats, `Decimal`
+    /// for decimals (rescaled exactly to the field's scale), `Text` for
+    /// `char`, `Bits` for bits, `DateTime` for `dt_` fields.
+    pub fn encode_values(&self, values: &[(usize, OwnedValue)]) -> Result<Vec<u8>, EncodeError> {
+        encode::encode_values(self, values)
+    }
+
+    /// The record's first `record_len` bytes, or a short-record error.
+    fn checked<'r>(&self, record: &'r [u8]) -> Result<&'r [u8], DecodeError> {
+        record.get(..self.record_len).ok_or_else(|| DecodeError {
+            field: String::new(),
+            offset: record.len(),
+            kind: DecodeErrorKind::ShortRecord {
+                len: record.len(),
+                need: self.record_len,
+            },
+        })
+    }
+}

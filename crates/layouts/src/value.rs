@@ -1,0 +1,164 @@
+//! Decoded field values and their canonical text.
+
+use crate::{Charset, DateTime, Decimal, DecodeError, DecodeErrorKind};
+
+/// A decoded field value, borrowing text from the record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    /// A `fixed bin` field, sign-extended.
+    Int(i64),
+    /// A `float bin` field. A 4-byte float is widened to the `f64` nearest
+    /// its shortest decimal form, so `0.1f32` reads as `0.1`, and encoding
+    /// it back into 4 bytes gives the same bits.
+    Float(f64),
+    /// A `fixed dec` field, exact.
+    Decimal(Decimal),
+    /// A `char` or `char varying` field.
+    Text(Text<'a>),
+    /// A `bit(n)` field: the leading `bits` bits as an unsigned number.
+    Bits {
+        /// The number the bits make, MSB first.
+        value: u64,
+        /// `n`.
+        bits: u32,
+    },
+    /// A `dt_` field: the epoch plus its seconds.
+    DateTime(DateTime),
+}
+
+impl Value<'_> {
+    /// Appends the canonical text of the value to `out` — what CSV, XML and
+    /// SQL text output uses:
+    ///
+    /// - `Int`: decimal digits (`-32768`);
+    /// - `Float`: shortest round-trip form (`0.1`, `1.0`, `1e16`, `NaN`, `inf`);
+    /// - `Decimal`: exact with `scale` decimals (`-12.50`);
+    /// - `Text`: decoded from the charset, trimmed if the layout trims;
+    /// - `Bits`: `bits` binary digits, MSB first (`0`/`1` for `bit(1)`);
+    /// - `DateTime`: `YYYY-MM-DD HH:MM:SS`.
+    ///
+    /// Allocates nothing beyond growing `out`. Fails only for text that is
+    /// invalid in its charset (then `out` is unchanged).
+    pub fn write_text(&self, out: &mut String) -> Result<(), DecodeError> {
+        match *self {
+            Value::Int(v) => out.push_str(itoa::Buffer::new().format(v)),
+            Value::Float(v) => out.push_str(ryu::Buffer::new().format(v)),
+            Value::Decimal(d) => d.write_to(out),
+            Value::Text(t) => t.write_to(out)?,
+            Value::Bits { value, bits } => {
+                for i in (0..bits).rev() {
+                    out.push(if value >> i & 1 == 1 { '1' } else { '0' });
+                }
+            }
+            Value::DateTime(dt) => dt.write_to(out),
+        }
+        Ok(())
+    }
+
+    /// The value with its text decoded into an owned `String` (untrimmed
+    /// text stays untrimmed).
+    pub fn to_owned_value(&self) -> Result<OwnedValue, DecodeError> {
+        Ok(match *self {
+            Value::Int(v) => OwnedValue::Int(v),
+            Value::Float(v) => OwnedValue::Float(v),
+            Value::Decimal(d) => OwnedValue::Decimal(d),
+            Value::Text(t) => {
+                let mut s = String::new();
+                t.write_to(&mut s)?;
+                OwnedValue::Text(s)
+            }
+            Value::Bits { value, .. } => OwnedValue::Bits(value),
+            Value::DateTime(dt) => OwnedValue::DateTime(dt),
+        })
+    }
+}
+
+/// The text of a `char` field: its bytes, the charset to decode them and
+/// whether to right-trim spaces. Knows its field for error messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Text<'a> {
+    bytes: &'a [u8],
+    charset: Charset,
+    trim: bool,
+    field: &'a str,
+    offset: usize,
+}
+
+impl<'a> Text<'a> {
+    pub(crate) fn new(
+        bytes: &'a [u8],
+        charset: Charset,
+        trim: bool,
+        field: &'a str,
+        offset: usize,
+    ) -> Text<'a> {
+        Text {
+            bytes,
+            charset,
+            trim,
+            field,
+            offset,
+        }
+    }
+
+    /// The raw bytes, after trimming trailing spaces if the layout trims.
+    pub fn raw(&self) -> &'a [u8] {
+        if self.trim {
+            let space = self.charset.space();
+            let end = self
+                .bytes
+                .iter()
+                .rposition(|&b| b != space)
+                .map_or(0, |p| p + 1);
+            &self.bytes[..end]
+        } else {
+            self.bytes
+        }
+    }
+
+    /// The charset the bytes are in.
+    pub fn charset(&self) -> Charset {
+        self.charset
+    }
+
+    /// Appends the decoded text to `out`: ISO-8859-1 maps each byte to the
+    /// char of that code; UTF-8 must be valid (never replaced); ASCII must
+    /// have no byte above 127. Invalid text is a
+    /// [`DecodeErrorKind::BadText`] error and leaves `out` unchanged.
+    pub fn write_to(&self, out: &mut String) -> Result<(), DecodeError> {
+        self.charset.decode_into(self.raw(), out).map_err(|()| {
+            DecodeError::field(
+                self.field,
+                self.offset,
+                DecodeErrorKind::BadText {
+                    charset: self.charset,
+                },
+            )
+        })
+    }
+}
+
+/// Texts are equal when their (trimmed) bytes and charsets are.
+impl PartialEq for Text<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw() == other.raw() && self.charset == other.charset
+    }
+}
+
+/// A field value that owns its text: the input of
+/// [`Layout::encode_values`](crate::Layout::encode_values).
+#[derive(Debug, Clone, PartialEq)]
+pub enum OwnedValue {
+    /// For `fixed bin` fields.
+    Int(i64),
+    /// For `float bin` fields.
+    Float(f64),
+    /// For `fixed dec` fields.
+    Decimal(Decimal),
+    /// For `char` and `char varying` fields.
+    Text(String),
+    /// For `bit(n)` fields: the bits as an unsigned number.
+    Bits(u64),
+    /// For `dt_` fields.
+    DateTime(DateTime),
+}

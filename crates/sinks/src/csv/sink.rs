@@ -1,0 +1,100 @@
+use super::config::CsvConfig;
+use crate::file_feed::FileFeed;
+use crate::{Batch, Binding, Checkpoint, Sink, SinkError};
+use std::path::Path;
+
+/// Writes changes as CSV rows: `op,seq,txn,<fields>`.
+#[derive(Debug)]
+pub struct CsvSink {
+    name: String,
+    feed: FileFeed,
+    delimiter: u8,
+    commit_every: u64,
+    since_commit: u64,
+    /// Reused between batches: the rows of one batch.
+    rows: Vec<u8>,
+    field: String,
+}
+
+impl CsvSink {
+    /// Opens (or continues) `<dir>/<target>.csv`.
+    pub fn open(name: String, config: &CsvConfig, home: &Path, binding: Binding) -> Result<CsvSink, SinkError> {
+        if !config.delimiter.is_ascii() {
+            return Err(SinkError::Config(format!("{name}: the delimiter must be one ASCII character")));
+        }
+        let delimiter = config.delimiter as u8;
+        let dir = drx_config::absolute(home, &config.dir);
+        let mut header = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
+        let names = ["op", "seq", "txn"]
+            .into_iter()
+            .chain(binding.layout.fields().iter().map(|f| f.name.as_str()));
+        header.write_record(names).map_err(|e| SinkError::Config(e.to_string()))?;
+        let header = header.into_inner().map_err(|e| SinkError::Config(e.to_string()))?;
+        let feed = FileFeed::open(dir.join(format!("{}.csv", binding.target)), &header, b"")?;
+        Ok(CsvSink {
+            name,
+            feed,
+            delimiter,
+            commit_every: config.commit_every.max(1),
+            since_commit: 0,
+            rows: Vec::new(),
+            field: String::new(),
+        })
+    }
+}
+
+impl Sink for CsvSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn checkpoint(&mut self) -> Result<Option<Checkpoint>, SinkError> {
+        Ok(self.feed.checkpoint())
+    }
+
+    fn apply(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(self.delimiter)
+            .from_writer(std::mem::take(&mut self.rows));
+        let csv_err = |e: csv::Error| SinkError::Config(format!("csv: {e}"));
+        let mut num = itoa::Buffer::new();
+        for change in batch.changes() {
+            let change = change.map_err(|source| SinkError::Decode { seq: 0, source })?;
+            w.write_field(change.op.as_str()).map_err(csv_err)?;
+            w.write_field(num.format(change.seq)).map_err(csv_err)?;
+            w.write_field(num.format(change.txn)).map_err(csv_err)?;
+            let image = change
+                .image()
+                .ok_or_else(|| SinkError::Config(format!("seq {}: {} without its image", change.seq, change.op.as_str())))?;
+            for i in 0..image.layout().fields().len() {
+                self.field.clear();
+                image
+                    .get(i)
+                    .and_then(|v| v.write_text(&mut self.field))
+                    .map_err(|source| SinkError::Decode { seq: change.seq, source })?;
+                w.write_field(self.field.as_bytes()).map_err(csv_err)?;
+            }
+            w.write_record(None::<&[u8]>).map_err(csv_err)?;
+        }
+        let mut rows = w.into_inner().map_err(|e| SinkError::Config(format!("csv: {e}")))?;
+        self.feed.write(&rows)?;
+        rows.clear();
+        self.rows = rows;
+        self.feed.set_pending(batch.checkpoint);
+        self.since_commit += batch.len() as u64;
+        if self.since_commit >= self.commit_every {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), SinkError> {
+        self.since_commit = 0;
+        self.feed.commit()
+    }
+
+    fn finish(&mut self) -> Result<(), SinkError> {
+        self.since_commit = 0;
+        self.feed.finish()
+    }
+}

@@ -1,0 +1,99 @@
+use crate::{Batch, Checkpoint};
+use drx_layouts::Layout;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A sink failed. Nothing of the batch it was applying is kept.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// A file system call failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The database refused something.
+    #[error("{sink}: {message}")]
+    Database {
+        /// The sink's name.
+        sink: String,
+        /// What the database said, with the statement or seq where known.
+        message: String,
+    },
+    /// A change could not be rendered.
+    #[error("seq {seq}: {source}")]
+    Render {
+        /// The change's sequence number.
+        seq: u64,
+        /// The cause.
+        source: drx_templates::RenderError,
+    },
+    /// A change's record could not be decoded.
+    #[error("seq {seq}: {source}")]
+    Decode {
+        /// The change's sequence number.
+        seq: u64,
+        /// The cause.
+        source: drx_layouts::DecodeError,
+    },
+    /// A template could not be loaded.
+    #[error(transparent)]
+    Template(#[from] drx_templates::LoadError),
+    /// The sink's own checkpoint does not fit its data.
+    #[error("{path}: {message}")]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The configuration cannot work (e.g. an update with no template and no key).
+    #[error("{0}")]
+    Config(String),
+}
+
+pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> SinkError + '_ {
+    move |source| SinkError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// What a sink is built for: one extractor file id, its layout, the name of
+/// its target (`@drms_file@`: a table, or a file name stem) and where its
+/// templates live.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    /// The extractor file id.
+    pub file_id: u16,
+    /// Its layout.
+    pub layout: Arc<Layout>,
+    /// The table (SQL) or file stem (CSV, XML).
+    pub target: String,
+    /// The templates directory.
+    pub templates_dir: PathBuf,
+}
+
+/// Where extracted changes go. A sink applies each [`Batch`] atomically
+/// together with its checkpoint, so that after a crash at any moment it
+/// holds exactly the changes up to its checkpoint.
+pub trait Sink {
+    /// The sink's name.
+    fn name(&self) -> &str;
+
+    /// The stored checkpoint, or `None` for a new sink (read from the start).
+    fn checkpoint(&mut self) -> Result<Option<Checkpoint>, crate::SinkError>;
+
+    /// Applies the batch and stores `batch.checkpoint` with it, atomically.
+    /// The data may stay unconfirmed until [`Sink::commit`]; a crash before
+    /// that loses it along with the checkpoint, never one without the other.
+    fn apply(&mut self, batch: &Batch) -> Result<(), crate::SinkError>;
+
+    /// Makes everything applied so far durable.
+    fn commit(&mut self) -> Result<(), crate::SinkError>;
+
+    /// Commits and ends cleanly (closing tags and the like).
+    fn finish(&mut self) -> Result<(), crate::SinkError>;
+}

@@ -1,0 +1,82 @@
+use super::config::{SqliteConfig, Synchronous};
+use crate::{Checkpoint, SinkError};
+use drx_layouts::{FieldType, Layout};
+use drx_templates::Dialect;
+use rusqlite::{Connection, OptionalExtension};
+use std::path::Path;
+
+pub(super) fn db_err(sink: &str) -> impl Fn(rusqlite::Error) -> SinkError + '_ {
+    move |e| SinkError::Database {
+        sink: sink.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// Opens the database with drx's settings and its checkpoint table.
+pub(super) fn connect(sink: &str, path: &Path, config: &SqliteConfig) -> Result<Connection, SinkError> {
+    let err = db_err(sink);
+    let conn = Connection::open(path).map_err(&err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(&err)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(&err)?;
+    let sync = match config.synchronous {
+        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+    };
+    conn.pragma_update(None, "synchronous", sync).map_err(&err)?;
+    conn.execute_batch(
+        "create table if not exists drx_checkpoint (
+            consumer text primary key,
+            applied integer not null,
+            resume integer not null
+        )",
+    )
+    .map_err(&err)?;
+    Ok(conn)
+}
+
+pub(super) fn read_checkpoint(conn: &Connection, sink: &str, consumer: &str) -> Result<Option<Checkpoint>, SinkError> {
+    conn.query_row(
+        "select applied, resume from drx_checkpoint where consumer = ?1",
+        [consumer],
+        |row| {
+            Ok(Checkpoint {
+                applied: row.get::<_, i64>(0)? as u64,
+                resume: row.get::<_, i64>(1)? as u64,
+            })
+        },
+    )
+    .optional()
+    .map_err(db_err(sink))
+}
+
+/// `create table if not exists` for the layout: a column per field, the key
+/// as primary key.
+pub(super) fn create_table(conn: &Connection, sink: &str, table: &str, layout: &Layout) -> Result<(), SinkError> {
+    let mut sql = String::from("create table if not exists ");
+    Dialect::Sqlite.quote_identifier(table, &mut sql);
+    sql.push_str(" (");
+    for (i, field) in layout.fields().iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        Dialect::Sqlite.quote_identifier(&field.name, &mut sql);
+        sql.push_str(match field.ty {
+            FieldType::Binary { .. } => " integer",
+            FieldType::Float { .. } => " real",
+            FieldType::Bit { bits } if bits < 64 => " integer",
+            _ => " text",
+        });
+    }
+    if !layout.key_fields().is_empty() {
+        sql.push_str(", primary key (");
+        for (n, k) in layout.key_fields().iter().enumerate() {
+            if n > 0 {
+                sql.push_str(", ");
+            }
+            Dialect::Sqlite.quote_identifier(&layout.fields()[*k].name, &mut sql);
+        }
+        sql.push(')');
+    }
+    sql.push(')');
+    conn.execute_batch(&sql).map_err(db_err(sink))
+}

@@ -1,0 +1,83 @@
+use super::config::XmlConfig;
+use crate::file_feed::FileFeed;
+use crate::{Batch, Binding, Checkpoint, Sink, SinkError};
+use drx_templates::XmlRenderer;
+use std::path::Path;
+
+/// Writes changes into an XML document.
+#[derive(Debug)]
+pub struct XmlSink {
+    name: String,
+    feed: FileFeed,
+    renderer: XmlRenderer,
+    commit_every: u64,
+    since_commit: u64,
+    out: Vec<u8>,
+    scratch: String,
+}
+
+impl XmlSink {
+    /// Opens (or continues) `<dir>/<target>.xml`.
+    pub fn open(name: String, config: &XmlConfig, home: &Path, binding: Binding) -> Result<XmlSink, SinkError> {
+        let root = &config.root;
+        let valid = root.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && root.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !valid {
+            return Err(SinkError::Config(format!("{name}: root `{root}` is not an XML name")));
+        }
+        let renderer = XmlRenderer::load(&binding.templates_dir, binding.file_id, &binding.layout)?;
+        let dir = drx_config::absolute(home, &config.dir);
+        let header = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{root} file_id=\"{}\">\n",
+            binding.file_id
+        );
+        let footer = format!("</{root}>\n");
+        let feed = FileFeed::open(dir.join(format!("{}.xml", binding.target)), header.as_bytes(), footer.as_bytes())?;
+        Ok(XmlSink {
+            name,
+            feed,
+            renderer,
+            commit_every: config.commit_every.max(1),
+            since_commit: 0,
+            out: Vec::new(),
+            scratch: String::new(),
+        })
+    }
+}
+
+impl Sink for XmlSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn checkpoint(&mut self) -> Result<Option<Checkpoint>, SinkError> {
+        Ok(self.feed.checkpoint())
+    }
+
+    fn apply(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        self.out.clear();
+        for change in batch.changes() {
+            let change = change.map_err(|source| SinkError::Decode { seq: 0, source })?;
+            self.renderer
+                .render(&change, &mut self.out, &mut self.scratch)
+                .map_err(|source| SinkError::Render { seq: change.seq, source })?;
+        }
+        self.feed.write(&self.out)?;
+        self.feed.set_pending(batch.checkpoint);
+        self.since_commit += batch.len() as u64;
+        if self.since_commit >= self.commit_every {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), SinkError> {
+        self.since_commit = 0;
+        self.feed.commit()
+    }
+
+    fn finish(&mut self) -> Result<(), SinkError> {
+        self.since_commit = 0;
+        self.feed.finish()
+    }
+}

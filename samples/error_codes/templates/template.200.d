@@ -1,0 +1,1 @@
+delete from @drms_file@ where @drms_index_info@
