@@ -219,6 +219,10 @@ impl<'a> Run<'a> {
                     match bad {
                         Some((image, source)) => match self.config.extractor.on_bad_record {
                             BadRecordPolicy::Stop => {
+                                // Deliver what came before it, then stop.
+                                let position = self.position(seq, applied_before);
+                                self.flush(position, progress)?;
+                                self.sink.commit().map_err(self.sink_err())?;
                                 return Err(ExtractError::BadRecord { file_id: self.options.file_id, seq, image, source });
                             }
                             BadRecordPolicy::DeadLetter => {
