@@ -1,7 +1,20 @@
-//! `drx bench`: measure drx against its anchors.
+//! `drx bench`: measure drx against its anchors, in the same run.
+//!
+//! `drx bench extract` builds a journal of N error_codes inserts through the
+//! capture library (timing the appends, without fsync and with group
+//! commit), extracts it to CSV, XML and SQLite with the `drx` binary, and
+//! runs the anchor — sqlite3's `.import` of the same rows as CSV into the
+//! same schema — printing rates and ratios.
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use clap::Subcommand;
+use drx_capture::{Capture, FileSpec};
+use drx_config::Config;
+use drx_layouts::Layout;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
 
 /// What to measure.
 #[derive(Debug, Subcommand)]
@@ -12,13 +25,247 @@ pub enum BenchCommand {
         /// How many records.
         #[arg(long, default_value_t = 1_000_000)]
         records: u64,
+        /// Where to work (default: a new directory under the system's temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
+}
+
+/// The guide's layout.200 as a fixed file: 1,000,000 records cannot have
+/// unique bin(15) keys, so the bench appends without a key.
+const LAYOUT: &str = "organization: fixed;
+fields: err_number fixed bin (15), err_name char (32), err_text char (128) varying,
+        err_category char(18), err_category2 char(18);
+end;";
+const TEMPLATES: [(&str, &str); 1] = [(
+    "template.200.i",
+    include_str!("../samples/error_codes/templates/template.200.i"),
+)];
+
+fn config_text(durability: &str, journal: &str) -> String {
+    format!(
+        r#"[journal]
+dir = "{journal}"
+durability = "{durability}"
+
+[[files]]
+source_path = "error_codes.data"
+extractor_file_id = 200
+
+[[sinks]]
+name = "sqlite"
+type = "sqlite"
+path = "error_codes.db"
+tables = {{ 200 = "error_codes" }}
+
+[[sinks]]
+name = "csv"
+type = "csv"
+dir = "out"
+
+[[sinks]]
+name = "xml"
+type = "xml"
+dir = "out"
+"#
+    )
 }
 
 pub fn run(what: &BenchCommand) -> Result<()> {
     match what {
-        BenchCommand::Extract { records } => {
-            anyhow::bail!("bench extract ({records} records) is not written yet")
-        }
+        BenchCommand::Extract { records, dir } => bench_extract(*records, dir.as_deref()),
     }
+}
+
+fn bench_extract(records: u64, dir: Option<&Path>) -> Result<()> {
+    let tmp;
+    let home = match dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.to_owned()
+        }
+        None => {
+            tmp = tempdir()?;
+            tmp.0.clone()
+        }
+    };
+    let home = std::path::absolute(&home)?;
+    for sub in ["layouts", "templates", "out"] {
+        std::fs::create_dir_all(home.join(sub))?;
+    }
+    std::fs::write(home.join("layouts/layout.200"), LAYOUT)?;
+    for (name, text) in TEMPLATES {
+        std::fs::write(home.join("templates").join(name), text)?;
+    }
+    let layout = Arc::new(Layout::parse("layout.200", LAYOUT)?);
+    println!(
+        "drx bench extract: {records} error_codes inserts, {} cores",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let input = make_records(&layout, records)?;
+
+    // 1. Journal append through the capture library.
+    let group = append(&home, &layout, &input, "group", "journal-group")?;
+    let none = append(&home, &layout, &input, "none", "journal")?;
+    println!(
+        "capture + journal append, no fsync:     {:>12.0} entries/s",
+        rate(records, none)
+    );
+    println!(
+        "capture + journal append, group commit: {:>12.0} entries/s",
+        rate(records, group)
+    );
+    std::fs::remove_dir_all(home.join("journal-group"))?;
+
+    // 2. Extraction with the drx binary, one sink at a time.
+    let exe = std::env::current_exe()?;
+    let mut results = Vec::new();
+    for sink in ["csv", "xml", "sqlite"] {
+        let started = Instant::now();
+        let out = Command::new(&exe)
+            .args(["--home"])
+            .arg(&home)
+            .args(["extract", "--file-id", "200", "--sink", sink])
+            .env("DRX_REPORT_PEAK_MEMORY", "1")
+            .output()?;
+        let secs = started.elapsed().as_secs_f64();
+        if !out.status.success() {
+            bail!(
+                "drx extract --sink {sink}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let peak = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .find_map(|l| l.strip_prefix("peak memory: ").map(str::to_owned))
+            .unwrap_or_else(|| "?".into());
+        println!(
+            "extract to {sink:<6}                   {:>12.0} records/s  ({secs:.2} s, peak memory {peak})",
+            records as f64 / secs
+        );
+        results.push((sink, records as f64 / secs));
+    }
+
+    // 3. The anchor: sqlite3 .import of the same rows into the same schema.
+    let anchor = sqlite_import(&home, &layout, &input, records)?;
+    match anchor {
+        Some(anchor_rate) => {
+            let drx_rate = results
+                .iter()
+                .find(|(s, _)| *s == "sqlite")
+                .map_or(0.0, |r| r.1);
+            println!("anchor: sqlite3 .import               {anchor_rate:>12.0} records/s");
+            println!("ratio drx/sqlite3 .import: {:.2}", drx_rate / anchor_rate);
+        }
+        None => println!(
+            "anchor: sqlite3 not found on PATH; install it (apt-get install sqlite3) to compare"
+        ),
+    }
+    Ok(())
+}
+
+fn rate(records: u64, secs: f64) -> f64 {
+    records as f64 / secs
+}
+
+/// N records; the numbers wrap within bin(15).
+fn make_records(layout: &Layout, records: u64) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(records as usize * layout.record_len());
+    for i in 0..records {
+        let number = ((i % 65_536) as i64 - 32_768).to_string();
+        let name = format!("E{i:08}");
+        let text = format!("error {i}: something went wrong, 'quoted' <&> caf\u{e9}");
+        out.extend(layout.encode([
+            ("err_number", number.as_str()),
+            ("err_name", name.as_str()),
+            ("err_text", text.as_str()),
+            ("err_category", "bench"),
+            ("err_category2", if i % 2 == 0 { "even" } else { "odd" }),
+        ])?);
+    }
+    Ok(out)
+}
+
+/// Writes every record through a capture session; returns the seconds taken.
+fn append(
+    home: &Path,
+    layout: &Arc<Layout>,
+    input: &[u8],
+    durability: &str,
+    journal: &str,
+) -> Result<f64> {
+    let _ = std::fs::remove_dir_all(home.join(journal));
+    std::fs::write(home.join("drx.toml"), config_text(durability, journal))?;
+    let config = Config::load(home)?;
+    let mut capture = Capture::open(&config, "bench")?;
+    let started = Instant::now();
+    let mut file = capture.create(
+        &home.join("error_codes.data"),
+        FileSpec::from_layout(layout.clone()),
+    )?;
+    for record in input.chunks(layout.record_len()) {
+        capture.write(&mut file, record, None)?;
+    }
+    capture.close()?;
+    let secs = started.elapsed().as_secs_f64();
+    std::fs::write(home.join("drx.toml"), config_text("none", "journal"))?;
+    Ok(secs)
+}
+
+/// Times `sqlite3 DB .import` of the records as CSV into a table of the same
+/// schema; `None` when sqlite3 is not installed.
+fn sqlite_import(home: &Path, layout: &Layout, input: &[u8], records: u64) -> Result<Option<f64>> {
+    if Command::new("sqlite3").arg("--version").output().is_err() {
+        return Ok(None);
+    }
+    let csv_path = home.join("anchor.csv");
+    {
+        let mut w = csv::WriterBuilder::new().from_path(&csv_path)?;
+        let mut text = String::new();
+        for record in input.chunks(layout.record_len()) {
+            let view = layout.view(record)?;
+            for i in 0..layout.fields().len() {
+                text.clear();
+                view.get(i)?.write_text(&mut text)?;
+                w.write_field(&text)?;
+            }
+            w.write_record(None::<&[u8]>)?;
+        }
+        w.flush()?;
+    }
+    let db = home.join("anchor.db");
+    let _ = std::fs::remove_file(&db);
+    // The schema drx creates: typed columns, no primary key (the keys wrap).
+    let schema = "create table error_codes (err_number integer, err_name text, err_text text, err_category text, err_category2 text);";
+    let status = Command::new("sqlite3").arg(&db).arg(schema).status()?;
+    if !status.success() {
+        bail!("sqlite3: creating the anchor table failed");
+    }
+    let started = Instant::now();
+    let out = Command::new("sqlite3")
+        .arg(&db)
+        .arg(format!(".import --csv {} error_codes", csv_path.display()))
+        .output()
+        .context("sqlite3 .import")?;
+    let secs = started.elapsed().as_secs_f64();
+    if !out.status.success() {
+        bail!("sqlite3 .import: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(Some(records as f64 / secs))
+}
+
+/// A temporary directory removed on drop.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempdir() -> Result<TempDir> {
+    let dir = std::env::temp_dir().join(format!("drx-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(TempDir(dir))
 }

@@ -119,10 +119,14 @@ fn run(cli: Cli) -> Result<()> {
             let config = Config::load(&home)?;
             println!("{}", drx_extractor::check(&config)?);
         }
-        Command::Io { script, process_name } => {
+        Command::Io {
+            script,
+            process_name,
+        } => {
             let config = Config::load(&home)?;
             let mut capture = Capture::open(&config, &process_name)?;
-            let file = std::fs::File::open(&script).with_context(|| script.display().to_string())?;
+            let file =
+                std::fs::File::open(&script).with_context(|| script.display().to_string())?;
             let summary = Script::new(&config).run(
                 &mut capture,
                 &script.display().to_string(),
@@ -130,9 +134,17 @@ fn run(cli: Cli) -> Result<()> {
             );
             capture.close()?;
             let summary = summary?;
-            println!("{} operations, {} journaled", summary.operations, summary.journaled);
+            println!(
+                "{} operations, {} journaled",
+                summary.operations, summary.journaled
+            );
         }
-        Command::Demo { input_path, output_path, file_id, process_name } => {
+        Command::Demo {
+            input_path,
+            output_path,
+            file_id,
+            process_name,
+        } => {
             let config = Config::load(&home)?;
             let cwd = std::env::current_dir()?;
             let id = match file_id {
@@ -140,18 +152,47 @@ fn run(cli: Cli) -> Result<()> {
                 None => config
                     .files
                     .file_id_of(&drx_config::absolute(&cwd, &output_path))
-                    .with_context(|| format!("{}: no include record maps it to an extractor_file_id; give --file-id", output_path.display()))?,
+                    .with_context(|| {
+                        format!(
+                            "{}: no include record maps it to an extractor_file_id; give --file-id",
+                            output_path.display()
+                        )
+                    })?,
             };
             let layout = drx_capture::load_layout(&config.extractor.layouts_dir, id)?;
-            let input_spec = FileSpec { organization: Org::Fixed, record_len: layout.record_len(), layout: Some(layout.clone()) };
+            let input_spec = FileSpec {
+                organization: Org::Fixed,
+                record_len: layout.record_len(),
+                layout: Some(layout.clone()),
+            };
             let mut capture = Capture::open(&config, &process_name)?;
-            let count = drx_capture::demo(&mut capture, &input_path, input_spec, &output_path, FileSpec::from_layout(layout))?;
+            let count = drx_capture::demo(
+                &mut capture,
+                &input_path,
+                input_spec,
+                &output_path,
+                FileSpec::from_layout(layout),
+            )?;
             capture.close()?;
-            println!("copied {count} records from {} to {}", input_path.display(), output_path.display());
+            println!(
+                "copied {count} records from {} to {}",
+                input_path.display(),
+                output_path.display()
+            );
         }
-        Command::Extract { file_id, sink, follow, snapshot } => {
+        Command::Extract {
+            file_id,
+            sink,
+            follow,
+            snapshot,
+        } => {
             let config = Config::load(&home)?;
-            let options = ExtractOptions { sink, follow, snapshot, ..ExtractOptions::new(file_id) };
+            let options = ExtractOptions {
+                sink,
+                follow,
+                snapshot,
+                ..ExtractOptions::new(file_id)
+            };
             let bar = progress_bar(&config.journal.dir);
             let summaries = drx_extractor::extract(&config, &options, &mut |p: &Progress<'_>| {
                 if let Some(bar) = &bar {
@@ -165,6 +206,7 @@ fn run(cli: Cli) -> Result<()> {
             for summary in summaries {
                 println!("{summary}");
             }
+            report_peak_memory();
         }
         Command::Bench { what } => bench::run(&what)?,
     }
@@ -179,8 +221,26 @@ fn progress_bar(journal: &Path) -> Option<indicatif::ProgressBar> {
     let last = drx_journal::last_seq(journal).unwrap_or(0);
     let bar = indicatif::ProgressBar::new(last);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} [{bar:40}] seq {pos}/{len} {msg} ({per_sec})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{bar:40}] seq {pos}/{len} {msg} ({per_sec})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(bar)
+}
+
+/// With DRX_REPORT_PEAK_MEMORY set, prints the process's peak resident
+/// memory to stderr (for `drx bench`).
+fn report_peak_memory() {
+    if std::env::var_os("DRX_REPORT_PEAK_MEMORY").is_none() {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(kib) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    {
+        eprintln!("peak memory: {:.1} MiB", kib as f64 / 1024.0);
+    }
 }
