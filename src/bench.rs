@@ -28,6 +28,9 @@ pub enum BenchCommand {
         /// Where to work (default: a new directory under the system's temp dir).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Only the capture + journal append part.
+        #[arg(long)]
+        append_only: bool,
     },
 }
 
@@ -73,11 +76,11 @@ dir = "out"
 
 pub fn run(what: &BenchCommand) -> Result<()> {
     match what {
-        BenchCommand::Extract { records, dir } => bench_extract(*records, dir.as_deref()),
+        BenchCommand::Extract { records, dir, append_only } => bench_extract(*records, dir.as_deref(), *append_only),
     }
 }
 
-fn bench_extract(records: u64, dir: Option<&Path>) -> Result<()> {
+fn bench_extract(records: u64, dir: Option<&Path>, append_only: bool) -> Result<()> {
     let tmp;
     let home = match dir {
         Some(d) => {
@@ -116,6 +119,9 @@ fn bench_extract(records: u64, dir: Option<&Path>) -> Result<()> {
         rate(records, group)
     );
     std::fs::remove_dir_all(home.join("journal-group"))?;
+    if append_only {
+        return Ok(());
+    }
 
     // 2. Extraction with the drx binary, one sink at a time.
     let exe = std::env::current_exe()?;

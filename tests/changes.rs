@@ -17,7 +17,10 @@ fn script() -> String {
     let f = "error_codes.data";
     let mut s = format!("# a drx io script\n{{\"op\":\"create\",\"file\":\"{f}\"}}\n");
     for n in 1..=300 {
-        s += &format!("{{\"op\":\"write\",\"file\":\"{f}\",\"record\":{}}}\n", record(n, &format!("e{n}"), "original"));
+        s += &format!(
+            "{{\"op\":\"write\",\"file\":\"{f}\",\"record\":{}}}\n",
+            record(n, &format!("e{n}"), "original")
+        );
     }
     for round in 0..20 {
         let commit = round % 3 != 2;
@@ -25,14 +28,34 @@ fn script() -> String {
         for k in 0..5 {
             let n = round * 10 + k + 1;
             let text = if commit { "updated" } else { "ABORTED" };
-            s += &format!("{{\"op\":\"rewrite\",\"file\":\"{f}\",\"key\":{{\"err_number\":{n}}},\"record\":{}}}\n", record(n, &format!("u{n}"), text));
+            s += &format!(
+                "{{\"op\":\"rewrite\",\"file\":\"{f}\",\"key\":{{\"err_number\":{n}}},\"record\":{}}}\n",
+                record(n, &format!("u{n}"), text)
+            );
         }
-        s += &format!("{{\"op\":\"delete\",\"file\":\"{f}\",\"key\":{{\"err_number\":{}}}}}\n", 200 + round);
-        s += &format!("{{\"op\":\"write\",\"file\":\"{f}\",\"record\":{}}}\n", record(1000 + round, "new", if commit { "inserted" } else { "ABORTED" }));
-        s += if commit { "{\"op\":\"commit\"}\n" } else { "{\"op\":\"abort\"}\n" };
+        s += &format!(
+            "{{\"op\":\"delete\",\"file\":\"{f}\",\"key\":{{\"err_number\":{}}}}}\n",
+            200 + round
+        );
+        s += &format!(
+            "{{\"op\":\"write\",\"file\":\"{f}\",\"record\":{}}}\n",
+            record(
+                1000 + round,
+                "new",
+                if commit { "inserted" } else { "ABORTED" }
+            )
+        );
+        s += if commit {
+            "{\"op\":\"commit\"}\n"
+        } else {
+            "{\"op\":\"abort\"}\n"
+        };
     }
     // Outside any transaction.
-    s += &format!("{{\"op\":\"rewrite\",\"file\":\"{f}\",\"key\":{{\"err_number\":300}},\"record\":{}}}\n", record(300, "last", "it's <&> \\\"x\\\""));
+    s += &format!(
+        "{{\"op\":\"rewrite\",\"file\":\"{f}\",\"key\":{{\"err_number\":300}},\"record\":{}}}\n",
+        record(300, "last", "it's <&> \\\"x\\\"")
+    );
     s += &format!("{{\"op\":\"delete\",\"file\":\"{f}\",\"key\":{{\"err_number\":299}}}}\n");
     s
 }
@@ -78,7 +101,16 @@ dir = "feeds"
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     assert_eq!(
         reader.headers().unwrap().iter().collect::<Vec<_>>(),
-        ["op", "seq", "txn", "err_number", "err_name", "err_text", "err_category", "err_category2"]
+        [
+            "op",
+            "seq",
+            "txn",
+            "err_number",
+            "err_name",
+            "err_text",
+            "err_category",
+            "err_category2"
+        ]
     );
     let mut state = std::collections::BTreeMap::new();
     let mut last_seq = 0u64;

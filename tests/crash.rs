@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 #[test]
 fn kill_9_at_any_moment_then_rerun_is_exactly_once() {
     let home = Home::sample();
-    home.edit_config("on_bad_record = \"stop\"", "on_bad_record = \"stop\"\nbatch_size = 150");
+    home.edit_config(
+        "on_bad_record = \"stop\"",
+        "on_bad_record = \"stop\"\nbatch_size = 150",
+    );
     home.append_config(
         r#"
 [[sinks]]
@@ -43,7 +46,13 @@ dir = "reference"
 "#,
     );
     write_input(&home.layout(), &home.join("input.table"), 20_000);
-    home.ok(&["demo", "--input-path", "input.table", "--output-path", "error_codes.data"]);
+    home.ok(&[
+        "demo",
+        "--input-path",
+        "input.table",
+        "--output-path",
+        "error_codes.data",
+    ]);
     // Transactions of updates and deletes, some aborted.
     let mut script = String::new();
     for t in 0..200 {
@@ -54,8 +63,15 @@ dir = "reference"
                 "{{\"op\":\"rewrite\",\"file\":\"error_codes.data\",\"key\":{{\"err_number\":{n}}},\"record\":{{\"err_number\":{n},\"err_name\":\"T{t}\",\"err_text\":\"txn {t}\"}}}}\n"
             );
         }
-        script += &format!("{{\"op\":\"delete\",\"file\":\"error_codes.data\",\"key\":{{\"err_number\":{}}}}}\n", t * 50 + 10);
-        script += if t % 7 == 3 { "{\"op\":\"abort\"}\n" } else { "{\"op\":\"commit\"}\n" };
+        script += &format!(
+            "{{\"op\":\"delete\",\"file\":\"error_codes.data\",\"key\":{{\"err_number\":{}}}}}\n",
+            t * 50 + 10
+        );
+        script += if t % 7 == 3 {
+            "{\"op\":\"abort\"}\n"
+        } else {
+            "{\"op\":\"commit\"}\n"
+        };
     }
     home.write("ops.jsonl", &script);
     home.ok(&["io", "--script", "ops.jsonl"]);
@@ -72,7 +88,12 @@ dir = "reference"
             break;
         }
         let sink = ["sqlite", "feed", "doc"][i as usize % 3];
-        let mut child = home.command(&["extract", "--file-id", "200", "--sink", sink]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let mut child = home
+            .command(&["extract", "--file-id", "200", "--sink", sink])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(Duration::from_millis(5 + (i * 37) % 120));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
@@ -80,7 +101,10 @@ dir = "reference"
         }
         child.wait().unwrap();
     }
-    assert!(killed >= 5, "only {killed} runs were killed mid-way: make the work longer");
+    assert!(
+        killed >= 5,
+        "only {killed} runs were killed mid-way: make the work longer"
+    );
     for sink in ["sqlite", "feed", "doc"] {
         home.ok(&["extract", "--file-id", "200", "--sink", sink]);
     }
@@ -90,13 +114,24 @@ dir = "reference"
     let reference = home.db_rows("reference/error_codes.db");
     let file = home.file_rows("error_codes.data");
     assert_eq!((rows.len(), reference.len()), (file.len(), file.len()));
-    assert!(rows == reference, "the SQLite rows differ from the uninterrupted run's");
-    assert!(rows == file, "the SQLite rows differ from the critical file");
+    assert!(
+        rows == reference,
+        "the SQLite rows differ from the uninterrupted run's"
+    );
+    assert!(
+        rows == file,
+        "the SQLite rows differ from the critical file"
+    );
     // The feeds: byte for byte the reference's.
     for name in ["error_codes.csv", "error_codes.xml"] {
         let feed = format!("feeds/{name}");
         let got = std::fs::read(home.join(&feed)).unwrap();
         let want = std::fs::read(home.join(&format!("reference/{name}"))).unwrap();
-        assert!(got == want, "{feed} differs from the uninterrupted run ({} vs {} bytes)", got.len(), want.len());
+        assert!(
+            got == want,
+            "{feed} differs from the uninterrupted run ({} vs {} bytes)",
+            got.len(),
+            want.len()
+        );
     }
 }

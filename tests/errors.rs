@@ -7,9 +7,15 @@ use common::Home;
 #[test]
 fn malformed_config_names_file_line_col() {
     let home = Home::sample();
-    home.edit_config("durability = \"group\"", "durability = \"group\"\nsegment_sise = 10");
+    home.edit_config(
+        "durability = \"group\"",
+        "durability = \"group\"\nsegment_sise = 10",
+    );
     let err = home.fails(&["check"]);
-    assert!(err.contains("drx.toml:11:1: unknown field `segment_sise`"), "{err}");
+    assert!(
+        err.contains("drx.toml:11:1: unknown field `segment_sise`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -17,32 +23,54 @@ fn malformed_sink_section_names_its_line() {
     let home = Home::sample();
     home.edit_config("path = \"error_codes.db\"", "pth = \"error_codes.db\"");
     let err = home.fails(&["check"]);
-    assert!(err.contains("drx.toml:24:1: [[sinks]]: unknown field `pth`"), "{err}");
+    assert!(
+        err.contains("drx.toml:24:1: [[sinks]]: unknown field `pth`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn malformed_layout_names_file_line_col() {
     let home = Home::sample();
     let path = home.join("layouts/layout.200");
-    let text = std::fs::read_to_string(&path).unwrap().replace("err_name        \tchar (32)", "err_name        \tchr (32)");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("err_name        \tchar (32)", "err_name        \tchr (32)");
     std::fs::write(&path, text).unwrap();
     let err = home.fails(&["check"]);
-    assert!(err.contains("layouts/layout.200:7:26: expected a type"), "{err}");
+    assert!(
+        err.contains("layouts/layout.200:7:26: expected a type"),
+        "{err}"
+    );
     assert!(err.contains("expected a type"), "{err}");
 }
 
 #[test]
 fn template_placeholder_naming_no_field_names_file_line_col() {
     let home = Home::sample();
-    home.write("templates/template.200.u", "update @drms_file@\nset err_name = '@err_nmae@' where @drms_index_info@\n");
+    home.write(
+        "templates/template.200.u",
+        "update @drms_file@\nset err_name = '@err_nmae@' where @drms_index_info@\n",
+    );
     let err = home.fails(&["check"]);
-    assert!(err.contains("templates/template.200.u:2:17: placeholder @err_nmae@ names no field of layout"), "{err}");
+    assert!(
+        err.contains(
+            "templates/template.200.u:2:17: placeholder @err_nmae@ names no field of layout"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
 fn corrupt_journal_segment_names_segment_and_offset() {
     let home = Home::sample();
-    home.ok(&["demo", "--input-path", "error_codes.table", "--output-path", "error_codes.data"]);
+    home.ok(&[
+        "demo",
+        "--input-path",
+        "error_codes.table",
+        "--output-path",
+        "error_codes.data",
+    ]);
     let segment = std::fs::read_dir(home.join("journal"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -90,31 +118,51 @@ fn bad_record_stops_naming_file_id_seq_field_and_offset() {
     );
     // The good record before it was delivered; nothing after it was.
     let rows = home.db_rows("error_codes.db");
-    assert_eq!(rows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), ["7"]);
+    assert_eq!(
+        rows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(),
+        ["7"]
+    );
 }
 
 #[test]
 fn bad_record_goes_to_the_dead_letter_file_with_that_policy() {
     let home = Home::sample();
-    home.edit_config("on_bad_record = \"stop\"", "on_bad_record = \"dead-letter\"");
+    home.edit_config(
+        "on_bad_record = \"stop\"",
+        "on_bad_record = \"dead-letter\"",
+    );
     home.write("ops.jsonl", &bad_record_script());
     home.ok(&["io", "--script", "ops.jsonl"]);
     let out = home.ok(&["extract", "--file-id", "200"]);
     assert!(out.contains("1 dead letters"), "{out}");
     let rows = home.db_rows("error_codes.db");
-    assert_eq!(rows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), ["7", "9"]);
+    assert_eq!(
+        rows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(),
+        ["7", "9"]
+    );
     let dead = std::fs::read_to_string(home.join("dead_letter/file.200.dead.jsonl")).unwrap();
     let line: serde_json::Value = serde_json::from_str(dead.lines().next().unwrap()).unwrap();
     assert_eq!(line["seq"], 3);
     assert_eq!(line["op"], "insert");
-    assert!(line["error"].as_str().unwrap().contains("field err_text at byte 34"));
+    assert!(
+        line["error"]
+            .as_str()
+            .unwrap()
+            .contains("field err_text at byte 34")
+    );
     assert!(line["after_hex"].as_str().unwrap().starts_with("0008"));
 }
 
 #[test]
 fn a_second_writer_gets_a_clear_error_not_a_corrupt_journal() {
     let home = Home::sample();
-    home.ok(&["demo", "--input-path", "error_codes.table", "--output-path", "error_codes.data"]);
+    home.ok(&[
+        "demo",
+        "--input-path",
+        "error_codes.table",
+        "--output-path",
+        "error_codes.data",
+    ]);
     let lock = std::fs::File::open(home.join("journal/LOCK")).unwrap();
     lock.lock().unwrap();
     let err = home.fails(&["io", "--script", "/dev/null"]);

@@ -5,15 +5,26 @@ use common::Home;
 use std::time::{Duration, Instant};
 
 fn write_op(n: i64, text: &str) -> String {
-    format!("{{\"op\":\"write\",\"file\":\"error_codes.data\",\"record\":{{\"err_number\":{n},\"err_name\":\"n{n}\",\"err_text\":\"{text}\"}}}}\n")
+    format!(
+        "{{\"op\":\"write\",\"file\":\"error_codes.data\",\"record\":{{\"err_number\":{n},\"err_name\":\"n{n}\",\"err_text\":\"{text}\"}}}}\n"
+    )
 }
 
 #[test]
 fn snapshot_delivers_the_current_file_then_the_changes_after_it() {
     let home = Home::sample();
     // The file is filled while capture is disabled: the journal never sees it.
-    home.edit_config("replace_special_chars = true", "replace_special_chars = true\ndisable_drms = true");
-    home.ok(&["demo", "--input-path", "error_codes.table", "--output-path", "error_codes.data"]);
+    home.edit_config(
+        "replace_special_chars = true",
+        "replace_special_chars = true\ndisable_drms = true",
+    );
+    home.ok(&[
+        "demo",
+        "--input-path",
+        "error_codes.table",
+        "--output-path",
+        "error_codes.data",
+    ]);
     home.edit_config("disable_drms = true", "");
 
     let plain = home.ok(&["extract", "--file-id", "200", "--sink", "sqlite"]);
@@ -24,8 +35,14 @@ fn snapshot_delivers_the_current_file_then_the_changes_after_it() {
     }
 
     let out = home.ok(&["extract", "--file-id", "200", "--snapshot"]);
-    assert!(out.contains("1200 records (1200 inserts, 0 updates, 0 deletes; 1200 from the snapshot)"), "{out}");
-    assert_eq!(home.db_rows("error_codes.db"), home.file_rows("error_codes.data"));
+    assert!(
+        out.contains("1200 records (1200 inserts, 0 updates, 0 deletes; 1200 from the snapshot)"),
+        "{out}"
+    );
+    assert_eq!(
+        home.db_rows("error_codes.db"),
+        home.file_rows("error_codes.data")
+    );
 
     // Changes after the snapshot follow it.
     let script = "{\"op\":\"rewrite\",\"file\":\"error_codes.data\",\"key\":{\"err_number\":1},\"record\":{\"err_number\":1,\"err_name\":\"after\",\"err_text\":\"snapshot\"}}\n{\"op\":\"delete\",\"file\":\"error_codes.data\",\"key\":{\"err_number\":2}}\n".to_owned()
@@ -33,7 +50,10 @@ fn snapshot_delivers_the_current_file_then_the_changes_after_it() {
     home.write("ops.jsonl", &script);
     home.ok(&["io", "--script", "ops.jsonl"]);
     let out = home.ok(&["extract", "--file-id", "200", "--snapshot"]);
-    assert!(out.contains("3 records (1 inserts, 1 updates, 1 deletes)"), "{out}");
+    assert!(
+        out.contains("3 records (1 inserts, 1 updates, 1 deletes)"),
+        "{out}"
+    );
     let rows = home.db_rows("error_codes.db");
     assert_eq!(rows, home.file_rows("error_codes.data"));
     assert!(rows.iter().any(|r| r[0] == "1" && r[1] == "after"));
@@ -44,7 +64,10 @@ fn wait_for_rows(home: &Home, n: usize, limit: Duration) -> usize {
     loop {
         let count = if home.join("error_codes.db").exists() {
             let conn = rusqlite::Connection::open(home.join("error_codes.db")).unwrap();
-            conn.query_row("select count(*) from error_codes", [], |r| r.get::<_, i64>(0)).unwrap_or(0) as usize
+            conn.query_row("select count(*) from error_codes", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap_or(0) as usize
         } else {
             0
         };
@@ -58,7 +81,10 @@ fn wait_for_rows(home: &Home, n: usize, limit: Duration) -> usize {
 #[test]
 fn follow_tails_changes_as_they_are_written() {
     let home = Home::sample();
-    home.write("create.jsonl", "{\"op\":\"create\",\"file\":\"error_codes.data\"}\n");
+    home.write(
+        "create.jsonl",
+        "{\"op\":\"create\",\"file\":\"error_codes.data\"}\n",
+    );
     home.ok(&["io", "--script", "create.jsonl"]);
     let mut follower = home
         .command(&["extract", "--file-id", "200", "--follow"])
@@ -72,15 +98,26 @@ fn follow_tails_changes_as_they_are_written() {
     assert_eq!(wait_for_rows(&home, 50, Duration::from_secs(30)), 50);
 
     // A transaction arrives whole; an aborted one never.
-    let txn = format!("{{\"op\":\"begin\"}}\n{}{{\"op\":\"commit\"}}\n{{\"op\":\"begin\"}}\n{}{{\"op\":\"abort\"}}\n",
+    let txn = format!(
+        "{{\"op\":\"begin\"}}\n{}{{\"op\":\"commit\"}}\n{{\"op\":\"begin\"}}\n{}{{\"op\":\"abort\"}}\n",
         (51..=60).map(|n| write_op(n, "txn")).collect::<String>(),
-        (61..=70).map(|n| write_op(n, "aborted")).collect::<String>());
+        (61..=70)
+            .map(|n| write_op(n, "aborted"))
+            .collect::<String>()
+    );
     home.write("b.jsonl", &txn);
     home.ok(&["io", "--script", "b.jsonl"]);
     assert_eq!(wait_for_rows(&home, 60, Duration::from_secs(30)), 60);
-    assert_eq!(wait_for_rows(&home, 61, Duration::from_millis(500)), 60, "the aborted transaction never lands");
+    assert_eq!(
+        wait_for_rows(&home, 61, Duration::from_millis(500)),
+        60,
+        "the aborted transaction never lands"
+    );
 
     follower.kill().unwrap();
     follower.wait().unwrap();
-    assert_eq!(home.db_rows("error_codes.db"), home.file_rows("error_codes.data"));
+    assert_eq!(
+        home.db_rows("error_codes.db"),
+        home.file_rows("error_codes.data")
+    );
 }

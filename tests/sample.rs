@@ -7,11 +7,28 @@ use common::{Home, decode};
 fn complete_example_lands_every_record_verbatim_in_sqlite() {
     let home = Home::sample();
     let check = home.ok(&["check"]);
-    assert!(check.contains("file id 200: layout.200 (5 fields, 200 bytes), 3 of 3 SQL templates from files"), "{check}");
-    let demo = home.ok(&["demo", "--input-path", "error_codes.table", "--output-path", "error_codes.data"]);
-    assert_eq!(demo.trim(), "copied 1200 records from error_codes.table to error_codes.data");
+    assert!(
+        check.contains(
+            "file id 200: layout.200 (5 fields, 200 bytes), 3 of 3 SQL templates from files"
+        ),
+        "{check}"
+    );
+    let demo = home.ok(&[
+        "demo",
+        "--input-path",
+        "error_codes.table",
+        "--output-path",
+        "error_codes.data",
+    ]);
+    assert_eq!(
+        demo.trim(),
+        "copied 1200 records from error_codes.table to error_codes.data"
+    );
     let out = home.ok(&["extract", "--file-id", "200"]);
-    assert!(out.starts_with("sqlite: 1200 records (1200 inserts, 0 updates, 0 deletes)"), "{out}");
+    assert!(
+        out.starts_with("sqlite: 1200 records (1200 inserts, 0 updates, 0 deletes)"),
+        "{out}"
+    );
 
     // Every input record, decoded through the layout, is a row, field for field.
     let layout = home.layout();
@@ -28,9 +45,16 @@ fn complete_example_lands_every_record_verbatim_in_sqlite() {
     assert_eq!(find("32767")[1], "MAX_NUMBER");
     assert_eq!(find("-4")[2], "'); DROP TABLE error_codes; --");
     assert_eq!(find("-3")[2], "<tag attr=\"x\">&amp; & <&></tag>");
-    assert_eq!(find("-5")[2], "caf\u{e9} na\u{ef}ve \u{fc}ber Stra\u{df}e \u{a9} \u{d7} \u{ff}");
+    assert_eq!(
+        find("-5")[2],
+        "caf\u{e9} na\u{ef}ve \u{fc}ber Stra\u{df}e \u{a9} \u{d7} \u{ff}"
+    );
     assert_eq!(find("-1")[2], "");
-    assert_eq!(find("-6")[2], "   leading and trailing   ", "varying text keeps its spaces");
+    assert_eq!(
+        find("-6")[2],
+        "   leading and trailing   ",
+        "varying text keeps its spaces"
+    );
     assert_eq!(find("-6")[3], "  spaces", "char(n) is right-trimmed only");
     assert_eq!(find("-7")[2], "tab\there\nnewline\r\nCRLF");
 

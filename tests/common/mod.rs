@@ -56,7 +56,10 @@ impl Home {
     /// `drx ARGS` run in the home directory.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_drx"));
-        cmd.args(args).current_dir(self.path()).env_remove("DRX_HOME").env_remove("RUST_LOG");
+        cmd.args(args)
+            .current_dir(self.path())
+            .env_remove("DRX_HOME")
+            .env_remove("RUST_LOG");
         cmd
     }
 
@@ -79,7 +82,11 @@ impl Home {
     /// Runs and asserts failure; returns stderr.
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(!out.status.success(), "drx {args:?} should fail; stdout: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "drx {args:?} should fail; stdout: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         String::from_utf8(out.stderr).unwrap()
     }
 

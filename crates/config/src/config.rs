@@ -113,14 +113,20 @@ mod tests {
         let text = "[global_settings]\ntcp_port = 5000\nsort_bufer = 3\n";
         let err = Config::parse("drx.toml", text, Path::new("/h")).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.starts_with("drx.toml:3:1: unknown field `sort_bufer`"), "{msg}");
+        assert!(
+            msg.starts_with("drx.toml:3:1: unknown field `sort_bufer`"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn wrong_type_names_the_value() {
         let text = "[[files]]\nsource_path = \"a\"\nextractor_file_id = \"x\"\n";
         let err = Config::parse("drx.toml", text, Path::new("/h")).unwrap_err();
-        assert!(err.to_string().starts_with("drx.toml:3:21: invalid type"), "{err}");
+        assert!(
+            err.to_string().starts_with("drx.toml:3:21: invalid type"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -229,8 +229,16 @@ mod tests {
         assert!(table.select("TradeProcessor1", p).is_some());
         assert!(table.select("Other", p).is_none());
         assert!(table.select("ReportTxn", p).is_none());
-        assert!(table.select("TradeX", Path::new("/h/data/log.dat")).is_none());
-        assert!(table.select("TradeX", Path::new("/elsewhere/main.dat")).is_none());
+        assert!(
+            table
+                .select("TradeX", Path::new("/h/data/log.dat"))
+                .is_none()
+        );
+        assert!(
+            table
+                .select("TradeX", Path::new("/elsewhere/main.dat"))
+                .is_none()
+        );
         assert_eq!(table.file_id_of(p), Some(7));
     }
 

@@ -78,14 +78,22 @@ pub fn check(config: &Config) -> Result<CheckReport, ExtractError> {
                 XmlRenderer::Handlebars(_) => "template.NNN.hbs",
                 XmlRenderer::Default => "the default <change> element",
             };
-            format!("file id {id}: layout.{id} ({} fields, {} bytes), XML through {kind}", layout.fields().len(), layout.record_len())
+            format!(
+                "file id {id}: layout.{id} ({} fields, {} bytes), XML through {kind}",
+                layout.fields().len(),
+                layout.record_len()
+            )
         } else {
             let sql = SqlTemplates::load(dir, id, &layout).map_err(template_err)?;
             format!(
                 "file id {id}: layout.{id} ({} fields, {} bytes{}), {} of 3 SQL templates from files",
                 layout.fields().len(),
                 layout.record_len(),
-                if layout.key_fields().is_empty() { ", no key" } else { "" },
+                if layout.key_fields().is_empty() {
+                    ", no key"
+                } else {
+                    ""
+                },
                 sql.file_count()
             )
         };
@@ -93,11 +101,19 @@ pub fn check(config: &Config) -> Result<CheckReport, ExtractError> {
         report.file_ids.push(id);
     }
     for sink in &sinks {
-        let takes: Vec<String> = ids.iter().filter(|id| sink.serves(**id)).map(u16::to_string).collect();
+        let takes: Vec<String> = ids
+            .iter()
+            .filter(|id| sink.serves(**id))
+            .map(u16::to_string)
+            .collect();
         report.sinks.push(format!(
             "sink {}: file ids {}",
             sink.name(),
-            if takes.is_empty() { "(none)".to_owned() } else { takes.join(", ") }
+            if takes.is_empty() {
+                "(none)".to_owned()
+            } else {
+                takes.join(", ")
+            }
         ));
     }
     Ok(report)

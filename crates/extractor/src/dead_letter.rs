@@ -31,12 +31,25 @@ impl DeadLetters {
     }
 
     /// Appends one bad entry and makes it durable before the sink moves past it.
-    pub fn write(&mut self, seq: u64, txn: u64, op: &str, file: &str, error: &str, before: Option<&[u8]>, after: Option<&[u8]>) -> Result<(), ExtractError> {
+    pub fn write(
+        &mut self,
+        seq: u64,
+        txn: u64,
+        op: &str,
+        file: &str,
+        error: &str,
+        before: Option<&[u8]>,
+        after: Option<&[u8]>,
+    ) -> Result<(), ExtractError> {
         if self.file.is_none() {
             if let Some(dir) = self.path.parent() {
                 std::fs::create_dir_all(dir).map_err(self.io())?;
             }
-            let f = OpenOptions::new().create(true).append(true).open(&self.path).map_err(self.io())?;
+            let f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .map_err(self.io())?;
             self.file = Some(f);
         }
         let line = serde_json::json!({
@@ -51,7 +64,10 @@ impl DeadLetters {
         let mut text = line.to_string();
         text.push('\n');
         let path = self.path.clone();
-        let io = |source| ExtractError::Io { path: path.clone(), source };
+        let io = |source| ExtractError::Io {
+            path: path.clone(),
+            source,
+        };
         if let Some(f) = self.file.as_mut() {
             f.write_all(text.as_bytes()).map_err(io)?;
             f.sync_data().map_err(io)?;
@@ -67,8 +83,10 @@ impl DeadLetters {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }

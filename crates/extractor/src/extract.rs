@@ -4,7 +4,7 @@ use crate::dead_letter::DeadLetters;
 use crate::{ExtractError, ExtractOptions, Progress, Summary, default_target, snapshot};
 use drx_config::{BadRecordPolicy, Config};
 use drx_journal::{Effect, Reader, RecordOp};
-use drx_layouts::{DecodeError, Layout, Value};
+use drx_layouts::{Charset, DecodeError, Layout, Value};
 use drx_sinks::{Batch, Binding, Checkpoint, Sink, SinkConfig};
 use drx_templates::ChangeOp;
 use std::path::Path;
@@ -55,7 +55,10 @@ pub fn extract(
             templates_dir: config.extractor.templates_dir.clone(),
         };
         let name = sink_config.name().to_owned();
-        let sink_err = |source| ExtractError::Sink { sink: name.clone(), source };
+        let sink_err = |source| ExtractError::Sink {
+            sink: name.clone(),
+            source,
+        };
         let sink = sink_config.build(&config.home, binding).map_err(sink_err)?;
         summaries.push(Run::new(config, options, &layout, sink).go(progress)?);
     }
@@ -87,7 +90,12 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn new(config: &'a Config, options: &'a ExtractOptions, layout: &'a Arc<Layout>, sink: Box<dyn Sink>) -> Run<'a> {
+    fn new(
+        config: &'a Config,
+        options: &'a ExtractOptions,
+        layout: &'a Arc<Layout>,
+        sink: Box<dyn Sink>,
+    ) -> Run<'a> {
         let name = sink.name().to_owned();
         Run {
             config,
@@ -96,7 +104,10 @@ impl<'a> Run<'a> {
             batch: Batch::new(options.file_id, layout.clone()),
             open: Vec::new(),
             dead: DeadLetters::new(&config.extractor.dead_letter_dir, options.file_id),
-            summary: Summary { sink: name.clone(), ..Summary::default() },
+            summary: Summary {
+                sink: name.clone(),
+                ..Summary::default()
+            },
             name,
             sink,
             scratch: String::new(),
@@ -106,7 +117,10 @@ impl<'a> Run<'a> {
     }
 
     fn sink_err(&self) -> impl Fn(drx_sinks::SinkError) -> ExtractError + '_ {
-        |source| ExtractError::Sink { sink: self.name.clone(), source }
+        |source| ExtractError::Sink {
+            sink: self.name.clone(),
+            source,
+        }
     }
 
     fn consumer(&self) -> String {
@@ -128,9 +142,14 @@ impl<'a> Run<'a> {
                         source,
                     })?;
                     if let Some(after) = change.after {
-                        check_record(after.bytes(), self.layout, &mut self.scratch).map_err(|source| {
-                            ExtractError::BadRecord { file_id: self.options.file_id, seq: change.seq, image: "snapshot", source }
-                        })?;
+                        check_record(after.bytes(), self.layout, &mut self.scratch).map_err(
+                            |source| ExtractError::BadRecord {
+                                file_id: self.options.file_id,
+                                seq: change.seq,
+                                image: "snapshot",
+                                source,
+                            },
+                        )?;
                     }
                 }
                 self.sink.apply(&snap).map_err(self.sink_err())?;
@@ -141,14 +160,20 @@ impl<'a> Run<'a> {
                 tracing::info!(sink = %self.name, records = snap.len(), position = snap.checkpoint.applied, "snapshot delivered");
                 snap.checkpoint
             }
-            None => Checkpoint { applied: 0, resume: 1 },
+            None => Checkpoint {
+                applied: 0,
+                resume: 1,
+            },
         };
         if stored.is_some() && self.options.snapshot {
             tracing::info!(sink = %self.name, applied = checkpoint.applied, "the sink has a checkpoint: continuing from it instead of a snapshot");
         }
         let journal_dir = self.config.journal.dir.clone();
         if !journal_dir.exists() {
-            std::fs::create_dir_all(&journal_dir).map_err(|source| ExtractError::Io { path: journal_dir.clone(), source })?;
+            std::fs::create_dir_all(&journal_dir).map_err(|source| ExtractError::Io {
+                path: journal_dir.clone(),
+                source,
+            })?;
         }
         drx_journal::register_consumer(&journal_dir, &self.consumer())?;
         let mut reader = Reader::open(&journal_dir, checkpoint.resume.max(1))?;
@@ -167,7 +192,11 @@ impl<'a> Run<'a> {
                 }
                 self.sink.commit().map_err(self.sink_err())?;
                 self.save_consumer(&journal_dir, position)?;
-                let stop = self.options.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed));
+                let stop = self
+                    .options
+                    .stop
+                    .as_ref()
+                    .is_some_and(|s| s.load(Ordering::Relaxed));
                 if !self.options.follow || stop {
                     break;
                 }
@@ -211,11 +240,18 @@ impl<'a> Run<'a> {
                         RecordOp::Update => ChangeOp::Update,
                         RecordOp::Delete => ChangeOp::Delete,
                     };
-                    let bad = [("before", rc.before), ("after", rc.after)].into_iter().find_map(|(image, bytes)| {
-                        let bytes = bytes?;
-                        check_record(bytes, self.layout, &mut self.scratch).err().map(|e| (image, e))
-                    });
-                    let in_txn = self.open.iter().position(|t| t.id == entry.txn && entry.txn != 0);
+                    let bad = [("before", rc.before), ("after", rc.after)]
+                        .into_iter()
+                        .find_map(|(image, bytes)| {
+                            let bytes = bytes?;
+                            check_record(bytes, self.layout, &mut self.scratch)
+                                .err()
+                                .map(|e| (image, e))
+                        });
+                    let in_txn = self
+                        .open
+                        .iter()
+                        .position(|t| t.id == entry.txn && entry.txn != 0);
                     match bad {
                         Some((image, source)) => match self.config.extractor.on_bad_record {
                             BadRecordPolicy::Stop => {
@@ -223,20 +259,36 @@ impl<'a> Run<'a> {
                                 let position = self.position(seq, applied_before);
                                 self.flush(position, progress)?;
                                 self.sink.commit().map_err(self.sink_err())?;
-                                return Err(ExtractError::BadRecord { file_id: self.options.file_id, seq, image, source });
+                                return Err(ExtractError::BadRecord {
+                                    file_id: self.options.file_id,
+                                    seq,
+                                    image,
+                                    source,
+                                });
                             }
                             BadRecordPolicy::DeadLetter => {
                                 if in_txn.is_some() || seq > applied_before {
                                     let error = format!("{image} image: {source}");
-                                    self.dead.write(seq, entry.txn, op.as_str(), entry.file, &error, rc.before, rc.after)?;
+                                    self.dead.write(
+                                        seq,
+                                        entry.txn,
+                                        op.as_str(),
+                                        entry.file,
+                                        &error,
+                                        rc.before,
+                                        rc.after,
+                                    )?;
                                     tracing::warn!(seq, file_id = self.options.file_id, %error, dead_letters = %self.dead.path().display(), "bad record sent to the dead-letter file");
                                 }
                             }
                         },
                         None => match in_txn {
-                            Some(i) => self.open[i].changes.push(op, seq, entry.txn, entry.file, rc.before, rc.after),
+                            Some(i) => self.open[i]
+                                .changes
+                                .push(op, seq, entry.txn, entry.file, rc.before, rc.after),
                             None if seq > applied_before => {
-                                self.batch.push(op, seq, entry.txn, entry.file, rc.before, rc.after);
+                                self.batch
+                                    .push(op, seq, entry.txn, entry.file, rc.before, rc.after);
                                 self.count_op(op);
                             }
                             None => {}
@@ -267,16 +319,29 @@ impl<'a> Run<'a> {
     /// before it is done, except open transactions, which are read again.
     fn position(&self, next: u64, applied_before: u64) -> Checkpoint {
         let applied = next.saturating_sub(1).max(applied_before);
-        let resume = self.open.iter().map(|t| t.begin).min().unwrap_or(applied + 1);
+        let resume = self
+            .open
+            .iter()
+            .map(|t| t.begin)
+            .min()
+            .unwrap_or(applied + 1);
         Checkpoint { applied, resume }
     }
 
-    fn flush(&mut self, checkpoint: Checkpoint, progress: &mut dyn FnMut(&Progress<'_>)) -> Result<(), ExtractError> {
+    fn flush(
+        &mut self,
+        checkpoint: Checkpoint,
+        progress: &mut dyn FnMut(&Progress<'_>),
+    ) -> Result<(), ExtractError> {
         self.batch.checkpoint = checkpoint;
         self.sink.apply(&self.batch).map_err(self.sink_err())?;
         self.summary.records += self.batch.len() as u64;
         self.batch.clear();
-        progress(&Progress { sink: &self.name, records: self.summary.records, position: checkpoint.applied });
+        progress(&Progress {
+            sink: &self.name,
+            records: self.summary.records,
+            position: checkpoint.applied,
+        });
         Ok(())
     }
 
@@ -305,12 +370,20 @@ impl<'a> Run<'a> {
 }
 
 /// Checks that every field of `record` decodes (text included).
-pub(crate) fn check_record(record: &[u8], layout: &Layout, scratch: &mut String) -> Result<(), DecodeError> {
+pub(crate) fn check_record(
+    record: &[u8],
+    layout: &Layout,
+    scratch: &mut String,
+) -> Result<(), DecodeError> {
     let view = layout.view(record)?;
     for i in 0..layout.fields().len() {
-        if let Value::Text(text) = view.get(i)? {
-            scratch.clear();
-            text.write_to(scratch)?;
+        match view.get(i)? {
+            // Every byte is a Latin-1 character: nothing to check.
+            Value::Text(text) if text.charset() != Charset::Latin1 => {
+                scratch.clear();
+                text.write_to(scratch)?;
+            }
+            _ => {}
         }
     }
     Ok(())

@@ -76,7 +76,11 @@ impl Summary {
     /// Changes per second.
     pub fn rate(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
-        if secs > 0.0 { self.records as f64 / secs } else { 0.0 }
+        if secs > 0.0 {
+            self.records as f64 / secs
+        } else {
+            0.0
+        }
     }
 }
 

@@ -16,7 +16,10 @@ use std::sync::Arc;
 fn current_files(config: &Config, file_id: u16) -> Result<Vec<PathBuf>, ExtractError> {
     let mut files = Vec::new();
     for source in config.files.sources_of(file_id, &config.home) {
-        let name = source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = source
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if !name.contains(['*', '?']) {
             if source.exists() {
                 files.push(source);
@@ -28,7 +31,12 @@ fn current_files(config: &Config, file_id: u16) -> Result<Vec<PathBuf>, ExtractE
         let entries = match std::fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(source) => return Err(ExtractError::Io { path: dir.to_owned(), source }),
+            Err(source) => {
+                return Err(ExtractError::Io {
+                    path: dir.to_owned(),
+                    source,
+                });
+            }
         };
         for entry in entries.flatten() {
             if pattern.matches(&entry.file_name().to_string_lossy()) {
@@ -44,7 +52,11 @@ fn current_files(config: &Config, file_id: u16) -> Result<Vec<PathBuf>, ExtractE
 /// holding the journal's writer lock so that no change slips between the
 /// files and the journal position. Returns the batch, whose checkpoint is
 /// that position.
-pub(crate) fn take(config: &Config, file_id: u16, layout: &Arc<Layout>) -> Result<Batch, ExtractError> {
+pub(crate) fn take(
+    config: &Config,
+    file_id: u16,
+    layout: &Arc<Layout>,
+) -> Result<Batch, ExtractError> {
     let writer = Writer::open(WriterConfig {
         dir: config.journal.dir.clone(),
         segment_size: config.journal.segment_size,
@@ -68,6 +80,9 @@ pub(crate) fn take(config: &Config, file_id: u16, layout: &Arc<Layout>) -> Resul
         })?;
     }
     writer.close()?;
-    batch.checkpoint = Checkpoint { applied: position, resume: position + 1 };
+    batch.checkpoint = Checkpoint {
+        applied: position,
+        resume: position + 1,
+    };
     Ok(batch)
 }

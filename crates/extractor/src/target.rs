@@ -9,11 +9,21 @@ pub fn default_target(config: &Config, file_id: u16) -> String {
         .files
         .sources_of(file_id, &config.home)
         .first()
-        .and_then(|p| Path::new(p).file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .and_then(|p| {
+            Path::new(p)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
         .filter(|s| !s.contains(['*', '?']))
         .map(|s| {
             s.chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect()
         })
         .unwrap_or_else(|| format!("file_{file_id}"))

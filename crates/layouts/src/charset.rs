@@ -59,11 +59,20 @@ impl Charset {
     pub(crate) fn decode_into(self, bytes: &[u8], out: &mut String) -> Result<(), ()> {
         match self {
             Charset::Latin1 => {
-                if let Ok(ascii) = ascii_str(bytes) {
-                    out.push_str(ascii);
-                } else {
-                    out.reserve(bytes.len() + bytes.len() / 2);
-                    out.extend(bytes.iter().map(|&b| char::from(b)));
+                out.reserve(bytes.len() + bytes.len() / 4);
+                let mut rest = bytes;
+                while !rest.is_empty() {
+                    // ASCII runs are copied whole; each other byte is the
+                    // char of the same code.
+                    let run = rest.iter().position(|&b| b >= 0x80).unwrap_or(rest.len());
+                    out.push_str(ascii_str(&rest[..run])?);
+                    match rest.get(run) {
+                        Some(&b) => {
+                            out.push(char::from(b));
+                            rest = &rest[run + 1..];
+                        }
+                        None => break,
+                    }
                 }
                 Ok(())
             }
@@ -73,6 +82,41 @@ impl Charset {
             }
             Charset::Ascii => {
                 out.push_str(ascii_str(bytes)?);
+                Ok(())
+            }
+        }
+    }
+
+    /// Appends the UTF-8 bytes of `bytes` to `out`; `Err(())` if they are
+    /// not valid in this charset (then `out` is unchanged).
+    pub(crate) fn decode_utf8_into(self, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), ()> {
+        match self {
+            Charset::Latin1 => {
+                out.reserve(bytes.len() + bytes.len() / 4);
+                let mut rest = bytes;
+                while !rest.is_empty() {
+                    let run = rest.iter().position(|&b| b >= 0x80).unwrap_or(rest.len());
+                    out.extend_from_slice(&rest[..run]);
+                    match rest.get(run) {
+                        Some(&b) => {
+                            out.extend_from_slice(&[0xC0 | (b >> 6), 0x80 | (b & 0x3F)]);
+                            rest = &rest[run + 1..];
+                        }
+                        None => break,
+                    }
+                }
+                Ok(())
+            }
+            Charset::Utf8 => {
+                std::str::from_utf8(bytes).map_err(|_| ())?;
+                out.extend_from_slice(bytes);
+                Ok(())
+            }
+            Charset::Ascii => {
+                if !bytes.is_ascii() {
+                    return Err(());
+                }
+                out.extend_from_slice(bytes);
                 Ok(())
             }
         }

@@ -55,6 +55,29 @@ impl Value<'_> {
         Ok(())
     }
 
+    /// The same text as [`write_text`](Self::write_text), appended to a byte
+    /// buffer as UTF-8 (what CSV and XML writers take), without a `String`
+    /// in between.
+    pub fn write_utf8(&self, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+        use std::io::Write;
+        match *self {
+            Value::Int(v) => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+            Value::Float(v) => out.extend_from_slice(ryu::Buffer::new().format(v).as_bytes()),
+            Value::Text(t) => t.write_utf8(out)?,
+            Value::Bits { value, bits } => {
+                out.extend((0..bits).rev().map(|i| if value >> i & 1 == 1 { b'1' } else { b'0' }));
+            }
+            // Writing to a Vec cannot fail.
+            Value::Decimal(d) => {
+                let _ = write!(out, "{d}");
+            }
+            Value::DateTime(dt) => {
+                let _ = write!(out, "{dt}");
+            }
+        }
+        Ok(())
+    }
+
     /// The value with its text decoded into an owned `String` (untrimmed
     /// text stays untrimmed).
     pub fn to_owned_value(&self) -> Result<OwnedValue, DecodeError> {
@@ -127,6 +150,22 @@ impl<'a> Text<'a> {
     /// [`DecodeErrorKind::BadText`] error and leaves `out` unchanged.
     pub fn write_to(&self, out: &mut String) -> Result<(), DecodeError> {
         self.charset.decode_into(self.raw(), out).map_err(|()| {
+            DecodeError::field(
+                self.field,
+                self.offset,
+                DecodeErrorKind::BadText {
+                    charset: self.charset,
+                },
+            )
+        })
+    }
+}
+
+impl Text<'_> {
+    /// Appends the decoded text to `out` as UTF-8 bytes; errors as
+    /// [`write_to`](Self::write_to) does.
+    pub fn write_utf8(&self, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+        self.charset.decode_utf8_into(self.raw(), out).map_err(|()| {
             DecodeError::field(
                 self.field,
                 self.offset,

@@ -594,3 +594,22 @@ fn value_texts() {
         .expect("text");
     assert_eq!(s, "0.05|0101|-9223372036854775808|1e16|1969-12-31 00:00:00");
 }
+
+#[test]
+fn write_utf8_matches_write_text_for_every_kind_of_value() {
+    let layout = drx_layouts::Layout::parse(
+        "l",
+        "fields: a bin(31), b char(8), c char(10) varying, d fixed dec(7,2), e float bin(53), f bit(3), dt_g bin(31); end;",
+    )
+    .unwrap();
+    let record = layout
+        .encode([("a", "-12"), ("b", "caf\u{e9}"), ("c", "x\u{ff}<y"), ("d", "-123.45"), ("e", "1.5"), ("f", "101"), ("dt_g", "2024-02-29 12:34:56")])
+        .unwrap();
+    let view = layout.view(&record).unwrap();
+    for i in 0..layout.fields().len() {
+        let (mut s, mut v) = (String::new(), Vec::new());
+        view.get(i).unwrap().write_text(&mut s).unwrap();
+        view.get(i).unwrap().write_utf8(&mut v).unwrap();
+        assert_eq!(s.as_bytes(), v.as_slice(), "field {i}");
+    }
+}

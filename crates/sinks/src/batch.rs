@@ -79,7 +79,15 @@ impl Batch {
 
     /// Appends a change; its images must already have been checked against
     /// the layout.
-    pub fn push(&mut self, op: ChangeOp, seq: u64, txn: u64, file: &str, before: Option<&[u8]>, after: Option<&[u8]>) {
+    pub fn push(
+        &mut self,
+        op: ChangeOp,
+        seq: u64,
+        txn: u64,
+        file: &str,
+        before: Option<&[u8]>,
+        after: Option<&[u8]>,
+    ) {
         let file = match self.files.iter().position(|f| f == file) {
             Some(i) => i as u32,
             None => {
@@ -96,7 +104,14 @@ impl Batch {
         };
         let before = put(before);
         let after = put(after);
-        self.metas.push(Meta { op, seq, txn, file, before, after });
+        self.metas.push(Meta {
+            op,
+            seq,
+            txn,
+            file,
+            before,
+            after,
+        });
     }
 
     /// Appends every change of `other` (same file id and layout).
@@ -113,7 +128,12 @@ impl Batch {
                 }
             };
             let shift = |r: &Option<Range<usize>>| r.as_ref().map(|r| r.start + base..r.end + base);
-            self.metas.push(Meta { file, before: shift(&m.before), after: shift(&m.after), ..m.clone() });
+            self.metas.push(Meta {
+                file,
+                before: shift(&m.before),
+                after: shift(&m.after),
+                ..m.clone()
+            });
         }
     }
 
@@ -122,11 +142,30 @@ impl Batch {
         self.metas.iter().map(|m| m.op)
     }
 
+    /// The seq of the `i`-th change (0 past the end), for error messages.
+    pub(crate) fn seq_at(&self, i: usize) -> u64 {
+        self.metas.get(i).map_or(0, |m| m.seq)
+    }
+
+    /// The changes, in order, each with the error its seq names.
+    pub(crate) fn decoded(
+        &self,
+    ) -> impl Iterator<Item = Result<Change<'_>, crate::SinkError>> + '_ {
+        self.changes().enumerate().map(|(i, c)| {
+            c.map_err(|source| crate::SinkError::Decode {
+                seq: self.seq_at(i),
+                source,
+            })
+        })
+    }
+
     /// The changes, in order.
     pub fn changes(&self) -> impl Iterator<Item = Result<Change<'_>, DecodeError>> + '_ {
         self.metas.iter().map(move |m| {
             let view = |r: &Option<Range<usize>>| -> Result<_, DecodeError> {
-                r.as_ref().map(|r| self.layout.view(&self.bytes[r.clone()])).transpose()
+                r.as_ref()
+                    .map(|r| self.layout.view(&self.bytes[r.clone()]))
+                    .transpose()
             };
             Ok(Change {
                 op: m.op,

@@ -28,9 +28,25 @@ pub(crate) trait Common {
 impl SinkConfig {
     /// Parses one section; errors name the section's `file:line:col`.
     pub fn from_section(section: &SinkSection) -> Result<SinkConfig, ConfigError> {
-        toml::Value::Table(section.table.clone())
+        let config = toml::Value::Table(section.table.clone())
             .try_into::<SinkConfig>()
-            .map_err(|e| section.error(format!("[[sinks]]: {}", e.message().trim_end())))
+            .map_err(|e| section.error(format!("[[sinks]]: {}", e.message().trim_end())))?;
+        for key in config.common().targets().keys() {
+            if key.parse::<u16>().is_err() {
+                return Err(section.error(format!(
+                    "[[sinks]]: tables: key `{key}` is not a file id (write e.g. `tables = {{ 200 = \"error_codes\" }}`)"
+                )));
+            }
+        }
+        if let SinkConfig::Csv(c) = &config
+            && (!c.delimiter.is_ascii() || matches!(c.delimiter, '"' | '\r' | '\n'))
+        {
+            return Err(section.error(format!(
+                "[[sinks]]: delimiter {:?} cannot separate CSV fields: use one ASCII character other than a quote or a line end",
+                c.delimiter
+            )));
+        }
+        Ok(config)
     }
 
     fn common(&self) -> &dyn Common {
@@ -62,15 +78,18 @@ impl SinkConfig {
     pub fn target_of(&self, file_id: u16) -> Option<&str> {
         self.common()
             .targets()
-            .get(&file_id.to_string())
-            .map(String::as_str)
+            .iter()
+            .find(|(key, _)| key.parse::<u16>() == Ok(file_id))
+            .map(|(_, target)| target.as_str())
     }
 
     /// Builds the sink for one file id; relative paths are taken against `home`.
     pub fn build(&self, home: &Path, binding: Binding) -> Result<Box<dyn Sink>, SinkError> {
         let name = self.name().to_owned();
         Ok(match self {
-            SinkConfig::Sqlite(c) => Box::new(crate::sqlite::SqliteSink::open(name, c, home, binding)?),
+            SinkConfig::Sqlite(c) => {
+                Box::new(crate::sqlite::SqliteSink::open(name, c, home, binding)?)
+            }
             SinkConfig::Csv(c) => Box::new(crate::csv::CsvSink::open(name, c, home, binding)?),
             SinkConfig::Xml(c) => Box::new(crate::xml::XmlSink::open(name, c, home, binding)?),
             SinkConfig::Stdout(c) => Box::new(crate::stdout::StdoutSink::open(name, c, binding)?),

@@ -9,9 +9,9 @@
 //!   is compiled like a `@field@` template, so its values are still bound
 //!   parameters. Handlebars shapes the statement; data never does.
 
+use crate::placeholder::Slot;
 use crate::xml::{check_xml_chars, write_meta};
 use crate::{Change, RenderError, SqlTemplate, TemplateError};
-use crate::placeholder::Slot;
 use drx_layouts::{Layout, RecordView};
 use handlebars::Handlebars;
 use serde_json::{Map, Value as Json};
@@ -128,19 +128,39 @@ fn add_fields(map: &mut Map<String, Json>, image: RecordView<'_>) -> Result<(), 
 
 /// Compiles a Handlebars SQL template: rendered once with each field standing
 /// for its `@field@` placeholder, then compiled as a seed-syntax template.
-pub fn compile_sql_hbs(name: &str, text: &str, layout: &Layout) -> Result<SqlTemplate, TemplateError> {
+pub fn compile_sql_hbs(
+    name: &str,
+    text: &str,
+    layout: &Layout,
+) -> Result<SqlTemplate, TemplateError> {
     let mut hb = registry(name, text)?;
     hb.register_escape_fn(handlebars::no_escape);
     let mut context = Map::new();
     for field in layout.fields() {
-        context.insert(field.name.clone(), Json::String(format!("@{}@", field.name)));
+        context.insert(
+            field.name.clone(),
+            Json::String(format!("@{}@", field.name)),
+        );
     }
-    for key in ["drms_file", "drms_index_info", "drms_seq", "drms_txn", "drms_op", "drms_file_id"] {
+    for key in [
+        "drms_file",
+        "drms_index_info",
+        "drms_seq",
+        "drms_txn",
+        "drms_op",
+        "drms_file_id",
+    ] {
         context.insert(key.into(), Json::String(format!("@{key}@")));
     }
     context.insert(
         "fields".into(),
-        Json::Array(layout.fields().iter().map(|f| Json::String(f.name.clone())).collect()),
+        Json::Array(
+            layout
+                .fields()
+                .iter()
+                .map(|f| Json::String(f.name.clone()))
+                .collect(),
+        ),
     );
     let rendered = hb.render(NAME, &context).map_err(|e| TemplateError {
         file: name.to_owned(),

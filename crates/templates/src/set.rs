@@ -65,14 +65,20 @@ impl SqlTemplates {
     pub fn load(dir: &Path, file_id: u16, layout: &Layout) -> Result<SqlTemplates, LoadError> {
         let mut templates = [None, None, None];
         let mut from_files = [false; 3];
-        for (n, op) in [ChangeOp::Insert, ChangeOp::Update, ChangeOp::Delete].into_iter().enumerate() {
+        for (n, op) in [ChangeOp::Insert, ChangeOp::Update, ChangeOp::Delete]
+            .into_iter()
+            .enumerate()
+        {
             let base = format!("template.{file_id}.{}", op.suffix());
             templates[n] = match read_either(dir, &base)? {
                 Some((name, text, false)) => Some(SqlTemplate::compile(&name, &text, layout)?),
                 Some((name, text, true)) => Some(compile_sql_hbs(&name, &text, layout)?),
                 None => SqlTemplate::default_for(op, layout),
             };
-            from_files[n] = templates[n].is_some() && !templates[n].as_ref().is_some_and(|t| t.name().starts_with("(default"));
+            from_files[n] = templates[n].is_some()
+                && !templates[n]
+                    .as_ref()
+                    .is_some_and(|t| t.name().starts_with("(default"));
         }
         let [insert, update, delete] = templates;
         Ok(SqlTemplates {
@@ -113,8 +119,12 @@ impl XmlRenderer {
     /// Loads the XML template of `file_id` from `dir`, or the default.
     pub fn load(dir: &Path, file_id: u16, layout: &Layout) -> Result<XmlRenderer, LoadError> {
         Ok(match read_either(dir, &format!("template.{file_id}"))? {
-            Some((name, text, false)) => XmlRenderer::Seed(XmlTemplate::compile(&name, &text, layout)?),
-            Some((name, text, true)) => XmlRenderer::Handlebars(HbsTemplate::compile(&name, &text, layout)?),
+            Some((name, text, false)) => {
+                XmlRenderer::Seed(XmlTemplate::compile(&name, &text, layout)?)
+            }
+            Some((name, text, true)) => {
+                XmlRenderer::Handlebars(HbsTemplate::compile(&name, &text, layout)?)
+            }
             None => XmlRenderer::Default,
         })
     }

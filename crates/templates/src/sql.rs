@@ -214,7 +214,9 @@ impl SqlTemplate {
                     for part in parts {
                         match part {
                             TextPart::Literal(s) => text.push_str(s),
-                            TextPart::Field(i) => change.require_image()?.get(*i)?.write_text(text)?,
+                            TextPart::Field(i) => {
+                                change.require_image()?.get(*i)?.write_text(text)?
+                            }
                             TextPart::Seq => text.push_str(itoa::Buffer::new().format(change.seq)),
                             TextPart::Txn => text.push_str(itoa::Buffer::new().format(change.txn)),
                             TextPart::FileId => {
@@ -266,7 +268,8 @@ struct Compiler<'a> {
 impl Compiler<'_> {
     fn flush(&mut self) {
         if !self.sql.is_empty() {
-            self.pieces.push(SqlPiece::Text(std::mem::take(&mut self.sql)));
+            self.pieces
+                .push(SqlPiece::Text(std::mem::take(&mut self.sql)));
         }
     }
 

@@ -8,8 +8,6 @@
 use crate::placeholder::{Piece, Slot, split};
 use crate::{Change, RenderError, TemplateError};
 use drx_layouts::{Layout, RecordView};
-use quick_xml::Writer;
-use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
 
 /// A compiled seed-syntax XML template.
 #[derive(Debug, Clone)]
@@ -74,38 +72,97 @@ pub(crate) fn write_meta(slot: Slot, change: &Change<'_>, out: &mut String) {
 
 /// Checks that `text` holds only characters XML 1.0 allows.
 pub(crate) fn check_xml_chars(text: &str, what: &str) -> Result<(), RenderError> {
-    match text
-        .chars()
-        .find(|c| matches!(*c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}'))
-    {
-        Some(c) => Err(RenderError::NotXml {
+    match bad_xml_char(text.as_bytes()) {
+        Some(code) => Err(RenderError::NotXml {
             what: what.to_owned(),
-            code: c as u32,
+            code,
         }),
         None => Ok(()),
     }
 }
 
-/// Escapes `< > & ' "` (and CR, which XML would otherwise normalize away).
-fn escape_into(text: &str, out: &mut Vec<u8>, what: &str) -> Result<(), RenderError> {
-    check_xml_chars(text, what)?;
+/// The first character of UTF-8 `bytes` that XML 1.0 cannot carry: C0
+/// controls other than tab, LF and CR, and U+FFFE / U+FFFF.
+fn bad_xml_char(bytes: &[u8]) -> Option<u32> {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r') {
+            return Some(u32::from(b));
+        }
+        if b == 0xEF && bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) {
+            return Some(if bytes[i + 2] == 0xBE { 0xFFFE } else { 0xFFFF });
+        }
+        i += 1;
+    }
+    None
+}
+
+/// What a byte needs in XML text: nothing, an escape, or a closer look.
+const PLAIN: u8 = 0;
+const ESCAPE: u8 = 1;
+const CONTROL: u8 = 2;
+const LEAD_EF: u8 = 3;
+
+const CLASS: [u8; 256] = {
+    let mut t = [PLAIN; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = CONTROL;
+        b += 1;
+    }
+    t[b'\t' as usize] = PLAIN;
+    t[b'\n' as usize] = PLAIN;
+    t[b'\r' as usize] = ESCAPE;
+    t[b'<' as usize] = ESCAPE;
+    t[b'>' as usize] = ESCAPE;
+    t[b'&' as usize] = ESCAPE;
+    t[b'\'' as usize] = ESCAPE;
+    t[b'"' as usize] = ESCAPE;
+    t[0xEF] = LEAD_EF;
+    t
+};
+
+/// Appends UTF-8 `text` to `out` with `< > & ' "` (and CR, which XML would
+/// otherwise normalize away) escaped, in one pass; a character XML 1.0
+/// cannot carry is an error naming `what`, and leaves `out` as it was.
+fn escape_bytes(text: &[u8], out: &mut Vec<u8>, what: &str) -> Result<(), RenderError> {
+    let start_len = out.len();
     let mut last = 0;
-    for (i, b) in text.bytes().enumerate() {
-        let rep: &[u8] = match b {
-            b'<' => b"&lt;",
-            b'>' => b"&gt;",
-            b'&' => b"&amp;",
-            b'\'' => b"&apos;",
-            b'"' => b"&quot;",
-            b'\r' => b"&#13;",
-            _ => continue,
+    for (i, &b) in text.iter().enumerate() {
+        let rep: &[u8] = match CLASS[b as usize] {
+            PLAIN => continue,
+            ESCAPE => match b {
+                b'<' => b"&lt;",
+                b'>' => b"&gt;",
+                b'&' => b"&amp;",
+                b'\'' => b"&apos;",
+                b'"' => b"&quot;",
+                _ => b"&#13;",
+            },
+            LEAD_EF => {
+                if text.get(i + 1) == Some(&0xBF) && matches!(text.get(i + 2), Some(0xBE | 0xBF)) {
+                    out.truncate(start_len);
+                    let code = if text[i + 2] == 0xBE { 0xFFFE } else { 0xFFFF };
+                    return Err(RenderError::NotXml { what: what.to_owned(), code });
+                }
+                continue;
+            }
+            _ => {
+                out.truncate(start_len);
+                return Err(RenderError::NotXml { what: what.to_owned(), code: u32::from(b) });
+            }
         };
-        out.extend_from_slice(&text.as_bytes()[last..i]);
+        out.extend_from_slice(&text[last..i]);
         out.extend_from_slice(rep);
         last = i + 1;
     }
-    out.extend_from_slice(&text.as_bytes()[last..]);
+    out.extend_from_slice(&text[last..]);
     Ok(())
+}
+
+fn escape_into(text: &str, out: &mut Vec<u8>, what: &str) -> Result<(), RenderError> {
+    escape_bytes(text.as_bytes(), out, what)
 }
 
 /// Writes the default element of a change:
@@ -117,56 +174,70 @@ fn escape_into(text: &str, out: &mut Vec<u8>, what: &str) -> Result<(), RenderEr
 /// </change>
 /// ```
 /// (on one line). Inserts carry `<after>`, deletes `<before>`, updates both
-/// where the before image is known.
+/// where the before image is known. A field whose name is not an XML name
+/// is written `<field name="...">`. Escaping as in `template.NNN`; the
+/// output is checked well-formed with quick-xml in the tests.
 pub fn write_default_element(
     change: &Change<'_>,
     out: &mut Vec<u8>,
     scratch: &mut String,
 ) -> Result<(), RenderError> {
-    check_xml_chars(change.file, "file name")?;
-    let mut writer = Writer::new(out);
+    // The caller's scratch string lends its buffer as bytes.
+    let mut value = std::mem::take(scratch).into_bytes();
+    let result = write_default(change, out, &mut value);
+    value.clear();
+    *scratch = String::from_utf8(value).unwrap_or_default();
+    result
+}
+
+fn write_default(change: &Change<'_>, out: &mut Vec<u8>, value: &mut Vec<u8>) -> Result<(), RenderError> {
     let mut num = itoa::Buffer::new();
-    let mut start = BytesStart::new("change");
-    start.push_attribute(("op", change.op.as_str()));
-    start.push_attribute(("seq", num.format(change.seq)));
-    start.push_attribute(("txn", num.format(change.txn)));
-    start.push_attribute(("file_id", num.format(change.file_id)));
-    start.push_attribute(("file", change.file));
-    writer.write_event(Event::Start(start)).map_err(xml_io)?;
-    let images: [(&str, Option<RecordView<'_>>); 2] = match change.op {
-        crate::ChangeOp::Insert => [("after", change.after), ("", None)],
-        crate::ChangeOp::Update => [("before", change.before), ("after", change.after)],
-        crate::ChangeOp::Delete => [("before", change.before), ("", None)],
+    out.extend_from_slice(b"<change op=\"");
+    out.extend_from_slice(change.op.as_str().as_bytes());
+    out.extend_from_slice(b"\" seq=\"");
+    out.extend_from_slice(num.format(change.seq).as_bytes());
+    out.extend_from_slice(b"\" txn=\"");
+    out.extend_from_slice(num.format(change.txn).as_bytes());
+    out.extend_from_slice(b"\" file_id=\"");
+    out.extend_from_slice(num.format(change.file_id).as_bytes());
+    out.extend_from_slice(b"\" file=\"");
+    escape_into(change.file, out, "file name")?;
+    out.extend_from_slice(b"\">");
+    let images: [(&[u8], Option<RecordView<'_>>); 2] = match change.op {
+        crate::ChangeOp::Insert => [(b"after", change.after), (b"", None)],
+        crate::ChangeOp::Update => [(b"before", change.before), (b"after", change.after)],
+        crate::ChangeOp::Delete => [(b"before", change.before), (b"", None)],
     };
     for (tag, image) in images {
         let Some(image) = image else { continue };
-        writer.write_event(Event::Start(BytesStart::new(tag))).map_err(xml_io)?;
+        out.push(b'<');
+        out.extend_from_slice(tag);
+        out.push(b'>');
         for (i, field) in image.layout().fields().iter().enumerate() {
-            scratch.clear();
-            image.get(i)?.write_text(scratch)?;
-            check_xml_chars(scratch, &field.name)?;
-            let name = field.name.as_str();
-            if is_xml_name(name) {
-                writer.write_event(Event::Start(BytesStart::new(name))).map_err(xml_io)?;
-                writer.write_event(Event::Text(BytesText::new(scratch))).map_err(xml_io)?;
-                writer.write_event(Event::End(BytesEnd::new(name))).map_err(xml_io)?;
+            value.clear();
+            image.get(i)?.write_utf8(value)?;
+            let name = field.name.as_bytes();
+            let plain = is_xml_name(&field.name);
+            if plain {
+                out.push(b'<');
+                out.extend_from_slice(name);
+                out.push(b'>');
             } else {
-                let mut el = BytesStart::new("field");
-                el.push_attribute(("name", name));
-                writer.write_event(Event::Start(el)).map_err(xml_io)?;
-                writer.write_event(Event::Text(BytesText::new(scratch))).map_err(xml_io)?;
-                writer.write_event(Event::End(BytesEnd::new("field"))).map_err(xml_io)?;
+                out.extend_from_slice(b"<field name=\"");
+                escape_into(&field.name, out, "field name")?;
+                out.extend_from_slice(b"\">");
             }
+            escape_bytes(value, out, &field.name)?;
+            out.extend_from_slice(b"</");
+            out.extend_from_slice(if plain { name } else { b"field" });
+            out.push(b'>');
         }
-        writer.write_event(Event::End(BytesEnd::new(tag))).map_err(xml_io)?;
+        out.extend_from_slice(b"</");
+        out.extend_from_slice(tag);
+        out.push(b'>');
     }
-    writer.write_event(Event::End(BytesEnd::new("change"))).map_err(xml_io)?;
-    writer.get_mut().push(b'\n');
+    out.extend_from_slice(b"</change>\n");
     Ok(())
-}
-
-fn xml_io(e: std::io::Error) -> RenderError {
-    RenderError::Handlebars(format!("writing XML: {e}"))
 }
 
 /// Whether `name` can be an XML element name as it is.

@@ -32,8 +32,20 @@ fn record(layout: &Layout, number: &str, name: &str, text: &str) -> Vec<u8> {
         .unwrap()
 }
 
-fn change<'a>(op: ChangeOp, before: Option<drx_layouts::RecordView<'a>>, after: Option<drx_layouts::RecordView<'a>>) -> Change<'a> {
-    Change { op, seq: 42, txn: 7, file_id: 200, file: "/data/error_codes.data", before, after }
+fn change<'a>(
+    op: ChangeOp,
+    before: Option<drx_layouts::RecordView<'a>>,
+    after: Option<drx_layouts::RecordView<'a>>,
+) -> Change<'a> {
+    Change {
+        op,
+        seq: 42,
+        txn: 7,
+        file_id: 200,
+        file: "/data/error_codes.data",
+        before,
+        after,
+    }
 }
 
 fn bound_text(text: &str, bound: &[Bound]) -> Vec<String> {
@@ -55,7 +67,10 @@ fn seed_templates_compile_to_prepared_statements_in_every_dialect() {
     for (name, text) in [("i", INSERT), ("u", UPDATE), ("d", DELETE)] {
         let t = SqlTemplate::compile(&format!("template.200.{name}"), text, &layout).unwrap();
         for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
-            out.push_str(&format!("{name} {dialect:?}: {}\n", t.sql(dialect, "error_codes")));
+            out.push_str(&format!(
+                "{name} {dialect:?}: {}\n",
+                t.sql(dialect, "error_codes")
+            ));
         }
     }
     insta::assert_snapshot!(out);
@@ -71,7 +86,13 @@ fn values_are_bound_never_spliced() {
     let sql = t.sql(Dialect::Sqlite, "error_codes");
     assert!(!sql.contains("DROP"));
     let (mut text, mut bound) = (String::new(), Vec::new());
-    t.bind(&change(ChangeOp::Insert, None, Some(view)), "error_codes", &mut text, &mut bound).unwrap();
+    t.bind(
+        &change(ChangeOp::Insert, None, Some(view)),
+        "error_codes",
+        &mut text,
+        &mut bound,
+    )
+    .unwrap();
     insta::assert_debug_snapshot!(bound_text(&text, &bound));
 }
 
@@ -80,7 +101,11 @@ fn update_binds_after_values_and_before_key() {
     let layout = layout();
     let before = record(&layout, "5", "old", "old text");
     let after = record(&layout, "5", "new", "");
-    let c = change(ChangeOp::Update, Some(layout.view(&before).unwrap()), Some(layout.view(&after).unwrap()));
+    let c = change(
+        ChangeOp::Update,
+        Some(layout.view(&before).unwrap()),
+        Some(layout.view(&after).unwrap()),
+    );
     let t = SqlTemplate::compile("template.200.u", UPDATE, &layout).unwrap();
     let (mut text, mut bound) = (String::new(), Vec::new());
     t.bind(&c, "error_codes", &mut text, &mut bound).unwrap();
@@ -107,30 +132,55 @@ fn quoted_literal_mixing_text_and_placeholders_is_one_parameter() {
     let rec = record(&layout, "12", "n", "t");
     let view = layout.view(&rec).unwrap();
     let (mut text, mut bound) = (String::new(), Vec::new());
-    t.bind(&change(ChangeOp::Insert, None, Some(view)), "x", &mut text, &mut bound).unwrap();
-    assert_eq!(bound_text(&text, &bound), vec!["text \"code 12: it's insert #42\""]);
+    t.bind(
+        &change(ChangeOp::Insert, None, Some(view)),
+        "x",
+        &mut text,
+        &mut bound,
+    )
+    .unwrap();
+    assert_eq!(
+        bound_text(&text, &bound),
+        vec!["text \"code 12: it's insert #42\""]
+    );
 }
 
 #[test]
 fn unknown_placeholder_names_file_line_col() {
     let layout = layout();
-    let err = SqlTemplate::compile("templates/template.200.i", "insert into @drms_file@\nvalues (@err_number@, '@err_nmae@')", &layout).unwrap_err();
+    let err = SqlTemplate::compile(
+        "templates/template.200.i",
+        "insert into @drms_file@\nvalues (@err_number@, '@err_nmae@')",
+        &layout,
+    )
+    .unwrap_err();
     assert_eq!(err.file, "templates/template.200.i");
     assert_eq!((err.line, err.col), (2, 24));
-    assert!(err.message.starts_with("placeholder @err_nmae@ names no field of layout layouts/layout.200"), "{}", err.message);
+    assert!(
+        err.message
+            .starts_with("placeholder @err_nmae@ names no field of layout layouts/layout.200"),
+        "{}",
+        err.message
+    );
 }
 
 #[test]
 fn index_info_without_key_is_an_error() {
     let layout = Layout::parse("layout.300", "fields: a bin(15); end;").unwrap();
-    let err = SqlTemplate::compile("template.300.d", "delete from @drms_file@ where @drms_index_info@", &layout).unwrap_err();
+    let err = SqlTemplate::compile(
+        "template.300.d",
+        "delete from @drms_file@ where @drms_index_info@",
+        &layout,
+    )
+    .unwrap_err();
     assert_eq!((err.line, err.col), (1, 31));
     assert!(err.message.contains("needs a key"), "{err}");
 }
 
 #[test]
 fn unterminated_literal_is_an_error() {
-    let err = SqlTemplate::compile("t", "insert into x values ('@err_name@)", &layout()).unwrap_err();
+    let err =
+        SqlTemplate::compile("t", "insert into x values ('@err_name@)", &layout()).unwrap_err();
     assert_eq!(err.to_string(), "t:1:23: unterminated quoted literal");
 }
 
@@ -188,7 +238,11 @@ fn default_xml_element_escapes_everything() {
     let layout = layout();
     let before = record(&layout, "1", "a<b", "x");
     let after = record(&layout, "1", "it's \"<&>\"", "caf\u{e9}");
-    let c = change(ChangeOp::Update, Some(layout.view(&before).unwrap()), Some(layout.view(&after).unwrap()));
+    let c = change(
+        ChangeOp::Update,
+        Some(layout.view(&before).unwrap()),
+        Some(layout.view(&after).unwrap()),
+    );
     let xml = render(&XmlRenderer::Default, &c);
     assert_well_formed(&format!("<r>{xml}</r>"));
     insta::assert_snapshot!(xml);
@@ -219,8 +273,13 @@ fn control_characters_are_an_error_not_broken_xml() {
     let rec = record(&layout, "1", "bell\u{7}", "");
     let c = change(ChangeOp::Insert, None, Some(layout.view(&rec).unwrap()));
     let (mut out, mut scratch) = (Vec::new(), String::new());
-    let err = XmlRenderer::Default.render(&c, &mut out, &mut scratch).unwrap_err();
-    assert_eq!(err.to_string(), "err_name: character U+0007 cannot appear in XML 1.0");
+    let err = XmlRenderer::Default
+        .render(&c, &mut out, &mut scratch)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "err_name: character U+0007 cannot appear in XML 1.0"
+    );
 }
 
 #[test]
@@ -235,9 +294,16 @@ fn handlebars_xml_renders_and_escapes() {
     let renderer = XmlRenderer::load(dir.path(), 20, &layout).unwrap();
     let rec = record(&layout, "3", "<&>", "");
     let c = change(ChangeOp::Insert, None, Some(layout.view(&rec).unwrap()));
-    assert_eq!(render(&renderer, &c), "<e n=\"3\" op=\"insert\">&lt;&amp;&gt;</e>\n");
+    assert_eq!(
+        render(&renderer, &c),
+        "<e n=\"3\" op=\"insert\">&lt;&amp;&gt;</e>\n"
+    );
 
-    std::fs::write(dir.path().join("template.21.hbs"), "<e>{{no_such_field}}</e>").unwrap();
+    std::fs::write(
+        dir.path().join("template.21.hbs"),
+        "<e>{{no_such_field}}</e>",
+    )
+    .unwrap();
     let err = XmlRenderer::load(dir.path(), 21, &layout).unwrap_err();
     assert!(err.to_string().contains("template.21.hbs"), "{err}");
 }

@@ -18,18 +18,32 @@ pub struct CsvSink {
 
 impl CsvSink {
     /// Opens (or continues) `<dir>/<target>.csv`.
-    pub fn open(name: String, config: &CsvConfig, home: &Path, binding: Binding) -> Result<CsvSink, SinkError> {
-        if !config.delimiter.is_ascii() {
-            return Err(SinkError::Config(format!("{name}: the delimiter must be one ASCII character")));
+    pub fn open(
+        name: String,
+        config: &CsvConfig,
+        home: &Path,
+        binding: Binding,
+    ) -> Result<CsvSink, SinkError> {
+        if !config.delimiter.is_ascii() || matches!(config.delimiter, '"' | '\r' | '\n') {
+            return Err(SinkError::Config(format!(
+                "{name}: delimiter {:?} cannot separate CSV fields: use one ASCII character other than a quote or a line end",
+                config.delimiter
+            )));
         }
         let delimiter = config.delimiter as u8;
         let dir = drx_config::absolute(home, &config.dir);
-        let mut header = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
+        let mut header = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .from_writer(Vec::new());
         let names = ["op", "seq", "txn"]
             .into_iter()
             .chain(binding.layout.fields().iter().map(|f| f.name.as_str()));
-        header.write_record(names).map_err(|e| SinkError::Config(e.to_string()))?;
-        let header = header.into_inner().map_err(|e| SinkError::Config(e.to_string()))?;
+        header
+            .write_record(names)
+            .map_err(|e| SinkError::Config(e.to_string()))?;
+        let header = header
+            .into_inner()
+            .map_err(|e| SinkError::Config(e.to_string()))?;
         let feed = FileFeed::open(dir.join(format!("{}.csv", binding.target)), &header, b"")?;
         Ok(CsvSink {
             name,
@@ -58,25 +72,34 @@ impl Sink for CsvSink {
             .from_writer(std::mem::take(&mut self.rows));
         let csv_err = |e: csv::Error| SinkError::Config(format!("csv: {e}"));
         let mut num = itoa::Buffer::new();
-        for change in batch.changes() {
-            let change = change.map_err(|source| SinkError::Decode { seq: 0, source })?;
+        for change in batch.decoded() {
+            let change = change?;
             w.write_field(change.op.as_str()).map_err(csv_err)?;
             w.write_field(num.format(change.seq)).map_err(csv_err)?;
             w.write_field(num.format(change.txn)).map_err(csv_err)?;
-            let image = change
-                .image()
-                .ok_or_else(|| SinkError::Config(format!("seq {}: {} without its image", change.seq, change.op.as_str())))?;
+            let image = change.image().ok_or_else(|| {
+                SinkError::Config(format!(
+                    "seq {}: {} without its image",
+                    change.seq,
+                    change.op.as_str()
+                ))
+            })?;
             for i in 0..image.layout().fields().len() {
                 self.field.clear();
                 image
                     .get(i)
                     .and_then(|v| v.write_text(&mut self.field))
-                    .map_err(|source| SinkError::Decode { seq: change.seq, source })?;
+                    .map_err(|source| SinkError::Decode {
+                        seq: change.seq,
+                        source,
+                    })?;
                 w.write_field(self.field.as_bytes()).map_err(csv_err)?;
             }
             w.write_record(None::<&[u8]>).map_err(csv_err)?;
         }
-        let mut rows = w.into_inner().map_err(|e| SinkError::Config(format!("csv: {e}")))?;
+        let mut rows = w
+            .into_inner()
+            .map_err(|e| SinkError::Config(format!("csv: {e}")))?;
         self.feed.write(&rows)?;
         rows.clear();
         self.rows = rows;

@@ -13,16 +13,23 @@ pub(super) fn db_err(sink: &str) -> impl Fn(rusqlite::Error) -> SinkError + '_ {
 }
 
 /// Opens the database with drx's settings and its checkpoint table.
-pub(super) fn connect(sink: &str, path: &Path, config: &SqliteConfig) -> Result<Connection, SinkError> {
+pub(super) fn connect(
+    sink: &str,
+    path: &Path,
+    config: &SqliteConfig,
+) -> Result<Connection, SinkError> {
     let err = db_err(sink);
     let conn = Connection::open(path).map_err(&err)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(&err)?;
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(&err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(&err)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(&err)?;
     let sync = match config.synchronous {
         Synchronous::Normal => "NORMAL",
         Synchronous::Full => "FULL",
     };
-    conn.pragma_update(None, "synchronous", sync).map_err(&err)?;
+    conn.pragma_update(None, "synchronous", sync)
+        .map_err(&err)?;
     conn.execute_batch(
         "create table if not exists drx_checkpoint (
             consumer text primary key,
@@ -34,7 +41,11 @@ pub(super) fn connect(sink: &str, path: &Path, config: &SqliteConfig) -> Result<
     Ok(conn)
 }
 
-pub(super) fn read_checkpoint(conn: &Connection, sink: &str, consumer: &str) -> Result<Option<Checkpoint>, SinkError> {
+pub(super) fn read_checkpoint(
+    conn: &Connection,
+    sink: &str,
+    consumer: &str,
+) -> Result<Option<Checkpoint>, SinkError> {
     conn.query_row(
         "select applied, resume from drx_checkpoint where consumer = ?1",
         [consumer],
@@ -51,7 +62,12 @@ pub(super) fn read_checkpoint(conn: &Connection, sink: &str, consumer: &str) -> 
 
 /// `create table if not exists` for the layout: a column per field, the key
 /// as primary key.
-pub(super) fn create_table(conn: &Connection, sink: &str, table: &str, layout: &Layout) -> Result<(), SinkError> {
+pub(super) fn create_table(
+    conn: &Connection,
+    sink: &str,
+    table: &str,
+    layout: &Layout,
+) -> Result<(), SinkError> {
     let mut sql = String::from("create table if not exists ");
     Dialect::Sqlite.quote_identifier(table, &mut sql);
     sql.push_str(" (");
@@ -79,4 +95,18 @@ pub(super) fn create_table(conn: &Connection, sink: &str, table: &str, layout: &
     }
     sql.push(')');
     conn.execute_batch(&sql).map_err(db_err(sink))
+}
+
+/// Whether `table` (possibly `schema.table`) exists.
+pub(super) fn table_exists(conn: &Connection, sink: &str, table: &str) -> Result<bool, SinkError> {
+    let (schema, name) = match table.split_once('.') {
+        Some((schema, name)) => (schema, name),
+        None => ("main", table),
+    };
+    let mut sql = String::from("select count(*) from ");
+    Dialect::Sqlite.quote_identifier(schema, &mut sql);
+    sql.push_str(".sqlite_schema where type in ('table', 'view') and name = ?1 collate nocase");
+    conn.query_row(&sql, [name], |row| row.get::<_, i64>(0))
+        .map(|n| n > 0)
+        .map_err(db_err(sink))
 }

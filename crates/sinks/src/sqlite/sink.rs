@@ -1,4 +1,4 @@
-use super::client::{connect, create_table, db_err, read_checkpoint};
+use super::client::{connect, create_table, db_err, read_checkpoint, table_exists};
 use super::config::SqliteConfig;
 use crate::{Batch, Binding, Checkpoint, Sink, SinkError};
 use drx_templates::{Bound, ChangeOp, Dialect, SqlTemplates};
@@ -30,7 +30,12 @@ fn op_index(op: ChangeOp) -> usize {
 
 impl SqliteSink {
     /// Opens (creating if needed) the database and, unless told not to, the table.
-    pub fn open(name: String, config: &SqliteConfig, home: &Path, binding: Binding) -> Result<SqliteSink, SinkError> {
+    pub fn open(
+        name: String,
+        config: &SqliteConfig,
+        home: &Path,
+        binding: Binding,
+    ) -> Result<SqliteSink, SinkError> {
         let path = drx_config::absolute(home, &config.path);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(crate::sink::io(dir))?;
@@ -38,10 +43,23 @@ impl SqliteSink {
         let conn = connect(&name, &path, config)?;
         if config.create_tables {
             create_table(&conn, &name, &binding.target, &binding.layout)?;
+        } else if !table_exists(&conn, &name, &binding.target)? {
+            return Err(SinkError::Config(format!(
+                "{name}: table `{}` (file id {}) does not exist in {} and create_tables = false: \
+                 create it, or set create_tables = true to create it from layout {}",
+                binding.target,
+                binding.file_id,
+                path.display(),
+                binding.layout.name()
+            )));
         }
-        let templates = SqlTemplates::load(&binding.templates_dir, binding.file_id, &binding.layout)?;
-        let sql = [ChangeOp::Insert, ChangeOp::Update, ChangeOp::Delete]
-            .map(|op| templates.get(op).map(|t| t.sql(Dialect::Sqlite, &binding.target)));
+        let templates =
+            SqlTemplates::load(&binding.templates_dir, binding.file_id, &binding.layout)?;
+        let sql = [ChangeOp::Insert, ChangeOp::Update, ChangeOp::Delete].map(|op| {
+            templates
+                .get(op)
+                .map(|t| t.sql(Dialect::Sqlite, &binding.target))
+        });
         for text in sql.iter().flatten() {
             conn.prepare_cached(text).map_err(|e| SinkError::Database {
                 sink: name.clone(),
@@ -75,13 +93,19 @@ impl Sink for SqliteSink {
         let tx = self.conn.transaction().map_err(&err)?;
         {
             let mut statements: [Option<rusqlite::CachedStatement<'_>>; 3] = [None, None, None];
-            for change in batch.changes() {
-                let change = change.map_err(|source| SinkError::Decode { seq: 0, source })?;
+            for change in batch.decoded() {
+                let change = change?;
                 let n = op_index(change.op);
-                let (Some(template), Some(sql)) = (self.templates.get(change.op), &self.sql[n]) else {
+                let (Some(template), Some(sql)) = (self.templates.get(change.op), &self.sql[n])
+                else {
                     return Err(SinkError::Config(format!(
-                        "seq {}: an {} of file id {} needs template.{}.{} (or a key in layout {} for the default)",
+                        "seq {}: {} {} of file id {} needs template.{}.{} (or a `key:` in layout {} for the default)",
                         change.seq,
+                        if change.op == ChangeOp::Delete {
+                            "a"
+                        } else {
+                            "an"
+                        },
                         change.op.as_str(),
                         self.binding.file_id,
                         self.binding.file_id,
@@ -90,8 +114,16 @@ impl Sink for SqliteSink {
                     )));
                 };
                 template
-                    .bind(&change, &self.binding.target, &mut self.text, &mut self.bound)
-                    .map_err(|source| SinkError::Render { seq: change.seq, source })?;
+                    .bind(
+                        &change,
+                        &self.binding.target,
+                        &mut self.text,
+                        &mut self.bound,
+                    )
+                    .map_err(|source| SinkError::Render {
+                        seq: change.seq,
+                        source,
+                    })?;
                 if statements[n].is_none() {
                     statements[n] = Some(tx.prepare_cached(sql).map_err(&err)?);
                 }

@@ -50,9 +50,15 @@ pub struct StdoutSink {
 
 impl StdoutSink {
     /// A sink printing in `config.format`.
-    pub fn open(name: String, config: &StdoutConfig, binding: Binding) -> Result<StdoutSink, SinkError> {
+    pub fn open(
+        name: String,
+        config: &StdoutConfig,
+        binding: Binding,
+    ) -> Result<StdoutSink, SinkError> {
         let renderer = match config.format {
-            StdoutFormat::Xml => XmlRenderer::load(&binding.templates_dir, binding.file_id, &binding.layout)?,
+            StdoutFormat::Xml => {
+                XmlRenderer::load(&binding.templates_dir, binding.file_id, &binding.layout)?
+            }
             StdoutFormat::Csv => XmlRenderer::Default,
         };
         Ok(StdoutSink {
@@ -76,27 +82,38 @@ impl Sink for StdoutSink {
 
     fn apply(&mut self, batch: &Batch) -> Result<(), SinkError> {
         self.out.clear();
-        for change in batch.changes() {
-            let change = change.map_err(|source| SinkError::Decode { seq: 0, source })?;
+        for change in batch.decoded() {
+            let change = change?;
             match self.format {
                 StdoutFormat::Xml => self
                     .renderer
                     .render(&change, &mut self.out, &mut self.scratch)
-                    .map_err(|source| SinkError::Render { seq: change.seq, source })?,
+                    .map_err(|source| SinkError::Render {
+                        seq: change.seq,
+                        source,
+                    })?,
                 StdoutFormat::Csv => {
                     let mut w = csv::WriterBuilder::new().from_writer(&mut self.out);
-                    let mut row = vec![change.op.as_str().to_owned(), change.seq.to_string(), change.txn.to_string()];
+                    let mut row = vec![
+                        change.op.as_str().to_owned(),
+                        change.seq.to_string(),
+                        change.txn.to_string(),
+                    ];
                     if let Some(image) = change.image() {
                         for i in 0..image.layout().fields().len() {
                             let mut s = String::new();
                             image
                                 .get(i)
                                 .and_then(|v| v.write_text(&mut s))
-                                .map_err(|source| SinkError::Decode { seq: change.seq, source })?;
+                                .map_err(|source| SinkError::Decode {
+                                    seq: change.seq,
+                                    source,
+                                })?;
                             row.push(s);
                         }
                     }
-                    w.write_record(&row).map_err(|e| SinkError::Config(e.to_string()))?;
+                    w.write_record(&row)
+                        .map_err(|e| SinkError::Config(e.to_string()))?;
                     w.flush().map_err(|e| SinkError::Config(e.to_string()))?;
                 }
             }

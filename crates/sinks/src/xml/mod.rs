@@ -1,5 +1,7 @@
-//! The XML sink (quick-xml for the default element).
+//! The XML sink (quick-xml for the default element and for checking what
+//! templates render).
 
+mod check;
 mod config;
 mod sink;
 

@@ -1,3 +1,4 @@
+use super::check::check_fragment;
 use super::config::XmlConfig;
 use crate::file_feed::FileFeed;
 use crate::{Batch, Binding, Checkpoint, Sink, SinkError};
@@ -10,6 +11,7 @@ pub struct XmlSink {
     name: String,
     feed: FileFeed,
     renderer: XmlRenderer,
+    file_id: u16,
     commit_every: u64,
     since_commit: u64,
     out: Vec<u8>,
@@ -18,12 +20,24 @@ pub struct XmlSink {
 
 impl XmlSink {
     /// Opens (or continues) `<dir>/<target>.xml`.
-    pub fn open(name: String, config: &XmlConfig, home: &Path, binding: Binding) -> Result<XmlSink, SinkError> {
+    pub fn open(
+        name: String,
+        config: &XmlConfig,
+        home: &Path,
+        binding: Binding,
+    ) -> Result<XmlSink, SinkError> {
         let root = &config.root;
-        let valid = root.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && root.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        let valid = root
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && root
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
         if !valid {
-            return Err(SinkError::Config(format!("{name}: root `{root}` is not an XML name")));
+            return Err(SinkError::Config(format!(
+                "{name}: root `{root}` is not an XML name"
+            )));
         }
         let renderer = XmlRenderer::load(&binding.templates_dir, binding.file_id, &binding.layout)?;
         let dir = drx_config::absolute(home, &config.dir);
@@ -32,11 +46,16 @@ impl XmlSink {
             binding.file_id
         );
         let footer = format!("</{root}>\n");
-        let feed = FileFeed::open(dir.join(format!("{}.xml", binding.target)), header.as_bytes(), footer.as_bytes())?;
+        let feed = FileFeed::open(
+            dir.join(format!("{}.xml", binding.target)),
+            header.as_bytes(),
+            footer.as_bytes(),
+        )?;
         Ok(XmlSink {
             name,
             feed,
             renderer,
+            file_id: binding.file_id,
             commit_every: config.commit_every.max(1),
             since_commit: 0,
             out: Vec::new(),
@@ -56,11 +75,28 @@ impl Sink for XmlSink {
 
     fn apply(&mut self, batch: &Batch) -> Result<(), SinkError> {
         self.out.clear();
-        for change in batch.changes() {
-            let change = change.map_err(|source| SinkError::Decode { seq: 0, source })?;
+        for change in batch.decoded() {
+            let change = change?;
+            let start = self.out.len();
             self.renderer
                 .render(&change, &mut self.out, &mut self.scratch)
-                .map_err(|source| SinkError::Render { seq: change.seq, source })?;
+                .map_err(|source| SinkError::Render {
+                    seq: change.seq,
+                    source,
+                })?;
+            let template = match self.renderer {
+                XmlRenderer::Seed(_) => "",
+                XmlRenderer::Handlebars(_) => ".hbs",
+                // The default element is written by an XML writer.
+                XmlRenderer::Default => continue,
+            };
+            if let Err(what) = check_fragment(&self.out[start..]) {
+                return Err(SinkError::Config(format!(
+                    "seq {}: template.{}{template} renders XML that is not well-formed ({what}); \
+                     nothing of the batch was written: fix the template",
+                    change.seq, self.file_id
+                )));
+            }
         }
         self.feed.write(&self.out)?;
         self.feed.set_pending(batch.checkpoint);

@@ -1,0 +1,55 @@
+//! Small state files (`EPOCH`, consumer positions) holding one decimal
+//! number, replaced atomically: temporary file, fsync, rename, directory
+//! fsync.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::JournalError;
+use crate::segment::sync_dir;
+
+/// The temporary file used while replacing `path`: `.<name>.tmp` beside it.
+fn temporary(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp"))
+}
+
+/// Atomically replaces the file at `path` with `value` in decimal and a
+/// newline.
+pub(crate) fn write_number(path: &Path, value: u64) -> Result<(), JournalError> {
+    let tmp = temporary(path);
+    let mut f = File::create(&tmp).map_err(JournalError::io(&tmp))?;
+    f.write_all(format!("{value}\n").as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(JournalError::io(&tmp))?;
+    drop(f);
+    fs::rename(&tmp, path).map_err(JournalError::io(path))?;
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => sync_dir(dir),
+        _ => sync_dir(Path::new(".")),
+    }
+}
+
+/// Reads a number written by [`write_number`]; `Ok(None)` if the file does
+/// not exist.
+pub(crate) fn read_number(path: &Path) -> Result<Option<u64>, JournalError> {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(JournalError::io(path)(e)),
+    };
+    text.trim_end_matches('\n')
+        .parse()
+        .map(Some)
+        .map_err(|_| JournalError::Io {
+            path: path.to_path_buf(),
+            source: io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("expected a decimal number, found {text:?}"),
+            ),
+        })
+}

@@ -1,0 +1,179 @@
+//! The single writer of a journal.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+use crate::appender::Appender;
+use crate::durability::{Durability, Shared, spawn_flusher};
+use crate::entry::NewEntry;
+use crate::error::JournalError;
+use crate::{epoch, lock, recovery};
+
+/// The default segment size: 64 MiB.
+pub const DEFAULT_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
+
+/// How to open a [`Writer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriterConfig {
+    /// The journal directory (created if needed).
+    pub dir: PathBuf,
+    /// Start a new segment rather than grow the current one past this many
+    /// bytes (a segment holding a single larger entry is the exception).
+    pub segment_size: u64,
+    /// When appended entries are fsynced.
+    pub durability: Durability,
+}
+
+impl WriterConfig {
+    /// A config for `dir` with [`DEFAULT_SEGMENT_SIZE`] and the default
+    /// [`Durability`] (group commit every 1000 entries or 10 ms).
+    pub fn new(dir: impl Into<PathBuf>) -> WriterConfig {
+        WriterConfig {
+            dir: dir.into(),
+            segment_size: DEFAULT_SEGMENT_SIZE,
+            durability: Durability::default(),
+        }
+    }
+}
+
+/// Appends entries to a journal. At most one writer per journal directory
+/// at a time, across processes: it holds an exclusive lock on `<dir>/LOCK`.
+///
+/// After an I/O error the writer refuses further work; drop it and open a
+/// new one, which recovers the journal.
+#[derive(Debug)]
+pub struct Writer {
+    shared: Arc<Shared>,
+    flusher: Option<JoinHandle<()>>,
+    /// Holds the lock until close or drop.
+    lock: Option<File>,
+}
+
+impl Writer {
+    /// Opens (creating if needed) the journal in `config.dir` for appending.
+    ///
+    /// Takes the writer lock (`JournalError::Locked` if another writer
+    /// holds it), checks the segment headers, scans the newest segment,
+    /// cuts a torn tail off it (an incomplete or CRC-bad final frame with
+    /// no valid frame after it) and resumes after its last valid entry. A
+    /// bad frame followed by valid ones is `JournalError::Corrupt`.
+    pub fn open(config: WriterConfig) -> Result<Writer, JournalError> {
+        let dir = config.dir;
+        std::fs::create_dir_all(&dir).map_err(JournalError::io(&dir))?;
+        let lock = lock::acquire(&dir)?;
+        let epoch = epoch::read(&dir)?;
+        let durable = config.durability != Durability::None;
+        let end = recovery::open_end(&dir, epoch, durable)?;
+        let appender = Appender::new(
+            dir.clone(),
+            end,
+            config.segment_size,
+            epoch,
+            config.durability,
+        );
+        let shared = Arc::new(Shared {
+            appender: Mutex::new(appender),
+            wake: Condvar::new(),
+        });
+        if durable {
+            // Make the first segment's creation durable at once.
+            shared.lock().sync()?;
+        }
+        let flusher = match config.durability {
+            Durability::Group { max_delay, .. } => Some(
+                spawn_flusher(Arc::clone(&shared), max_delay).map_err(JournalError::io(&dir))?,
+            ),
+            _ => None,
+        };
+        Ok(Writer {
+            shared,
+            flusher,
+            lock: Some(lock),
+        })
+    }
+
+    /// Appends one entry, stamping it with the next seq, the epoch and the
+    /// current time; returns its seq. The entry is buffered: it reaches the
+    /// OS when the buffer fills, at a `CommitTxn`/`AbortTxn` marker, on
+    /// [`flush`](Writer::flush) or [`sync`](Writer::sync), and it reaches
+    /// the disk as the [`Durability`] says.
+    pub fn append(&mut self, entry: &NewEntry<'_>) -> Result<u64, JournalError> {
+        let (seq, became_dirty) = self.shared.lock().append(entry)?;
+        if became_dirty {
+            self.shared.wake.notify_one();
+        }
+        Ok(seq)
+    }
+
+    /// Writes buffered entries to the OS (readers see them), without fsync.
+    pub fn flush(&mut self) -> Result<(), JournalError> {
+        self.shared.lock().flush()
+    }
+
+    /// Flushes and fsyncs: every entry appended so far is durable.
+    pub fn sync(&mut self) -> Result<(), JournalError> {
+        self.shared.lock().sync()
+    }
+
+    /// The seq of the last entry appended; 0 if the journal is empty.
+    pub fn last_seq(&self) -> u64 {
+        self.shared.lock().last_seq()
+    }
+
+    /// The epoch stamped on new entries (1 until set).
+    pub fn epoch(&self) -> u64 {
+        self.shared.lock().epoch()
+    }
+
+    /// Sets and persists (`<dir>/EPOCH`, replaced atomically) the epoch of
+    /// the entries appended from now on. Setting the current epoch again
+    /// does nothing; a smaller one is `JournalError::EpochBackwards`.
+    pub fn set_epoch(&mut self, epoch: u64) -> Result<(), JournalError> {
+        let mut a = self.shared.lock();
+        let current = a.epoch();
+        if epoch < current {
+            return Err(JournalError::EpochBackwards {
+                current,
+                requested: epoch,
+            });
+        }
+        if epoch > current {
+            epoch::write(a.dir(), epoch)?;
+            a.set_epoch(epoch);
+        }
+        Ok(())
+    }
+
+    /// Syncs (only flushes with `Durability::None`), stops the flusher
+    /// thread and releases the lock.
+    pub fn close(mut self) -> Result<(), JournalError> {
+        self.stop_flusher();
+        let result = self.shared.lock().finish();
+        if let Some(lock) = self.lock.take() {
+            // Closing the file releases the lock anyway.
+            let _ = lock.unlock();
+        }
+        result
+    }
+
+    fn stop_flusher(&mut self) {
+        if let Some(handle) = self.flusher.take() {
+            self.shared.lock().shutdown = true;
+            self.shared.wake.notify_all();
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for Writer {
+    /// Best effort: stops the flusher, then syncs (flushes with
+    /// `Durability::None`); errors are ignored.
+    fn drop(&mut self) {
+        if self.lock.is_some() {
+            self.stop_flusher();
+            let _ = self.shared.lock().finish();
+        }
+    }
+}
