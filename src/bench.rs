@@ -76,7 +76,11 @@ dir = "out"
 
 pub fn run(what: &BenchCommand) -> Result<()> {
     match what {
-        BenchCommand::Extract { records, dir, append_only } => bench_extract(*records, dir.as_deref(), *append_only),
+        BenchCommand::Extract {
+            records,
+            dir,
+            append_only,
+        } => bench_extract(*records, dir.as_deref(), *append_only),
     }
 }
 

@@ -1,6 +1,8 @@
 //! Inserts, updates, deletes and transactions written with `drx io` land in
 //! the sinks exactly as the critical file ends up.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::Home;
 

@@ -2,6 +2,8 @@
 //! random moments, then run to the end, leaves every sink exactly as a run
 //! that never crashed.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::{Home, write_input};
 use std::time::{Duration, Instant};

@@ -1,6 +1,8 @@
 //! Bad input gets a clear error naming file:line:col, or seq and field, and
 //! nothing is lost.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::Home;
 

@@ -1,5 +1,7 @@
 //! `--snapshot` and `--follow`.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::Home;
 use std::time::{Duration, Instant};
@@ -63,7 +65,8 @@ fn wait_for_rows(home: &Home, n: usize, limit: Duration) -> usize {
     let deadline = Instant::now() + limit;
     loop {
         let count = if home.join("error_codes.db").exists() {
-            let conn = rusqlite::Connection::open(home.join("error_codes.db")).unwrap();
+            let conn =
+                rusqlite::Connection::open(home.join("error_codes.db")).expect("open the database");
             conn.query_row("select count(*) from error_codes", [], |r| {
                 r.get::<_, i64>(0)
             })

@@ -1,5 +1,7 @@
 //! The DRMS guide's complete example, end to end through the `drx` binary.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::{Home, decode};
 

@@ -1,6 +1,6 @@
 //! Helpers for the end-to-end tests: a drx home in a temporary directory,
 //! the `drx` binary, and readers for what landed.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

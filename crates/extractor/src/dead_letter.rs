@@ -6,6 +6,18 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// One entry whose record could not be decoded.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DeadEntry<'a> {
+    pub seq: u64,
+    pub txn: u64,
+    pub op: &'a str,
+    pub file: &'a str,
+    pub error: &'a str,
+    pub before: Option<&'a [u8]>,
+    pub after: Option<&'a [u8]>,
+}
+
 /// `<dir>/file.NNN.dead.jsonl`, opened on the first bad record.
 #[derive(Debug)]
 pub(crate) struct DeadLetters {
@@ -31,16 +43,16 @@ impl DeadLetters {
     }
 
     /// Appends one bad entry and makes it durable before the sink moves past it.
-    pub fn write(
-        &mut self,
-        seq: u64,
-        txn: u64,
-        op: &str,
-        file: &str,
-        error: &str,
-        before: Option<&[u8]>,
-        after: Option<&[u8]>,
-    ) -> Result<(), ExtractError> {
+    pub fn write(&mut self, dead: &DeadEntry<'_>) -> Result<(), ExtractError> {
+        let DeadEntry {
+            seq,
+            txn,
+            op,
+            file,
+            error,
+            before,
+            after,
+        } = *dead;
         if self.file.is_none() {
             if let Some(dir) = self.path.parent() {
                 std::fs::create_dir_all(dir).map_err(self.io())?;

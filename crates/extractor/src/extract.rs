@@ -1,6 +1,6 @@
 //! The extraction loop.
 
-use crate::dead_letter::DeadLetters;
+use crate::dead_letter::{DeadEntry, DeadLetters};
 use crate::{ExtractError, ExtractOptions, Progress, Summary, default_target, snapshot};
 use drx_config::{BadRecordPolicy, Config};
 use drx_journal::{Effect, Reader, RecordOp};
@@ -269,15 +269,15 @@ impl<'a> Run<'a> {
                             BadRecordPolicy::DeadLetter => {
                                 if in_txn.is_some() || seq > applied_before {
                                     let error = format!("{image} image: {source}");
-                                    self.dead.write(
+                                    self.dead.write(&DeadEntry {
                                         seq,
-                                        entry.txn,
-                                        op.as_str(),
-                                        entry.file,
-                                        &error,
-                                        rc.before,
-                                        rc.after,
-                                    )?;
+                                        txn: entry.txn,
+                                        op: op.as_str(),
+                                        file: entry.file,
+                                        error: &error,
+                                        before: rc.before,
+                                        after: rc.after,
+                                    })?;
                                     tracing::warn!(seq, file_id = self.options.file_id, %error, dead_letters = %self.dead.path().display(), "bad record sent to the dead-letter file");
                                 }
                             }

@@ -1,6 +1,8 @@
 //! Property tests: random entries round trip; a random cut of the newest
 //! segment recovers to exactly a prefix of what was written.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::fs::OpenOptions;

@@ -1,5 +1,7 @@
 //! Crash recovery: torn tails are cut, corruption is reported.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::fs::OpenOptions;

@@ -1,5 +1,7 @@
 //! Consumer positions and the removal of passed segments.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::path::Path;

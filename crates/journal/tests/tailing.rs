@@ -1,5 +1,7 @@
 //! Readers following a journal while it is written.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::fs::OpenOptions;

@@ -1,6 +1,8 @@
 //! Writing and reading back: every variant, segment rolls, reopening,
 //! epochs, the writer lock, durability modes.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::{Duration, Instant};

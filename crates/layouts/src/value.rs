@@ -65,7 +65,11 @@ impl Value<'_> {
             Value::Float(v) => out.extend_from_slice(ryu::Buffer::new().format(v).as_bytes()),
             Value::Text(t) => t.write_utf8(out)?,
             Value::Bits { value, bits } => {
-                out.extend((0..bits).rev().map(|i| if value >> i & 1 == 1 { b'1' } else { b'0' }));
+                out.extend(
+                    (0..bits)
+                        .rev()
+                        .map(|i| if value >> i & 1 == 1 { b'1' } else { b'0' }),
+                );
             }
             // Writing to a Vec cannot fail.
             Value::Decimal(d) => {
@@ -165,15 +169,17 @@ impl Text<'_> {
     /// Appends the decoded text to `out` as UTF-8 bytes; errors as
     /// [`write_to`](Self::write_to) does.
     pub fn write_utf8(&self, out: &mut Vec<u8>) -> Result<(), DecodeError> {
-        self.charset.decode_utf8_into(self.raw(), out).map_err(|()| {
-            DecodeError::field(
-                self.field,
-                self.offset,
-                DecodeErrorKind::BadText {
-                    charset: self.charset,
-                },
-            )
-        })
+        self.charset
+            .decode_utf8_into(self.raw(), out)
+            .map_err(|()| {
+                DecodeError::field(
+                    self.field,
+                    self.offset,
+                    DecodeErrorKind::BadText {
+                        charset: self.charset,
+                    },
+                )
+            })
     }
 }
 

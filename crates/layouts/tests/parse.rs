@@ -1,6 +1,8 @@
 //! Parsing layouts: the guide's examples, the syntax's freedoms, and the
 //! exact `name:line:col: message` of each malformed case.
 
+#![allow(clippy::unwrap_used)]
+
 use drx_layouts::{ByteOrder, Charset, FieldType, Layout, Organization};
 
 /// `layout.200` exactly as in the DRMS guide (tabs included).

@@ -1,6 +1,8 @@
 //! Property tests: random layouts and values survive encode → decode and
 //! decode → text → encode; the parser never panics.
 
+#![allow(clippy::unwrap_used)]
+
 use drx_layouts::{Charset, DateTime, Decimal, FieldType, Layout, OwnedValue, Value};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;

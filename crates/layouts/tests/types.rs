@@ -1,5 +1,7 @@
 //! Decoding and encoding each field type, with edge values.
 
+#![allow(clippy::unwrap_used)]
+
 use drx_layouts::{
     Charset, DateTime, Decimal, DecodeError, DecodeErrorKind, EncodeError, Layout, OwnedValue,
     Value,
@@ -603,7 +605,15 @@ fn write_utf8_matches_write_text_for_every_kind_of_value() {
     )
     .unwrap();
     let record = layout
-        .encode([("a", "-12"), ("b", "caf\u{e9}"), ("c", "x\u{ff}<y"), ("d", "-123.45"), ("e", "1.5"), ("f", "101"), ("dt_g", "2024-02-29 12:34:56")])
+        .encode([
+            ("a", "-12"),
+            ("b", "caf\u{e9}"),
+            ("c", "x\u{ff}<y"),
+            ("d", "-123.45"),
+            ("e", "1.5"),
+            ("f", "101"),
+            ("dt_g", "2024-02-29 12:34:56"),
+        ])
         .unwrap();
     let view = layout.view(&record).unwrap();
     for i in 0..layout.fields().len() {

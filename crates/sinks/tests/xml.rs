@@ -395,10 +395,10 @@ fn a_control_character_is_refused_by_a_handlebars_template_too() {
 fn a_control_character_is_refused_by_a_seed_template_too() {
     let home = tempfile::tempdir().unwrap();
     template(home.path(), "template.20", "<e>@err_text@</e>\n");
-    // drx-templates names no field here (only "template value").
+    // The seed template names the field, like the default element.
     control_character_is_refused(
         home.path(),
-        "seq 3: template value: character U+0007 cannot appear in XML 1.0",
+        "seq 3: err_text: character U+0007 cannot appear in XML 1.0",
     );
 }
 

@@ -52,6 +52,13 @@ pub enum RenderError {
         code: u32,
     },
     /// A Handlebars template failed.
-    #[error("{0}")]
-    Handlebars(String),
+    #[error("{message}")]
+    Handlebars {
+        /// What Handlebars said.
+        message: String,
+        /// 1-based line in the template, where known.
+        line: Option<usize>,
+        /// 1-based column, where known.
+        col: Option<usize>,
+    },
 }

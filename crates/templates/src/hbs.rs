@@ -76,11 +76,13 @@ impl HbsTemplate {
                 after: Some(view),
             };
             let mut out = Vec::new();
-            if let Err(RenderError::Handlebars(message)) = template.render(&change, &mut out) {
+            if let Err(RenderError::Handlebars { message, line, col }) =
+                template.render(&change, &mut out)
+            {
                 return Err(TemplateError {
                     file: name.to_owned(),
-                    line: 1,
-                    col: 1,
+                    line: line.unwrap_or(1),
+                    col: col.unwrap_or(1),
                     message,
                 });
             }
@@ -112,7 +114,11 @@ impl HbsTemplate {
         }
         self.registry
             .render_to_write(NAME, &context, out)
-            .map_err(|e| RenderError::Handlebars(e.to_string()))
+            .map_err(|e| RenderError::Handlebars {
+                message: e.to_string(),
+                line: e.line_no,
+                col: e.column_no,
+            })
     }
 }
 

@@ -129,7 +129,8 @@ pub struct SqlTemplate {
 enum Lex {
     Normal,
     Quoted,
-    Ident,
+    /// A quoted identifier, closed by this byte (`"` or a MySQL backtick).
+    Ident(u8),
     LineComment,
     BlockComment,
 }
@@ -148,7 +149,7 @@ impl SqlTemplate {
         };
         c.run()?;
         let trimmed = c.pieces.iter().all(|p| match p {
-            SqlPiece::Text(t) => t.trim().is_empty(),
+            SqlPiece::Text(t) => t.trim().trim_matches(';').trim().is_empty(),
             _ => false,
         });
         if trimmed {
@@ -299,10 +300,14 @@ impl Compiler<'_> {
                         has_slot = false;
                         i += 1;
                     }
-                    b'"' => {
-                        state = Lex::Ident;
-                        self.sql.push('"');
+                    b'"' | b'`' => {
+                        state = Lex::Ident(b);
+                        self.sql.push(char::from(b));
                         i += 1;
+                    }
+                    b'@' if bytes.get(i + 1) == Some(&b'@') => {
+                        self.sql.push('@');
+                        i += 2;
                     }
                     b'-' if bytes.get(i + 1) == Some(&b'-') => {
                         state = Lex::LineComment;
@@ -341,8 +346,19 @@ impl Compiler<'_> {
                         if has_slot {
                             self.param(Param::Text(std::mem::take(&mut parts)));
                         } else {
-                            self.sql.push_str(&text[literal_start..i]);
+                            // Written back with `@@` made `@`, quotes doubled again.
+                            self.sql.push('\'');
+                            for part in parts.drain(..) {
+                                if let TextPart::Literal(l) = part {
+                                    self.sql.push_str(&l.replace('\'', "''"));
+                                }
+                            }
+                            self.sql.push('\'');
                         }
+                    }
+                    b'@' if bytes.get(i + 1) == Some(&b'@') => {
+                        push_literal(&mut parts, "@");
+                        i += 2;
                     }
                     b'@' => match placeholder_at(self.name, text, i, self.layout)? {
                         Some(p) => {
@@ -376,7 +392,7 @@ impl Compiler<'_> {
                         i = end;
                     }
                 },
-                Lex::Ident => {
+                Lex::Ident(close) => {
                     if b == b'@' && placeholder_at(self.name, text, i, self.layout)?.is_some() {
                         return Err(TemplateError::at(
                             self.name,
@@ -385,7 +401,7 @@ impl Compiler<'_> {
                             "a placeholder cannot stand inside a quoted identifier; write @drms_file@ without quotes",
                         ));
                     }
-                    if b == b'"' {
+                    if b == close {
                         state = Lex::Normal;
                     }
                     let end = text.ceil_char_boundary(i + 1);
@@ -413,10 +429,10 @@ impl Compiler<'_> {
                 literal_start,
                 "unterminated quoted literal",
             )),
-            Lex::Ident => Err(TemplateError::at(
+            Lex::Ident(close) => Err(TemplateError::at(
                 self.name,
                 text,
-                text.rfind('"').unwrap_or(0),
+                text.rfind(char::from(close)).unwrap_or(0),
                 "unterminated quoted identifier",
             )),
             _ => {
@@ -466,7 +482,7 @@ fn push_literal(parts: &mut Vec<TextPart>, s: &str) {
 fn next_special(bytes: &[u8], from: usize) -> usize {
     bytes[from..]
         .iter()
-        .position(|b| matches!(b, b'\'' | b'"' | b'-' | b'/' | b'@'))
+        .position(|b| matches!(b, b'\'' | b'"' | b'`' | b'-' | b'/' | b'@'))
         .map_or(bytes.len(), |p| from + p)
 }
 

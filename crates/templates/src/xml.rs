@@ -35,6 +35,15 @@ impl XmlTemplate {
                 Piece::Text(t) => out.extend_from_slice(t.as_bytes()),
                 Piece::Slot(slot) => {
                     scratch.clear();
+                    let what = match slot {
+                        Slot::Field(i) => change
+                            .image()
+                            .and_then(|v| v.layout().fields().get(*i))
+                            .map_or("a field", |f| f.name.as_str()),
+                        Slot::IndexInfo => "@drms_index_info@",
+                        Slot::File => "@drms_file@",
+                        _ => "a drms value",
+                    };
                     match slot {
                         Slot::Field(i) => change.require_image()?.get(*i)?.write_text(scratch)?,
                         Slot::IndexInfo => {
@@ -50,7 +59,7 @@ impl XmlTemplate {
                         }
                         other => write_meta(*other, change, scratch),
                     }
-                    escape_into(scratch, out, "template value")?;
+                    escape_into(scratch, out, what)?;
                 }
             }
         }
@@ -90,7 +99,10 @@ fn bad_xml_char(bytes: &[u8]) -> Option<u32> {
         if b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r') {
             return Some(u32::from(b));
         }
-        if b == 0xEF && bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) {
+        if b == 0xEF
+            && bytes.get(i + 1) == Some(&0xBF)
+            && matches!(bytes.get(i + 2), Some(0xBE | 0xBF))
+        {
             return Some(if bytes[i + 2] == 0xBE { 0xFFFE } else { 0xFFFF });
         }
         i += 1;
@@ -144,13 +156,19 @@ fn escape_bytes(text: &[u8], out: &mut Vec<u8>, what: &str) -> Result<(), Render
                 if text.get(i + 1) == Some(&0xBF) && matches!(text.get(i + 2), Some(0xBE | 0xBF)) {
                     out.truncate(start_len);
                     let code = if text[i + 2] == 0xBE { 0xFFFE } else { 0xFFFF };
-                    return Err(RenderError::NotXml { what: what.to_owned(), code });
+                    return Err(RenderError::NotXml {
+                        what: what.to_owned(),
+                        code,
+                    });
                 }
                 continue;
             }
             _ => {
                 out.truncate(start_len);
-                return Err(RenderError::NotXml { what: what.to_owned(), code: u32::from(b) });
+                return Err(RenderError::NotXml {
+                    what: what.to_owned(),
+                    code: u32::from(b),
+                });
             }
         };
         out.extend_from_slice(&text[last..i]);
@@ -158,6 +176,32 @@ fn escape_bytes(text: &[u8], out: &mut Vec<u8>, what: &str) -> Result<(), Render
         last = i + 1;
     }
     out.extend_from_slice(&text[last..]);
+    Ok(())
+}
+
+/// As [`escape_bytes`], and tab and LF too, which an attribute value would
+/// otherwise turn into spaces.
+fn escape_attribute(text: &str, out: &mut Vec<u8>, what: &str) -> Result<(), RenderError> {
+    if !text.contains(['\t', '\n']) {
+        return escape_bytes(text.as_bytes(), out, what);
+    }
+    for (n, part) in text.split(['\t', '\n']).enumerate() {
+        if n > 0 {
+            // The separator that split() dropped.
+            let at: usize = text
+                .split(['\t', '\n'])
+                .take(n)
+                .map(|p| p.len() + 1)
+                .sum::<usize>()
+                - 1;
+            out.extend_from_slice(if text.as_bytes()[at] == b'\t' {
+                b"&#9;"
+            } else {
+                b"&#10;"
+            });
+        }
+        escape_bytes(part.as_bytes(), out, what)?;
+    }
     Ok(())
 }
 
@@ -190,7 +234,11 @@ pub fn write_default_element(
     result
 }
 
-fn write_default(change: &Change<'_>, out: &mut Vec<u8>, value: &mut Vec<u8>) -> Result<(), RenderError> {
+fn write_default(
+    change: &Change<'_>,
+    out: &mut Vec<u8>,
+    value: &mut Vec<u8>,
+) -> Result<(), RenderError> {
     let mut num = itoa::Buffer::new();
     out.extend_from_slice(b"<change op=\"");
     out.extend_from_slice(change.op.as_str().as_bytes());
@@ -201,7 +249,7 @@ fn write_default(change: &Change<'_>, out: &mut Vec<u8>, value: &mut Vec<u8>) ->
     out.extend_from_slice(b"\" file_id=\"");
     out.extend_from_slice(num.format(change.file_id).as_bytes());
     out.extend_from_slice(b"\" file=\"");
-    escape_into(change.file, out, "file name")?;
+    escape_attribute(change.file, out, "file name")?;
     out.extend_from_slice(b"\">");
     let images: [(&[u8], Option<RecordView<'_>>); 2] = match change.op {
         crate::ChangeOp::Insert => [(b"after", change.after), (b"", None)],
@@ -224,7 +272,7 @@ fn write_default(change: &Change<'_>, out: &mut Vec<u8>, value: &mut Vec<u8>) ->
                 out.push(b'>');
             } else {
                 out.extend_from_slice(b"<field name=\"");
-                escape_into(&field.name, out, "field name")?;
+                escape_attribute(&field.name, out, "field name")?;
                 out.extend_from_slice(b"\">");
             }
             escape_bytes(value, out, &field.name)?;

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 use drx_layouts::Layout;
 use drx_templates::{
     Bound, Change, ChangeOp, Dialect, SqlTemplate, SqlTemplates, XmlRenderer, XmlTemplate,
@@ -316,4 +317,67 @@ fn both_plain_and_hbs_is_an_error() {
     std::fs::write(dir.path().join("template.200.i.hbs"), INSERT).unwrap();
     let err = SqlTemplates::load(dir.path(), 200, &layout).unwrap_err();
     assert!(err.to_string().contains("keep one"), "{err}");
+}
+
+#[test]
+fn double_at_is_a_literal_at_in_sql_too() {
+    let layout = layout();
+    let t = SqlTemplate::compile(
+        "t",
+        "insert into x values ('@@err_name@', @err_number@) -- @@",
+        &layout,
+    )
+    .unwrap();
+    assert_eq!(
+        t.sql(Dialect::Sqlite, "x"),
+        "insert into x values ('@err_name@', ?) -- @@"
+    );
+    assert_eq!(t.params().len(), 1);
+}
+
+#[test]
+fn backtick_identifiers_refuse_placeholders() {
+    let err =
+        SqlTemplate::compile("t", "insert into `@err_name@` values (1)", &layout()).unwrap_err();
+    assert_eq!((err.line, err.col), (1, 14));
+    let ok = SqlTemplate::compile(
+        "t",
+        "insert into `my table` values (@err_number@)",
+        &layout(),
+    )
+    .unwrap();
+    assert_eq!(
+        ok.sql(Dialect::MySql, "x"),
+        "insert into `my table` values (?)"
+    );
+}
+
+#[test]
+fn a_template_of_only_semicolons_is_empty() {
+    let err = SqlTemplate::compile("t", " ;\n", &layout()).unwrap_err();
+    assert_eq!(err.to_string(), "t:1:1: the template is empty");
+}
+
+#[test]
+fn default_element_escapes_tab_and_newline_in_attributes() {
+    let layout = layout();
+    let rec = record(&layout, "1", "a", "b");
+    let mut c = change(ChangeOp::Insert, None, Some(layout.view(&rec).unwrap()));
+    c.file = "/data/a\tb\nc.dat";
+    let xml = render(&XmlRenderer::Default, &c);
+    assert!(xml.contains("file=\"/data/a&#9;b&#10;c.dat\""), "{xml}");
+    assert_well_formed(&xml);
+}
+
+#[test]
+fn handlebars_errors_point_at_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("template.21.hbs"),
+        "<e>\n  {{err_name}}\n  {{no_such_field}}</e>",
+    )
+    .unwrap();
+    let err = XmlRenderer::load(dir.path(), 21, &layout()).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("template.21.hbs:3:"), "{msg}");
 }

@@ -13,7 +13,7 @@ pub struct CsvSink {
     since_commit: u64,
     /// Reused between batches: the rows of one batch.
     rows: Vec<u8>,
-    field: String,
+    field: Vec<u8>,
 }
 
 impl CsvSink {
@@ -52,7 +52,7 @@ impl CsvSink {
             commit_every: config.commit_every.max(1),
             since_commit: 0,
             rows: Vec::new(),
-            field: String::new(),
+            field: Vec::new(),
         })
     }
 }
@@ -88,12 +88,12 @@ impl Sink for CsvSink {
                 self.field.clear();
                 image
                     .get(i)
-                    .and_then(|v| v.write_text(&mut self.field))
+                    .and_then(|v| v.write_utf8(&mut self.field))
                     .map_err(|source| SinkError::Decode {
                         seq: change.seq,
                         source,
                     })?;
-                w.write_field(self.field.as_bytes()).map_err(csv_err)?;
+                w.write_field(&self.field).map_err(csv_err)?;
             }
             w.write_record(None::<&[u8]>).map_err(csv_err)?;
         }

@@ -1,5 +1,7 @@
 //! Helpers shared by the sink tests: the seed's layout.200 and templates,
 //! records, batches and bindings.
+
+#![allow(clippy::unwrap_used)]
 #![allow(dead_code)]
 
 use drx_layouts::Layout;
