@@ -5,7 +5,9 @@ use crate::error::io;
 use crate::record_file::{Applied, RecordOpKind};
 use crate::{CaptureError, FileSpec, RecordFile, Target};
 use drx_config::{Config, DurabilityMode, FilesTable};
-use drx_journal::{Effect, FileOrganization, Locator, NewEntry, RecordChange, RecordOp, Writer, WriterConfig};
+use drx_journal::{
+    Effect, FileOrganization, Locator, NewEntry, RecordChange, RecordOp, Writer, WriterConfig,
+};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -25,7 +27,9 @@ pub struct CapturedFile {
 }
 
 impl CapturedFile {
-    /// The record file.
+    /// The record file. After an abort its in-memory state (record count,
+    /// index) is brought up to date by the handle's next operation through
+    /// the [`Capture`]; the bytes on disk are already restored.
     pub fn file(&self) -> &RecordFile {
         &self.file
     }
@@ -40,7 +44,11 @@ impl CapturedFile {
 #[derive(Debug)]
 enum Undo {
     /// Write `bytes` back at `offset` of `path`.
-    Bytes { path: PathBuf, offset: u64, bytes: Vec<u8> },
+    Bytes {
+        path: PathBuf,
+        offset: u64,
+        bytes: Vec<u8>,
+    },
     /// Set the length of `path` back.
     Len { path: PathBuf, len: u64 },
 }
@@ -107,11 +115,21 @@ impl Capture {
             .ok_or(CaptureError::NonUtf8Path(absolute))
     }
 
+    /// Whether a transaction is open.
+    pub fn in_transaction(&self) -> bool {
+        self.txn.is_some()
+    }
+
     fn txn_id(&self) -> u64 {
         self.txn.as_ref().map_or(0, |(id, _)| *id)
     }
 
-    fn append(&mut self, file: &str, effect: Effect<'_>, record: Option<RecordChange<'_>>) -> Result<u64, CaptureError> {
+    fn append(
+        &mut self,
+        file: &str,
+        effect: Effect<'_>,
+        record: Option<RecordChange<'_>>,
+    ) -> Result<u64, CaptureError> {
         let entry = NewEntry {
             txn: self.txn_id(),
             process: &self.process,
@@ -127,60 +145,120 @@ impl Capture {
         let journal_path = self.critical(path)?;
         let old_len = std::fs::metadata(path).map(|m| m.len()).ok();
         if old_len.is_none() && self.txn.is_some() {
-            return Err(CaptureError::Transaction("files cannot be created inside a transaction"));
+            return Err(CaptureError::Transaction(
+                "files cannot be created inside a transaction",
+            ));
         }
         let organization = spec.organization.journal();
         let record_len = spec.record_len as u32;
         if let (Some((_, undo)), Some(len)) = (&mut self.txn, old_len) {
             // Emptying a file inside a transaction: keep its bytes to undo.
             let bytes = std::fs::read(path).map_err(io(path))?;
-            undo.push(Undo::Bytes { path: path.to_owned(), offset: 0, bytes });
-            undo.push(Undo::Len { path: path.to_owned(), len });
+            undo.push(Undo::Bytes {
+                path: path.to_owned(),
+                offset: 0,
+                bytes,
+            });
+            undo.push(Undo::Len {
+                path: path.to_owned(),
+                len,
+            });
         }
         let file = RecordFile::create(path, spec)?;
         if let Some(jp) = &journal_path {
-            self.append(jp, Effect::Create { organization, record_len }, None)?;
+            self.append(
+                jp,
+                Effect::Create {
+                    organization,
+                    record_len,
+                },
+                None,
+            )?;
         }
-        Ok(CapturedFile { file, journal_path, aborts: self.aborts })
+        Ok(CapturedFile {
+            file,
+            journal_path,
+            aborts: self.aborts,
+        })
     }
 
     /// Opens an existing record file.
     pub fn open_file(&mut self, path: &Path, spec: FileSpec) -> Result<CapturedFile, CaptureError> {
         let journal_path = self.critical(path)?;
         let file = RecordFile::open(path, spec)?;
-        Ok(CapturedFile { file, journal_path, aborts: self.aborts })
+        Ok(CapturedFile {
+            file,
+            journal_path,
+            aborts: self.aborts,
+        })
     }
 
     /// Adds a record (see [`RecordFile::write`]); returns its journal seq, or
     /// 0 when the file is not critical.
-    pub fn write(&mut self, f: &mut CapturedFile, record: &[u8], recno: Option<u64>) -> Result<u64, CaptureError> {
+    pub fn write(
+        &mut self,
+        f: &mut CapturedFile,
+        record: &[u8],
+        recno: Option<u64>,
+    ) -> Result<u64, CaptureError> {
         self.prepare(f)?;
         let applied = f.file.write(record, recno)?;
         push_undo(&mut self.txn, &applied);
-        journal_applied(&mut self.journal, &self.process, self.txn.as_ref().map_or(0, |t| t.0), f.journal_path.as_deref(), &applied)
+        journal_applied(
+            &mut self.journal,
+            &self.process,
+            self.txn.as_ref().map_or(0, |t| t.0),
+            f.journal_path.as_deref(),
+            &applied,
+        )
     }
 
     /// Rewrites a record.
-    pub fn rewrite(&mut self, f: &mut CapturedFile, target: Target<'_>, record: &[u8]) -> Result<u64, CaptureError> {
+    pub fn rewrite(
+        &mut self,
+        f: &mut CapturedFile,
+        target: Target<'_>,
+        record: &[u8],
+    ) -> Result<u64, CaptureError> {
         self.prepare(f)?;
         let applied = f.file.rewrite(target, record)?;
         push_undo(&mut self.txn, &applied);
-        journal_applied(&mut self.journal, &self.process, self.txn.as_ref().map_or(0, |t| t.0), f.journal_path.as_deref(), &applied)
+        journal_applied(
+            &mut self.journal,
+            &self.process,
+            self.txn.as_ref().map_or(0, |t| t.0),
+            f.journal_path.as_deref(),
+            &applied,
+        )
     }
 
     /// Deletes a record.
-    pub fn delete(&mut self, f: &mut CapturedFile, target: Target<'_>) -> Result<u64, CaptureError> {
+    pub fn delete(
+        &mut self,
+        f: &mut CapturedFile,
+        target: Target<'_>,
+    ) -> Result<u64, CaptureError> {
         self.prepare(f)?;
         let applied = f.file.delete(target)?;
         push_undo(&mut self.txn, &applied);
-        journal_applied(&mut self.journal, &self.process, self.txn.as_ref().map_or(0, |t| t.0), f.journal_path.as_deref(), &applied)
+        journal_applied(
+            &mut self.journal,
+            &self.process,
+            self.txn.as_ref().map_or(0, |t| t.0),
+            f.journal_path.as_deref(),
+            &applied,
+        )
     }
 
     /// Keeps the first `records` records.
     pub fn truncate(&mut self, f: &mut CapturedFile, records: u64) -> Result<u64, CaptureError> {
         if let Some((_, undo)) = &mut self.txn {
             let bytes = std::fs::read(f.file.path()).map_err(io(f.file.path()))?;
-            undo.push(Undo::Bytes { path: f.file.path().to_owned(), offset: 0, bytes });
+            undo.push(Undo::Bytes {
+                path: f.file.path().to_owned(),
+                offset: 0,
+                bytes,
+            });
         }
         self.prepare(f)?;
         let len = f.file.truncate(records)?;
@@ -224,6 +302,16 @@ impl Capture {
     /// destination is critical.
     pub fn copy(&mut self, from: &Path, to: &Path) -> Result<(), CaptureError> {
         self.no_txn("copy")?;
+        if absolute(from)? == absolute(to)? {
+            // `std::fs::copy` would empty the file before reading it.
+            return Err(CaptureError::Io {
+                path: to.to_owned(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "cannot copy a file onto itself",
+                ),
+            });
+        }
         let jto = self.critical(to)?;
         std::fs::copy(from, to).map_err(io(from))?;
         if let Some(t) = jto {
@@ -234,10 +322,24 @@ impl Capture {
 
     fn journal_whole_file(&mut self, path: &Path, journal_path: &str) -> Result<(), CaptureError> {
         let bytes = RecordFile::raw_bytes(path)?;
-        self.append(journal_path, Effect::Create { organization: FileOrganization::Unknown, record_len: 0 }, None)?;
+        self.append(
+            journal_path,
+            Effect::Create {
+                organization: FileOrganization::Unknown,
+                record_len: 0,
+            },
+            None,
+        )?;
         for (i, chunk) in bytes.chunks(COPY_CHUNK).enumerate() {
             let offset = (i * COPY_CHUNK) as u64;
-            self.append(journal_path, Effect::Write { offset, data: chunk }, None)?;
+            self.append(
+                journal_path,
+                Effect::Write {
+                    offset,
+                    data: chunk,
+                },
+                None,
+            )?;
         }
         Ok(())
     }
@@ -267,11 +369,13 @@ impl Capture {
     /// delivered together, or (after an abort) never.
     pub fn begin(&mut self) -> Result<u64, CaptureError> {
         if self.txn.is_some() {
-            return Err(CaptureError::Transaction("begin inside an open transaction"));
+            return Err(CaptureError::Transaction(
+                "begin inside an open transaction",
+            ));
         }
         let id = self.journal.last_seq() + 1;
         self.txn = Some((id, Vec::new()));
-        self.append("", Effect::BeginTxn, None)?;
+        self.marker(Effect::BeginTxn)?;
         Ok(id)
     }
 
@@ -281,7 +385,7 @@ impl Capture {
         if self.txn.is_none() {
             return Err(CaptureError::Transaction("commit without begin"));
         }
-        let seq = self.append("", Effect::CommitTxn, None)?;
+        let seq = self.marker(Effect::CommitTxn)?;
         self.txn = None;
         Ok(seq)
     }
@@ -289,17 +393,28 @@ impl Capture {
     /// Aborts the open transaction: its changes are undone in the files
     /// (byte for byte), and consumers never deliver them.
     pub fn abort(&mut self) -> Result<u64, CaptureError> {
-        let Some((_, undo)) = self.txn.as_mut().map(|(id, undo)| (*id, std::mem::take(undo))) else {
+        let Some((_, undo)) = self
+            .txn
+            .as_mut()
+            .map(|(id, undo)| (*id, std::mem::take(undo)))
+        else {
             return Err(CaptureError::Transaction("abort without begin"));
         };
         // Undo first: a crash before the abort marker leaves an unended
         // transaction, which consumers never deliver either.
         for step in undo.into_iter().rev() {
             let (path, offset, bytes, len) = match &step {
-                Undo::Bytes { path, offset, bytes } => (path, *offset, Some(bytes), None),
+                Undo::Bytes {
+                    path,
+                    offset,
+                    bytes,
+                } => (path, *offset, Some(bytes), None),
                 Undo::Len { path, len } => (path, 0, None, Some(*len)),
             };
-            let file = std::fs::OpenOptions::new().write(true).open(path).map_err(io(path))?;
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(io(path))?;
             if let Some(len) = len {
                 file.set_len(len).map_err(io(path))?;
             }
@@ -308,10 +423,19 @@ impl Capture {
                 file.write_all_at(bytes, offset).map_err(io(path))?;
             }
         }
-        let seq = self.append("", Effect::AbortTxn, None)?;
-        self.txn = None;
         self.aborts += 1;
+        let seq = self.marker(Effect::AbortTxn)?;
+        self.txn = None;
         Ok(seq)
+    }
+
+    /// Appends a transaction marker (nothing when capture is disabled);
+    /// returns its seq, or 0.
+    fn marker(&mut self, effect: Effect<'_>) -> Result<u64, CaptureError> {
+        if self.disabled {
+            return Ok(0);
+        }
+        self.append("", effect, None)
     }
 
     /// Makes every appended entry durable.
@@ -319,8 +443,12 @@ impl Capture {
         Ok(self.journal.sync()?)
     }
 
-    /// Ends the session: the journal is synced and unlocked.
-    pub fn close(self) -> Result<(), CaptureError> {
+    /// Ends the session: an open transaction is aborted (its changes undone
+    /// in the files), then the journal is synced and unlocked.
+    pub fn close(mut self) -> Result<(), CaptureError> {
+        if self.txn.is_some() {
+            self.abort()?;
+        }
         Ok(self.journal.close()?)
     }
 }
@@ -328,7 +456,10 @@ impl Capture {
 fn push_undo(txn: &mut Option<(u64, Vec<Undo>)>, applied: &Applied<'_>) {
     let path = applied.path;
     if let Some((_, undo)) = txn {
-        undo.push(Undo::Len { path: path.to_owned(), len: applied.old_len });
+        undo.push(Undo::Len {
+            path: path.to_owned(),
+            len: applied.old_len,
+        });
         if !applied.replaced.is_empty() {
             undo.push(Undo::Bytes {
                 path: path.to_owned(),
@@ -363,8 +494,16 @@ fn journal_applied(
         txn,
         process,
         file,
-        effect: Effect::Write { offset: applied.offset, data: applied.data },
-        record: Some(RecordChange { op, locator, before: applied.before, after: applied.after }),
+        effect: Effect::Write {
+            offset: applied.offset,
+            data: applied.data,
+        },
+        record: Some(RecordChange {
+            op,
+            locator,
+            before: applied.before,
+            after: applied.after,
+        }),
     };
     Ok(journal.append(&entry)?)
 }

@@ -62,8 +62,8 @@ pub struct Applied<'a> {
 enum State {
     /// `count` records.
     Fixed { count: u64 },
-    /// `slots` slots.
-    Relative { slots: u64 },
+    /// `slots` slots, `present` of them holding a record.
+    Relative { slots: u64, present: u64 },
     /// The offset of each record, and the end of the file.
     Sequential { offsets: Vec<u64>, end: u64 },
     /// Key → slot, the free slots, and the slot count.
@@ -167,7 +167,7 @@ impl RecordFile {
         let rec = self.spec.record_len as u64;
         match self.spec.organization {
             Org::Fixed => {
-                if len % rec != 0 {
+                if !len.is_multiple_of(rec) {
                     return Err(self.bad(format!(
                         "size {len} is not a multiple of the record length {rec}"
                     )));
@@ -176,14 +176,19 @@ impl RecordFile {
             }
             Org::Relative | Org::Indexed => {
                 let slot = self.slot_len();
-                if len % slot != 0 {
+                if !len.is_multiple_of(slot) {
                     return Err(self.bad(format!(
                         "size {len} is not a multiple of the slot length {slot} (status byte + record)"
                     )));
                 }
                 let slots = len / slot;
                 if self.spec.organization == Org::Relative {
-                    return Ok(State::Relative { slots });
+                    let mut present = 0;
+                    for_each_slot(&self.file, &self.path, slot, slots, |status, _| {
+                        present += u64::from(status == PRESENT);
+                        Ok(())
+                    })?;
+                    return Ok(State::Relative { slots, present });
                 }
                 let mut index = HashMap::new();
                 let mut free = BTreeSet::new();
@@ -216,7 +221,9 @@ impl RecordFile {
                     if at + 4 > len {
                         return Err(self.bad(format!("torn length prefix at byte {at}")));
                     }
-                    self.file.read_exact_at(&mut len_buf, at).map_err(io(&self.path))?;
+                    self.file
+                        .read_exact_at(&mut len_buf, at)
+                        .map_err(io(&self.path))?;
                     let n = u64::from(u32::from_be_bytes(len_buf));
                     if at + 4 + n > len {
                         return Err(self.bad(format!(
@@ -232,7 +239,11 @@ impl RecordFile {
     }
 
     fn key_of(&self, record: &[u8], out: &mut Vec<u8>) -> Result<(), CaptureError> {
-        let layout = self.spec.layout.as_ref().ok_or_else(|| self.bad("indexed files need a layout".into()))?;
+        let layout = self
+            .spec
+            .layout
+            .as_ref()
+            .ok_or_else(|| self.bad("indexed files need a layout".into()))?;
         layout
             .key_bytes(record, out)
             .map_err(|e| self.bad(format!("key: {e}")))
@@ -252,7 +263,7 @@ impl RecordFile {
     pub fn len(&self) -> u64 {
         match &self.state {
             State::Fixed { count } => *count,
-            State::Relative { slots } => *slots,
+            State::Relative { present, .. } => *present,
             State::Sequential { offsets, .. } => offsets.len() as u64,
             State::Indexed { index, .. } => index.len() as u64,
         }
@@ -275,7 +286,11 @@ impl RecordFile {
             Err(self.bad(format!(
                 "record of {} bytes; the file's records are {}{} bytes",
                 record.len(),
-                if self.spec.organization == Org::Sequential { "at most " } else { "" },
+                if self.spec.organization == Org::Sequential {
+                    "at most "
+                } else {
+                    ""
+                },
                 self.spec.record_len
             )))
         }
@@ -293,7 +308,9 @@ impl RecordFile {
                 .read_exact_at(&mut self.replaced, offset)
                 .map_err(io(&self.path))?;
         }
-        self.file.write_all_at(&self.out, offset).map_err(io(&self.path))?;
+        self.file
+            .write_all_at(&self.out, offset)
+            .map_err(io(&self.path))?;
         self.file_len = self.file_len.max(offset + self.out.len() as u64);
         Ok(())
     }
@@ -327,17 +344,20 @@ impl RecordFile {
 
     /// Adds a record: appended (fixed, sequential), into slot `recno` or the
     /// next slot (relative), by its key (indexed).
-    pub fn write(&mut self, record: &[u8], recno: Option<u64>) -> Result<Applied<'_>, CaptureError> {
+    pub fn write(
+        &mut self,
+        record: &[u8],
+        recno: Option<u64>,
+    ) -> Result<Applied<'_>, CaptureError> {
         self.check_len(record)?;
         let rec = self.spec.record_len as u64;
         let slot = self.slot_len();
         match &mut self.state {
             State::Fixed { count } => {
-                if let Some(n) = recno.filter(|n| *n != *count + 1) {
-                    return Err(CaptureError::SlotTaken { path: self.path.clone(), recno: n });
-                }
-                let offset = *count * rec;
-                let n = *count + 1;
+                let count = *count;
+                self.check_append(recno, count)?;
+                let offset = count * rec;
+                let n = count + 1;
                 self.out.clear();
                 self.out.extend_from_slice(record);
                 self.put(offset)?;
@@ -346,34 +366,40 @@ impl RecordFile {
                 }
                 Ok(self.applied(offset, RecordOpKind::Insert, Some(n), false, false, true, 0))
             }
-            State::Relative { slots } => {
+            State::Relative { slots, .. } => {
                 let slots_now = *slots;
                 let n = recno.unwrap_or(slots_now + 1);
                 if n == 0 {
                     return Err(self.bad("record numbers start at 1".into()));
                 }
+                let offset = (n - 1)
+                    .checked_mul(slot)
+                    .filter(|o| o.checked_add(slot).is_some())
+                    .ok_or_else(|| self.bad(format!("record number {n} is too large")))?;
                 if n <= slots_now && self.read_slot(n - 1)? == PRESENT {
-                    return Err(CaptureError::SlotTaken { path: self.path.clone(), recno: n });
+                    return Err(CaptureError::SlotTaken {
+                        path: self.path.clone(),
+                        recno: n,
+                    });
                 }
                 self.out.clear();
                 self.out.push(PRESENT);
                 self.out.extend_from_slice(record);
-                let offset = (n - 1) * slot;
                 // Slots skipped over read back as empty (zero status bytes).
                 self.put(offset)?;
-                if let State::Relative { slots } = &mut self.state {
+                if let State::Relative { slots, present } = &mut self.state {
                     *slots = (*slots).max(n);
+                    *present += 1;
                 }
                 Ok(self.applied(offset, RecordOpKind::Insert, Some(n), false, false, true, 1))
             }
             State::Sequential { offsets, end } => {
-                if let Some(n) = recno.filter(|n| *n != offsets.len() as u64 + 1) {
-                    return Err(CaptureError::SlotTaken { path: self.path.clone(), recno: n });
-                }
-                let offset = *end;
-                let n = offsets.len() as u64 + 1;
+                let (count, offset) = (offsets.len() as u64, *end);
+                self.check_append(recno, count)?;
+                let n = count + 1;
                 self.out.clear();
-                self.out.extend_from_slice(&(record.len() as u32).to_be_bytes());
+                self.out
+                    .extend_from_slice(&(record.len() as u32).to_be_bytes());
                 self.out.extend_from_slice(record);
                 self.put(offset)?;
                 if let State::Sequential { offsets, end } = &mut self.state {
@@ -383,6 +409,11 @@ impl RecordFile {
                 Ok(self.applied(offset, RecordOpKind::Insert, Some(n), false, false, true, 4))
             }
             State::Indexed { .. } => {
+                if let Some(n) = recno {
+                    return Err(self.bad(format!(
+                        "record {n}: an indexed file places records by key, not by record number"
+                    )));
+                }
                 let mut key = std::mem::take(&mut self.key);
                 key.clear();
                 let result = self.key_of(record, &mut key);
@@ -392,7 +423,10 @@ impl RecordFile {
                     unreachable!("state checked above")
                 };
                 if index.contains_key(&self.key) {
-                    return Err(CaptureError::DuplicateKey { path: self.path.clone(), key: hex(&self.key) });
+                    return Err(CaptureError::DuplicateKey {
+                        path: self.path.clone(),
+                        key: hex(&self.key),
+                    });
                 }
                 let n = free.first().copied().unwrap_or(*slots);
                 self.out.clear();
@@ -411,8 +445,29 @@ impl RecordFile {
         }
     }
 
+    /// Checks the record number a fixed or sequential write asks for: these
+    /// files only append, so it must be the next one.
+    fn check_append(&self, recno: Option<u64>, count: u64) -> Result<(), CaptureError> {
+        match recno {
+            Some(n) if n >= 1 && n <= count => Err(CaptureError::SlotTaken {
+                path: self.path.clone(),
+                recno: n,
+            }),
+            Some(n) if n != count + 1 => Err(self.bad(format!(
+                "record {n}: {} files only append; the next record is {}",
+                self.spec.organization.name(),
+                count + 1
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Finds the slot or offset of `target` and loads the record into `before`.
-    fn locate(&mut self, target: Target<'_>, op: &'static str) -> Result<(u64, Option<u64>), CaptureError> {
+    fn locate(
+        &mut self,
+        target: Target<'_>,
+        op: &'static str,
+    ) -> Result<(u64, Option<u64>), CaptureError> {
         let rec = self.spec.record_len as u64;
         let missing = |path: &Path| CaptureError::NoSuchRecord {
             path: path.to_owned(),
@@ -424,21 +479,29 @@ impl RecordFile {
         match (&self.state, target) {
             (State::Fixed { count }, Target::RecNo(n)) if n >= 1 && n <= *count => {
                 self.before.resize(rec as usize, 0);
-                self.file.read_exact_at(&mut self.before, (n - 1) * rec).map_err(io(&self.path))?;
+                self.file
+                    .read_exact_at(&mut self.before, (n - 1) * rec)
+                    .map_err(io(&self.path))?;
                 Ok(((n - 1) * rec, Some(n)))
             }
-            (State::Relative { slots }, Target::RecNo(n)) if n >= 1 && n <= *slots => {
+            (State::Relative { slots, .. }, Target::RecNo(n)) if n >= 1 && n <= *slots => {
                 if self.read_slot(n - 1)? != PRESENT {
                     return Err(missing(&self.path));
                 }
                 Ok(((n - 1) * self.slot_len(), Some(n)))
             }
-            (State::Sequential { offsets, .. }, Target::RecNo(n)) if n >= 1 && n as usize <= offsets.len() => {
+            (State::Sequential { offsets, .. }, Target::RecNo(n))
+                if n >= 1 && n as usize <= offsets.len() =>
+            {
                 let offset = offsets[n as usize - 1];
                 let mut len = [0u8; 4];
-                self.file.read_exact_at(&mut len, offset).map_err(io(&self.path))?;
+                self.file
+                    .read_exact_at(&mut len, offset)
+                    .map_err(io(&self.path))?;
                 self.before.resize(u32::from_be_bytes(len) as usize, 0);
-                self.file.read_exact_at(&mut self.before, offset + 4).map_err(io(&self.path))?;
+                self.file
+                    .read_exact_at(&mut self.before, offset + 4)
+                    .map_err(io(&self.path))?;
                 Ok((offset, Some(n)))
             }
             (State::Indexed { index, .. }, Target::Key(k)) => {
@@ -450,18 +513,33 @@ impl RecordFile {
                 self.key.extend_from_slice(k);
                 Ok((n * self.slot_len(), None))
             }
-            (State::Indexed { .. }, Target::RecNo(_)) | (_, Target::Key(_)) => Err(self.bad(format!(
-                "{op} by {} is not possible in a {} file",
-                if matches!(target, Target::Key(_)) { "key" } else { "record number" },
-                self.spec.organization.name()
-            ))),
+            (State::Indexed { .. }, Target::RecNo(_)) | (_, Target::Key(_)) => {
+                Err(self.bad(format!(
+                    "{op} by {} is not possible in {} {} file",
+                    if matches!(target, Target::Key(_)) {
+                        "key"
+                    } else {
+                        "record number"
+                    },
+                    if self.spec.organization == Org::Indexed {
+                        "an"
+                    } else {
+                        "a"
+                    },
+                    self.spec.organization.name()
+                )))
+            }
             _ => Err(missing(&self.path)),
         }
     }
 
     /// Rewrites the record at `target` (same length, for sequential files;
     /// same key, for indexed files).
-    pub fn rewrite(&mut self, target: Target<'_>, record: &[u8]) -> Result<Applied<'_>, CaptureError> {
+    pub fn rewrite(
+        &mut self,
+        target: Target<'_>,
+        record: &[u8],
+    ) -> Result<Applied<'_>, CaptureError> {
         self.check_len(record)?;
         let (offset, recno) = self.locate(target, "rewrite")?;
         let prefix = match self.spec.organization {
@@ -493,13 +571,23 @@ impl RecordFile {
         self.out.clear();
         match prefix {
             1 => self.out.push(PRESENT),
-            4 => self.out.extend_from_slice(&(record.len() as u32).to_be_bytes()),
+            4 => self
+                .out
+                .extend_from_slice(&(record.len() as u32).to_be_bytes()),
             _ => {}
         }
         self.out.extend_from_slice(record);
         self.put(offset)?;
         let indexed = self.spec.organization == Org::Indexed;
-        Ok(self.applied(offset, RecordOpKind::Update, recno, indexed, true, true, prefix))
+        Ok(self.applied(
+            offset,
+            RecordOpKind::Update,
+            recno,
+            indexed,
+            true,
+            true,
+            prefix,
+        ))
     }
 
     /// Deletes the record at `target` (relative and indexed files).
@@ -515,9 +603,13 @@ impl RecordFile {
         self.out.clear();
         self.out.push(EMPTY);
         self.put(offset)?;
-        if let State::Indexed { index, free, .. } = &mut self.state {
-            index.remove(&self.key);
-            free.insert(offset / (self.spec.record_len as u64 + 1));
+        match &mut self.state {
+            State::Indexed { index, free, .. } => {
+                index.remove(&self.key);
+                free.insert(offset / (self.spec.record_len as u64 + 1));
+            }
+            State::Relative { present, .. } => *present -= 1,
+            State::Fixed { .. } | State::Sequential { .. } => {}
         }
         let indexed = self.spec.organization == Org::Indexed;
         Ok(self.applied(offset, RecordOpKind::Delete, recno, indexed, true, false, 0))
@@ -555,14 +647,21 @@ impl RecordFile {
         let slot = self.slot_len();
         let len = match &self.state {
             State::Fixed { count } => records.min(*count) * rec,
-            State::Relative { slots } | State::Indexed { slots, .. } => records.min(*slots) * slot,
-            State::Sequential { offsets, end } => offsets.get(records as usize).copied().unwrap_or(*end),
+            State::Relative { slots, .. } | State::Indexed { slots, .. } => {
+                records.min(*slots) * slot
+            }
+            State::Sequential { offsets, end } => {
+                offsets.get(records as usize).copied().unwrap_or(*end)
+            }
         };
         self.file.set_len(len).map_err(io(&self.path))?;
         self.file_len = len;
         match &mut self.state {
             State::Fixed { count } => *count = len / rec,
-            State::Relative { slots } => *slots = len / slot,
+            State::Relative { .. } => {
+                // Count the records left in the kept slots.
+                self.state = self.scan(len)?;
+            }
             State::Sequential { offsets, end } => {
                 offsets.truncate(records as usize);
                 *end = len;
@@ -592,7 +691,7 @@ impl RecordFile {
                     f(n, chunk)
                 })
             }
-            State::Relative { slots } | State::Indexed { slots, .. } => {
+            State::Relative { slots, .. } | State::Indexed { slots, .. } => {
                 let indexed = self.spec.organization == Org::Indexed;
                 let mut n = 0;
                 for_each_slot(&self.file, &self.path, rec + 1, *slots, |status, record| {
@@ -603,18 +702,25 @@ impl RecordFile {
                     Ok(())
                 })
             }
-            State::Sequential { offsets, end } => {
-                let mut reader = std::io::BufReader::with_capacity(1 << 20, &self.file);
+            State::Sequential { offsets, .. } => {
+                // Positioned reads: the file's cursor is shared with every
+                // other handle use, and a second pass must start at 0 too.
+                let mut reader = std::io::BufReader::with_capacity(
+                    1 << 20,
+                    PositionedReader {
+                        file: &self.file,
+                        at: 0,
+                    },
+                );
                 let mut buf = Vec::new();
                 let mut len = [0u8; 4];
                 use std::io::Read;
-                for (i, _) in offsets.iter().enumerate() {
+                for n in 1..=offsets.len() as u64 {
                     reader.read_exact(&mut len).map_err(io(&self.path))?;
                     buf.resize(u32::from_be_bytes(len) as usize, 0);
                     reader.read_exact(&mut buf).map_err(io(&self.path))?;
-                    f(i as u64 + 1, &buf)?;
+                    f(n, &buf)?;
                 }
-                let _ = end;
                 Ok(())
             }
         }
@@ -631,15 +737,49 @@ impl RecordFile {
     }
 }
 
+/// Reads a file from a position of its own, leaving the file's cursor alone.
+struct PositionedReader<'a> {
+    file: &'a File,
+    at: u64,
+}
+
+impl std::io::Read for PositionedReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read_at(buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
 fn check_spec(path: &Path, spec: &FileSpec) -> Result<(), CaptureError> {
+    let bad = |message: String| CaptureError::BadRecord {
+        path: path.to_owned(),
+        message,
+    };
     if spec.record_len == 0 {
-        return Err(CaptureError::BadRecord {
-            path: path.to_owned(),
-            message: "record length 0".into(),
-        });
+        return Err(bad("record length 0".into()));
+    }
+    if u32::try_from(spec.record_len).is_err() {
+        return Err(bad(format!(
+            "record length {} is more than {}",
+            spec.record_len,
+            u32::MAX
+        )));
+    }
+    if let Some(layout) = &spec.layout
+        && layout.record_len() > spec.record_len
+    {
+        return Err(bad(format!(
+            "the layout's records are {} bytes, longer than the record length {}",
+            layout.record_len(),
+            spec.record_len
+        )));
     }
     if spec.organization == Org::Indexed
-        && spec.layout.as_ref().is_none_or(|l| l.key_fields().is_empty())
+        && spec
+            .layout
+            .as_ref()
+            .is_none_or(|l| l.key_fields().is_empty())
     {
         return Err(CaptureError::BadRecord {
             path: path.to_owned(),

@@ -28,15 +28,12 @@ impl Org {
         }
     }
 
-    /// Parses `fixed`, `relative`, `sequential` or `indexed`.
+    /// Parses `fixed`, `relative`, `sequential` or `indexed`, in any case
+    /// (as layouts spell them).
     pub fn parse(name: &str) -> Option<Org> {
-        Some(match name {
-            "fixed" => Org::Fixed,
-            "relative" => Org::Relative,
-            "sequential" => Org::Sequential,
-            "indexed" => Org::Indexed,
-            _ => return None,
-        })
+        [Org::Fixed, Org::Relative, Org::Sequential, Org::Indexed]
+            .into_iter()
+            .find(|o| o.name().eq_ignore_ascii_case(name))
     }
 
     pub(crate) fn journal(self) -> FileOrganization {
@@ -76,17 +73,56 @@ impl FileSpec {
     /// The spec a layout describes: its organization (default: indexed when
     /// it declares a key, else fixed) and record length.
     pub fn from_layout(layout: Arc<Layout>) -> FileSpec {
-        let organization = layout.organization().map(Org::from).unwrap_or(
-            if layout.key_fields().is_empty() {
-                Org::Fixed
-            } else {
-                Org::Indexed
-            },
-        );
+        let organization =
+            layout
+                .organization()
+                .map(Org::from)
+                .unwrap_or(if layout.key_fields().is_empty() {
+                    Org::Fixed
+                } else {
+                    Org::Indexed
+                });
         FileSpec {
             organization,
             record_len: layout.record_len(),
             layout: Some(layout),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_in_any_case() {
+        for org in [Org::Fixed, Org::Relative, Org::Sequential, Org::Indexed] {
+            assert_eq!(Org::parse(org.name()), Some(org));
+            assert_eq!(Org::parse(&org.name().to_uppercase()), Some(org));
+        }
+        assert_eq!(Org::parse("heap"), None);
+        assert_eq!(Org::parse(""), None);
+    }
+
+    #[test]
+    fn a_layout_gives_organization_and_record_length() {
+        let keyed =
+            Layout::parse("k", "key: a;\nfields: a char(2), b char(3);\nend;").expect("layout");
+        let spec = FileSpec::from_layout(Arc::new(keyed));
+        assert_eq!((spec.organization, spec.record_len), (Org::Indexed, 5));
+        let plain = Layout::parse("p", "fields: a char(4);\nend;").expect("layout");
+        assert_eq!(
+            FileSpec::from_layout(Arc::new(plain)).organization,
+            Org::Fixed
+        );
+        let declared = Layout::parse(
+            "d",
+            "organization: relative;\nkey: a;\nfields: a char(4);\nend;",
+        )
+        .expect("layout");
+        assert_eq!(
+            FileSpec::from_layout(Arc::new(declared)).organization,
+            Org::Relative
+        );
     }
 }
