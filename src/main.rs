@@ -230,7 +230,7 @@ fn progress_bar(journal: &Path) -> Option<indicatif::ProgressBar> {
 }
 
 /// With DRX_REPORT_PEAK_MEMORY set, prints the process's peak resident
-/// memory to stderr (for `drx bench`).
+/// memory and CPU time to stderr (for `drx bench`).
 fn report_peak_memory() {
     if std::env::var_os("DRX_REPORT_PEAK_MEMORY").is_none() {
         return;
@@ -242,5 +242,14 @@ fn report_peak_memory() {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
     {
         eprintln!("peak memory: {:.1} MiB", kib as f64 / 1024.0);
+    }
+    // The first field of schedstat: nanoseconds this thread ran on a CPU.
+    let cpu = std::fs::read_to_string("/proc/self/schedstat").unwrap_or_default();
+    if let Some(ns) = cpu
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        eprintln!("cpu seconds: {:.3}", ns as f64 / 1e9);
     }
 }

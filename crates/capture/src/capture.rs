@@ -213,6 +213,61 @@ impl Capture {
         )
     }
 
+    /// Adds many records (each the file's record length, back to back in
+    /// `records`) with one write to the file, then journals each as its own
+    /// insert entry, exactly as single writes would be journaled. Returns the
+    /// seq of the last entry (0 when the file is not critical). Falls back to
+    /// one write per record when the file cannot take them as one run.
+    pub fn write_many(
+        &mut self,
+        f: &mut CapturedFile,
+        records: &[u8],
+    ) -> Result<u64, CaptureError> {
+        self.prepare(f)?;
+        let txn = self.txn.as_ref().map_or(0, |t| t.0);
+        let Some(run) = f.file.append_many(records)? else {
+            let rec = f.file.spec().record_len;
+            let mut last = 0;
+            for record in records.chunks(rec) {
+                last = self.write(f, record, None)?;
+            }
+            return Ok(last);
+        };
+        if let Some((_, undo)) = &mut self.txn {
+            undo.push(Undo::Len {
+                path: run.path.to_owned(),
+                len: run.old_len,
+            });
+        }
+        let Some(file) = f.journal_path.as_deref() else {
+            return Ok(0);
+        };
+        let mut last = 0;
+        for (i, data) in run.data.chunks_exact(run.unit).enumerate() {
+            let locator = match (run.keys, run.first_recno) {
+                (Some((keys, len)), _) => Locator::Key(&keys[i * len..(i + 1) * len]),
+                (None, Some(first)) => Locator::RecNo(first + i as u64),
+                (None, None) => Locator::None,
+            };
+            last = self.journal.append(&NewEntry {
+                txn,
+                process: &self.process,
+                file,
+                effect: Effect::Write {
+                    offset: run.offset + (i * run.unit) as u64,
+                    data,
+                },
+                record: Some(RecordChange {
+                    op: RecordOp::Insert,
+                    locator,
+                    before: None,
+                    after: Some(&data[run.prefix..]),
+                }),
+            })?;
+        }
+        Ok(last)
+    }
+
     /// Rewrites a record.
     pub fn rewrite(
         &mut self,

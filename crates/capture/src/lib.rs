@@ -37,7 +37,7 @@ pub use crate::{
     demo::demo,
     error::CaptureError,
     layouts::{LayoutLoadError, layout_path, load_layout},
-    record_file::{Applied, RecordFile, RecordOpKind, Target},
+    record_file::{AppendRun, Applied, RecordFile, RecordOpKind, Target},
     script::{Script, ScriptError, ScriptSummary, encode},
     spec::{FileSpec, Org},
 };

@@ -76,7 +76,7 @@ pub fn check(config: &Config) -> Result<CheckReport, ExtractError> {
             let kind = match xml {
                 XmlRenderer::Seed(_) => "template.NNN",
                 XmlRenderer::Handlebars(_) => "template.NNN.hbs",
-                XmlRenderer::Default => "the default <change> element",
+                XmlRenderer::Default(_) => "the default <change> element",
             };
             format!(
                 "file id {id}: layout.{id} ({} fields, {} bytes), XML through {kind}",

@@ -17,6 +17,7 @@ use crate::{Checkpoint, SinkError};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
 
 const MAGIC: &str = "drx-feed-checkpoint 1";
 
@@ -34,6 +35,8 @@ pub(crate) struct FileFeed {
     footer_written: bool,
     /// Set when a write or commit failed: the feed must be reopened.
     broken: bool,
+    /// Makes commits durable in the background.
+    syncer: Syncer,
 }
 
 impl FileFeed {
@@ -105,6 +108,11 @@ impl FileFeed {
         }
         file.seek(SeekFrom::Start(confirmed_len))
             .map_err(io(&data_path))?;
+        let syncer = Syncer::start(
+            file.try_clone().map_err(io(&data_path))?,
+            data_path.clone(),
+            ckpt_path.clone(),
+        );
         let mut feed = FileFeed {
             out: BufWriter::with_capacity(1 << 20, file),
             data_path,
@@ -115,6 +123,7 @@ impl FileFeed {
             footer: footer.to_vec(),
             footer_written: false,
             broken: false,
+            syncer,
         };
         if confirmed_len == 0 {
             feed.write(header)?;
@@ -175,50 +184,39 @@ impl FileFeed {
         self.pending = Some(checkpoint);
     }
 
-    /// Data fsynced, then the checkpoint replaced atomically.
+    /// Hands the pending checkpoint to the background syncer, which fsyncs
+    /// the data written so far and then replaces the checkpoint file
+    /// atomically; rendering goes on meanwhile. A newer commit supersedes one
+    /// the syncer has not started. An earlier background failure is returned
+    /// here (and the feed must be reopened).
     pub fn commit(&mut self) -> Result<(), SinkError> {
         self.guard(|feed| {
-            // The pending checkpoint stays until it is stored, so that a
-            // failed commit is never mistaken for a done one.
+            feed.syncer.check()?;
             let Some(checkpoint) = feed.pending else {
                 return Ok(());
             };
             feed.out.flush().map_err(io(&feed.data_path))?;
-            feed.out
-                .get_ref()
-                .sync_data()
-                .map_err(io(&feed.data_path))?;
-            let text = format!(
-                "{MAGIC}\napplied {}\nresume {}\nlength {}\n",
-                checkpoint.applied, checkpoint.resume, feed.written_len
-            );
-            let mut tmp = feed.ckpt_path.clone().into_os_string();
-            tmp.push(".tmp");
-            let tmp = PathBuf::from(tmp);
-            {
-                let mut f = File::create(&tmp).map_err(io(&tmp))?;
-                f.write_all(text.as_bytes()).map_err(io(&tmp))?;
-                f.sync_all().map_err(io(&tmp))?;
-            }
-            std::fs::rename(&tmp, &feed.ckpt_path).map_err(io(&feed.ckpt_path))?;
-            let dir = match feed.ckpt_path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(io(dir))?;
+            feed.syncer.submit(Job {
+                checkpoint,
+                length: feed.written_len,
+            });
             feed.stored = Some(checkpoint);
             feed.pending = None;
             Ok(())
         })
     }
 
+    /// Commits and waits until every commit is durable.
+    pub fn commit_and_wait(&mut self) -> Result<(), SinkError> {
+        self.commit()?;
+        self.guard(|feed| feed.syncer.wait())
+    }
+
     /// Commits, then writes the footer (outside the confirmed length, so
     /// that a reopen cuts it and continues the feed). Finishing twice writes
     /// one footer.
     pub fn finish(&mut self) -> Result<(), SinkError> {
-        self.commit()?;
+        self.commit_and_wait()?;
         self.guard(|feed| {
             if !feed.footer_written {
                 feed.out
@@ -230,6 +228,159 @@ impl FileFeed {
             feed.out.get_ref().sync_data().map_err(io(&feed.data_path))
         })
     }
+}
+
+/// A checkpoint to make durable, with the data length it covers.
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    checkpoint: Checkpoint,
+    length: u64,
+}
+
+#[derive(Debug, Default)]
+struct SyncState {
+    /// The newest job not started yet.
+    job: Option<Job>,
+    /// A job is being made durable.
+    busy: bool,
+    /// The failure of a background sync: path, kind, message.
+    error: Option<(PathBuf, std::io::ErrorKind, String)>,
+    /// The feed is closing: finish the jobs, then end.
+    stop: bool,
+}
+
+type Shared = Arc<(Mutex<SyncState>, Condvar)>;
+
+/// The background thread that makes commits durable: fsync the data, then
+/// write the checkpoint file (tmp + fsync + rename + directory fsync). Its
+/// channel, `shared`, is owned by the feed; the thread only takes jobs and
+/// reports errors. Dropping the syncer finishes the queued job and joins.
+#[derive(Debug)]
+struct Syncer {
+    shared: Shared,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Syncer {
+    fn start(data: File, data_path: PathBuf, ckpt_path: PathBuf) -> Syncer {
+        let shared: Shared = Arc::default();
+        let theirs = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("drx-feed-sync".into())
+            .spawn(move || sync_loop(&theirs, &data, &data_path, &ckpt_path))
+            .ok();
+        Syncer { shared, thread }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SyncState> {
+        // A poisoned lock means the syncer panicked: its state is still plain data.
+        self.shared.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn error(state: &SyncState) -> Result<(), SinkError> {
+        match &state.error {
+            Some((path, kind, message)) => Err(SinkError::Io {
+                path: path.clone(),
+                source: std::io::Error::new(*kind, message.clone()),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn check(&self) -> Result<(), SinkError> {
+        Syncer::error(&self.lock())
+    }
+
+    fn submit(&self, job: Job) {
+        self.lock().job = Some(job);
+        self.shared.1.notify_all();
+    }
+
+    /// Waits until no job is queued or running.
+    fn wait(&self) -> Result<(), SinkError> {
+        if self.thread.is_none() {
+            return Err(SinkError::Config(
+                "the feed's sync thread could not start".into(),
+            ));
+        }
+        let mut state = self.lock();
+        while state.job.is_some() || state.busy {
+            state = self.shared.1.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+        Syncer::error(&state)
+    }
+}
+
+impl Drop for Syncer {
+    fn drop(&mut self) {
+        self.lock().stop = true;
+        self.shared.1.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn sync_loop(shared: &Shared, data: &File, data_path: &Path, ckpt_path: &Path) {
+    let (lock, signal) = &**shared;
+    loop {
+        let job = {
+            let mut state = lock.lock().unwrap_or_else(|p| p.into_inner());
+            while state.job.is_none() && !state.stop {
+                state = signal.wait(state).unwrap_or_else(|p| p.into_inner());
+            }
+            match state.job.take() {
+                Some(job) if state.error.is_none() => {
+                    state.busy = true;
+                    job
+                }
+                _ => {
+                    signal.notify_all();
+                    if state.stop {
+                        return;
+                    }
+                    continue;
+                }
+            }
+        };
+        let result = make_durable(job, data, data_path, ckpt_path);
+        let mut state = lock.lock().unwrap_or_else(|p| p.into_inner());
+        state.busy = false;
+        if let Err((path, e)) = result {
+            state.error = Some((path, e.kind(), e.to_string()));
+        }
+        signal.notify_all();
+    }
+}
+
+fn make_durable(
+    job: Job,
+    data: &File,
+    data_path: &Path,
+    ckpt_path: &Path,
+) -> Result<(), (PathBuf, std::io::Error)> {
+    fn at(p: &Path) -> impl FnOnce(std::io::Error) -> (PathBuf, std::io::Error) + '_ {
+        move |e| (p.to_owned(), e)
+    }
+    data.sync_data().map_err(at(data_path))?;
+    let text = format!(
+        "{MAGIC}\napplied {}\nresume {}\nlength {}\n",
+        job.checkpoint.applied, job.checkpoint.resume, job.length
+    );
+    let mut tmp = ckpt_path.to_owned().into_os_string();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    {
+        let mut f = File::create(&tmp).map_err(at(&tmp))?;
+        f.write_all(text.as_bytes()).map_err(at(&tmp))?;
+        f.sync_all().map_err(at(&tmp))?;
+    }
+    std::fs::rename(&tmp, ckpt_path).map_err(at(ckpt_path))?;
+    let dir = match ckpt_path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    File::open(dir).and_then(|d| d.sync_all()).map_err(at(dir))
 }
 
 fn parse_checkpoint(path: &Path, text: &str) -> Result<(Option<Checkpoint>, u64), SinkError> {

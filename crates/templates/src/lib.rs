@@ -52,5 +52,5 @@ pub use crate::{
     hbs::{HbsTemplate, compile_sql_hbs},
     set::{LoadError, SqlTemplates, XmlRenderer},
     sql::{Bound, Dialect, Param, SqlTemplate, TextPart},
-    xml::{XmlTemplate, write_default_element},
+    xml::{DefaultElement, XmlTemplate, write_default_element},
 };

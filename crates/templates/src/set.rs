@@ -112,7 +112,7 @@ pub enum XmlRenderer {
     /// `template.NNN.hbs`.
     Handlebars(HbsTemplate),
     /// No template: one `<change>` element per change.
-    Default,
+    Default(crate::DefaultElement),
 }
 
 impl XmlRenderer {
@@ -125,7 +125,7 @@ impl XmlRenderer {
             Some((name, text, true)) => {
                 XmlRenderer::Handlebars(HbsTemplate::compile(&name, &text, layout)?)
             }
-            None => XmlRenderer::Default,
+            None => XmlRenderer::Default(crate::DefaultElement::new(layout)),
         })
     }
 
@@ -139,7 +139,7 @@ impl XmlRenderer {
         match self {
             XmlRenderer::Seed(t) => t.render(change, out, scratch),
             XmlRenderer::Handlebars(t) => t.render(change, out),
-            XmlRenderer::Default => crate::xml::write_default_element(change, out, scratch),
+            XmlRenderer::Default(element) => element.write(change, out, scratch),
         }
     }
 }

@@ -139,6 +139,16 @@ const CLASS: [u8; 256] = {
 /// otherwise normalize away) escaped, in one pass; a character XML 1.0
 /// cannot carry is an error naming `what`, and leaves `out` as it was.
 fn escape_bytes(text: &[u8], out: &mut Vec<u8>, what: &str) -> Result<(), RenderError> {
+    // Most values need nothing: find out 16 bytes at a time, in a loop
+    // the compiler vectorizes, before looking byte by byte.
+    let needs = |b: u8| b < 0x20 || matches!(b, b'<' | b'>' | b'&' | b'\'' | b'"' | 0xEF);
+    let clean = text
+        .chunks(16)
+        .all(|c| !c.iter().fold(false, |acc, &b| acc | needs(b)));
+    if clean {
+        out.extend_from_slice(text);
+        return Ok(());
+    }
     let start_len = out.len();
     let mut last = 0;
     for (i, &b) in text.iter().enumerate() {
@@ -226,66 +236,111 @@ pub fn write_default_element(
     out: &mut Vec<u8>,
     scratch: &mut String,
 ) -> Result<(), RenderError> {
-    // The caller's scratch string lends its buffer as bytes.
-    let mut value = std::mem::take(scratch).into_bytes();
-    let result = write_default(change, out, &mut value);
-    value.clear();
-    *scratch = String::from_utf8(value).unwrap_or_default();
-    result
+    let image = change.after.or(change.before);
+    match image {
+        Some(image) => DefaultElement::new(image.layout()).write(change, out, scratch),
+        None => Err(RenderError::MissingImage {
+            op: change.op.as_str(),
+            image: "after",
+        }),
+    }
 }
 
-fn write_default(
-    change: &Change<'_>,
-    out: &mut Vec<u8>,
-    value: &mut Vec<u8>,
-) -> Result<(), RenderError> {
-    let mut num = itoa::Buffer::new();
-    out.extend_from_slice(b"<change op=\"");
-    out.extend_from_slice(change.op.as_str().as_bytes());
-    out.extend_from_slice(b"\" seq=\"");
-    out.extend_from_slice(num.format(change.seq).as_bytes());
-    out.extend_from_slice(b"\" txn=\"");
-    out.extend_from_slice(num.format(change.txn).as_bytes());
-    out.extend_from_slice(b"\" file_id=\"");
-    out.extend_from_slice(num.format(change.file_id).as_bytes());
-    out.extend_from_slice(b"\" file=\"");
-    escape_attribute(change.file, out, "file name")?;
-    out.extend_from_slice(b"\">");
-    let images: [(&[u8], Option<RecordView<'_>>); 2] = match change.op {
-        crate::ChangeOp::Insert => [(b"after", change.after), (b"", None)],
-        crate::ChangeOp::Update => [(b"before", change.before), (b"after", change.after)],
-        crate::ChangeOp::Delete => [(b"before", change.before), (b"", None)],
-    };
-    for (tag, image) in images {
-        let Some(image) = image else { continue };
-        out.push(b'<');
-        out.extend_from_slice(tag);
-        out.push(b'>');
-        for (i, field) in image.layout().fields().iter().enumerate() {
-            value.clear();
-            image.get(i)?.write_utf8(value)?;
-            let name = field.name.as_bytes();
-            let plain = is_xml_name(&field.name);
-            if plain {
-                out.push(b'<');
-                out.extend_from_slice(name);
-                out.push(b'>');
-            } else {
-                out.extend_from_slice(b"<field name=\"");
-                escape_attribute(&field.name, out, "field name")?;
-                out.extend_from_slice(b"\">");
-            }
-            escape_bytes(value, out, &field.name)?;
-            out.extend_from_slice(b"</");
-            out.extend_from_slice(if plain { name } else { b"field" });
-            out.push(b'>');
-        }
-        out.extend_from_slice(b"</");
-        out.extend_from_slice(tag);
-        out.push(b'>');
+/// The opening and closing tag of a field.
+type Tags = (Box<[u8]>, Box<[u8]>);
+
+/// The default element of a layout, its tags made once: see
+/// [`write_default_element`].
+#[derive(Debug, Clone)]
+pub struct DefaultElement {
+    /// Per field: `<name>` and `</name>` (or `<field name="...">`, `</field>`).
+    tags: Vec<Tags>,
+}
+
+impl DefaultElement {
+    /// The tags of `layout`'s fields.
+    pub fn new(layout: &Layout) -> DefaultElement {
+        let tags = layout
+            .fields()
+            .iter()
+            .map(|field| {
+                if is_xml_name(&field.name) {
+                    (
+                        format!("<{}>", field.name).into_bytes().into(),
+                        format!("</{}>", field.name).into_bytes().into(),
+                    )
+                } else {
+                    let mut open = b"<field name=\"".to_vec();
+                    // Field names hold no character XML cannot carry.
+                    let _ = escape_attribute(&field.name, &mut open, "field name");
+                    open.extend_from_slice(b"\">");
+                    (open.into(), b"</field>".to_vec().into())
+                }
+            })
+            .collect();
+        DefaultElement { tags }
     }
-    out.extend_from_slice(b"</change>\n");
-    Ok(())
+
+    /// Appends the element of `change` to `out`; `scratch` is a reusable buffer.
+    pub fn write(
+        &self,
+        change: &Change<'_>,
+        out: &mut Vec<u8>,
+        scratch: &mut String,
+    ) -> Result<(), RenderError> {
+        // The caller's scratch string lends its buffer as bytes.
+        let mut value = std::mem::take(scratch).into_bytes();
+        let result = self.write_with(change, out, &mut value);
+        value.clear();
+        *scratch = String::from_utf8(value).unwrap_or_default();
+        result
+    }
+
+    fn write_with(
+        &self,
+        change: &Change<'_>,
+        out: &mut Vec<u8>,
+        value: &mut Vec<u8>,
+    ) -> Result<(), RenderError> {
+        let mut num = itoa::Buffer::new();
+        out.extend_from_slice(b"<change op=\"");
+        out.extend_from_slice(change.op.as_str().as_bytes());
+        out.extend_from_slice(b"\" seq=\"");
+        out.extend_from_slice(num.format(change.seq).as_bytes());
+        out.extend_from_slice(b"\" txn=\"");
+        out.extend_from_slice(num.format(change.txn).as_bytes());
+        out.extend_from_slice(b"\" file_id=\"");
+        out.extend_from_slice(num.format(change.file_id).as_bytes());
+        out.extend_from_slice(b"\" file=\"");
+        escape_attribute(change.file, out, "file name")?;
+        out.extend_from_slice(b"\">");
+        let images: [(&[u8], &[u8], Option<RecordView<'_>>); 2] = match change.op {
+            crate::ChangeOp::Insert => [(b"<after>", b"</after>", change.after), (b"", b"", None)],
+            crate::ChangeOp::Update => [
+                (b"<before>", b"</before>", change.before),
+                (b"<after>", b"</after>", change.after),
+            ],
+            crate::ChangeOp::Delete => {
+                [(b"<before>", b"</before>", change.before), (b"", b"", None)]
+            }
+        };
+        for (open, close, image) in images {
+            let Some(image) = image else { continue };
+            out.extend_from_slice(open);
+            for (i, (field, (start, end))) in
+                image.layout().fields().iter().zip(&self.tags).enumerate()
+            {
+                value.clear();
+                image.get(i)?.write_utf8(value)?;
+                out.extend_from_slice(start);
+                escape_bytes(value, out, &field.name)?;
+                out.extend_from_slice(end);
+            }
+            out.extend_from_slice(close);
+        }
+        out.extend_from_slice(b"</change>\n");
+        Ok(())
+    }
 }
 
 /// Whether `name` can be an XML element name as it is.
@@ -293,5 +348,5 @@ fn is_xml_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        && !name.to_ascii_lowercase().starts_with("xml")
+        && !name.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("xml"))
 }

@@ -1,8 +1,8 @@
 #![allow(clippy::unwrap_used)]
 use drx_layouts::Layout;
 use drx_templates::{
-    Bound, Change, ChangeOp, Dialect, SqlTemplate, SqlTemplates, XmlRenderer, XmlTemplate,
-    compile_sql_hbs,
+    Bound, Change, ChangeOp, DefaultElement, Dialect, SqlTemplate, SqlTemplates, XmlRenderer,
+    XmlTemplate, compile_sql_hbs,
 };
 
 const LAYOUT_200: &str = "key: err_number;
@@ -244,7 +244,7 @@ fn default_xml_element_escapes_everything() {
         Some(layout.view(&before).unwrap()),
         Some(layout.view(&after).unwrap()),
     );
-    let xml = render(&XmlRenderer::Default, &c);
+    let xml = render(&XmlRenderer::Default(DefaultElement::new(&layout)), &c);
     assert_well_formed(&format!("<r>{xml}</r>"));
     insta::assert_snapshot!(xml);
 }
@@ -274,7 +274,7 @@ fn control_characters_are_an_error_not_broken_xml() {
     let rec = record(&layout, "1", "bell\u{7}", "");
     let c = change(ChangeOp::Insert, None, Some(layout.view(&rec).unwrap()));
     let (mut out, mut scratch) = (Vec::new(), String::new());
-    let err = XmlRenderer::Default
+    let err = XmlRenderer::Default(DefaultElement::new(&layout))
         .render(&c, &mut out, &mut scratch)
         .unwrap_err();
     assert_eq!(
@@ -364,7 +364,7 @@ fn default_element_escapes_tab_and_newline_in_attributes() {
     let rec = record(&layout, "1", "a", "b");
     let mut c = change(ChangeOp::Insert, None, Some(layout.view(&rec).unwrap()));
     c.file = "/data/a\tb\nc.dat";
-    let xml = render(&XmlRenderer::Default, &c);
+    let xml = render(&XmlRenderer::Default(DefaultElement::new(&layout)), &c);
     assert!(xml.contains("file=\"/data/a&#9;b&#10;c.dat\""), "{xml}");
     assert_well_formed(&xml);
 }

@@ -106,14 +106,16 @@ impl Sink for CsvSink {
         self.feed.set_pending(batch.checkpoint);
         self.since_commit += batch.len() as u64;
         if self.since_commit >= self.commit_every {
-            self.commit()?;
+            // Durable in the background while the next batches render.
+            self.since_commit = 0;
+            self.feed.commit()?;
         }
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), SinkError> {
         self.since_commit = 0;
-        self.feed.commit()
+        self.feed.commit_and_wait()
     }
 
     fn finish(&mut self) -> Result<(), SinkError> {

@@ -59,7 +59,9 @@ impl StdoutSink {
             StdoutFormat::Xml => {
                 XmlRenderer::load(&binding.templates_dir, binding.file_id, &binding.layout)?
             }
-            StdoutFormat::Csv => XmlRenderer::Default,
+            StdoutFormat::Csv => {
+                XmlRenderer::Default(drx_templates::DefaultElement::new(&binding.layout))
+            }
         };
         Ok(StdoutSink {
             name,

@@ -88,7 +88,7 @@ impl Sink for XmlSink {
                 XmlRenderer::Seed(_) => "",
                 XmlRenderer::Handlebars(_) => ".hbs",
                 // The default element is written by an XML writer.
-                XmlRenderer::Default => continue,
+                XmlRenderer::Default(_) => continue,
             };
             if let Err(what) = check_fragment(&self.out[start..]) {
                 return Err(SinkError::Config(format!(
@@ -102,14 +102,16 @@ impl Sink for XmlSink {
         self.feed.set_pending(batch.checkpoint);
         self.since_commit += batch.len() as u64;
         if self.since_commit >= self.commit_every {
-            self.commit()?;
+            // Durable in the background while the next batches render.
+            self.since_commit = 0;
+            self.feed.commit()?;
         }
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), SinkError> {
         self.since_commit = 0;
-        self.feed.commit()
+        self.feed.commit_and_wait()
     }
 
     fn finish(&mut self) -> Result<(), SinkError> {
