@@ -25,12 +25,15 @@ pub fn extract(
     let file_id = options.file_id;
     let layout = drx_capture::load_layout(&config.extractor.layouts_dir, file_id)?;
     let mut sinks = Vec::new();
+    let mut all = Vec::new();
     for section in &config.sinks {
         let sink = SinkConfig::from_section(section)?;
         if sink.serves(file_id) && options.sink.as_deref().is_none_or(|n| n == sink.name()) {
-            sinks.push(sink);
+            sinks.push(sink.clone());
         }
+        all.push(sink);
     }
+    register_consumers(config, &all)?;
     if sinks.is_empty() {
         return Err(ExtractError::Config(match &options.sink {
             Some(name) => format!("no sink named `{name}` takes file id {file_id}"),
@@ -63,6 +66,34 @@ pub fn extract(
         summaries.push(Run::new(config, options, &layout, sink).go(progress)?);
     }
     Ok(summaries)
+}
+
+/// Registers a journal consumer for every configured sink and file id it
+/// takes, so that no segment a configured sink still needs is removed,
+/// whether or not that sink has run yet.
+fn register_consumers(config: &Config, sinks: &[SinkConfig]) -> Result<(), ExtractError> {
+    let dir = &config.journal.dir;
+    std::fs::create_dir_all(dir).map_err(|source| ExtractError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let ids: std::collections::BTreeSet<u16> = config
+        .files
+        .records()
+        .filter_map(|r| r.extractor_file_id)
+        .filter(|id| *id != 0)
+        .collect();
+    for sink in sinks {
+        for id in ids.iter().filter(|id| sink.serves(**id)) {
+            drx_journal::register_consumer(dir, &consumer_name(sink.name(), *id))?;
+        }
+    }
+    Ok(())
+}
+
+/// The journal consumer of a sink and file id.
+fn consumer_name(sink: &str, file_id: u16) -> String {
+    format!("{sink}.{file_id}")
 }
 
 /// A transaction whose changes wait for its commit.
@@ -124,7 +155,7 @@ impl<'a> Run<'a> {
     }
 
     fn consumer(&self) -> String {
-        format!("{}.{}", self.name, self.options.file_id)
+        consumer_name(&self.name, self.options.file_id)
     }
 
     fn go(mut self, progress: &mut dyn FnMut(&Progress<'_>)) -> Result<Summary, ExtractError> {
@@ -176,7 +207,16 @@ impl<'a> Run<'a> {
             })?;
         }
         drx_journal::register_consumer(&journal_dir, &self.consumer())?;
-        let mut reader = Reader::open(&journal_dir, checkpoint.resume.max(1))?;
+        let resume = checkpoint.resume.max(1);
+        let mut reader = Reader::open(&journal_dir, resume).map_err(|e| match e {
+            drx_journal::JournalError::Gone { requested, oldest } => ExtractError::Config(format!(
+                "sink {} needs the journal from seq {requested}, but it now starts at seq {oldest}: \
+                 the segments before were removed once every registered consumer had passed them. \
+                 Start this sink afresh with --snapshot",
+                self.name
+            )),
+            other => other.into(),
+        })?;
         let applied_before = checkpoint.applied;
         let mut stored_position = checkpoint;
         let mut since_saved = 0u64;
@@ -350,6 +390,13 @@ impl<'a> Run<'a> {
         let current = drx_journal::consumer_position(dir, &self.consumer())?.unwrap_or(0);
         if position > current {
             drx_journal::set_consumer_position(dir, &self.consumer(), position)?;
+            let removed = drx_journal::remove_passed_segments(dir)?;
+            if !removed.is_empty() {
+                tracing::info!(
+                    segments = removed.len(),
+                    "removed journal segments every consumer has passed"
+                );
+            }
         }
         Ok(())
     }
