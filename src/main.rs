@@ -187,10 +187,19 @@ fn run(cli: Cli) -> Result<()> {
             snapshot,
         } => {
             let config = Config::load(&home)?;
+            // Ctrl-C or SIGTERM stops a following extraction at its next
+            // poll, so that file sinks end cleanly (a kill is safe too).
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            if follow {
+                let flag = stop.clone();
+                ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed))
+                    .context("installing the Ctrl-C handler")?;
+            }
             let options = ExtractOptions {
                 sink,
                 follow,
                 snapshot,
+                stop: Some(stop),
                 ..ExtractOptions::new(file_id)
             };
             let bar = progress_bar(&config.journal.dir);

@@ -124,3 +124,39 @@ fn follow_tails_changes_as_they_are_written() {
         home.file_rows("error_codes.data")
     );
 }
+
+#[test]
+fn sigterm_ends_a_follow_cleanly() {
+    let home = Home::sample();
+    home.append_config("\n[[sinks]]\nname = \"doc\"\ntype = \"xml\"\ndir = \"feeds\"\n");
+    let script: String =
+        std::iter::once("{\"op\":\"create\",\"file\":\"error_codes.data\"}\n".to_owned())
+            .chain((1..=20).map(|n| write_op(n, "x")))
+            .collect();
+    home.write("a.jsonl", &script);
+    home.ok(&["io", "--script", "a.jsonl"]);
+    let child = home
+        .command(&["extract", "--file-id", "200", "--follow", "--sink", "doc"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let xml = home.join("feeds/error_codes.xml.ckpt");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !xml.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "drx exits 0 after SIGTERM");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("doc: 20 records"));
+    let doc = std::fs::read_to_string(home.join("feeds/error_codes.xml")).unwrap();
+    assert!(
+        doc.trim_end().ends_with("</drx>"),
+        "the document is closed: {doc}"
+    );
+}
