@@ -201,8 +201,18 @@ impl Capture {
         record: &[u8],
         recno: Option<u64>,
     ) -> Result<u64, CaptureError> {
+        self.record_op(f, |file| file.write(record, recno))
+    }
+
+    /// Runs one record operation on `f`, keeps its undo bytes inside a
+    /// transaction, and journals it.
+    fn record_op(
+        &mut self,
+        f: &mut CapturedFile,
+        op: impl FnOnce(&mut RecordFile) -> Result<Applied<'_>, CaptureError>,
+    ) -> Result<u64, CaptureError> {
         self.prepare(f)?;
-        let applied = f.file.write(record, recno)?;
+        let applied = op(&mut f.file)?;
         push_undo(&mut self.txn, &applied);
         journal_applied(
             &mut self.journal,
@@ -275,16 +285,7 @@ impl Capture {
         target: Target<'_>,
         record: &[u8],
     ) -> Result<u64, CaptureError> {
-        self.prepare(f)?;
-        let applied = f.file.rewrite(target, record)?;
-        push_undo(&mut self.txn, &applied);
-        journal_applied(
-            &mut self.journal,
-            &self.process,
-            self.txn.as_ref().map_or(0, |t| t.0),
-            f.journal_path.as_deref(),
-            &applied,
-        )
+        self.record_op(f, |file| file.rewrite(target, record))
     }
 
     /// Deletes a record.
@@ -293,16 +294,7 @@ impl Capture {
         f: &mut CapturedFile,
         target: Target<'_>,
     ) -> Result<u64, CaptureError> {
-        self.prepare(f)?;
-        let applied = f.file.delete(target)?;
-        push_undo(&mut self.txn, &applied);
-        journal_applied(
-            &mut self.journal,
-            &self.process,
-            self.txn.as_ref().map_or(0, |t| t.0),
-            f.journal_path.as_deref(),
-            &applied,
-        )
+        self.record_op(f, |file| file.delete(target))
     }
 
     /// Keeps the first `records` records.

@@ -37,12 +37,20 @@ pub(crate) struct FileFeed {
     broken: bool,
     /// Makes commits durable in the background.
     syncer: Syncer,
+    /// Changes between commits, and changes since the last one.
+    commit_every: u64,
+    since_commit: u64,
 }
 
 impl FileFeed {
     /// Opens the feed at `data_path`, cutting any unconfirmed tail; a new
     /// feed starts with `header`, and a clean end writes `footer`.
-    pub fn open(data_path: PathBuf, header: &[u8], footer: &[u8]) -> Result<FileFeed, SinkError> {
+    pub fn open(
+        commit_every: u64,
+        data_path: PathBuf,
+        header: &[u8],
+        footer: &[u8],
+    ) -> Result<FileFeed, SinkError> {
         if let Some(dir) = data_path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io(dir))?;
         }
@@ -124,6 +132,8 @@ impl FileFeed {
             footer_written: false,
             broken: false,
             syncer,
+            commit_every: commit_every.max(1),
+            since_commit: 0,
         };
         if confirmed_len == 0 {
             feed.write(header)?;
@@ -179,6 +189,18 @@ impl FileFeed {
         })
     }
 
+    /// Records that `changes` more changes were written up to `checkpoint`;
+    /// every `commit_every` changes the feed commits (durable in the
+    /// background while the next batches render).
+    pub fn applied(&mut self, checkpoint: Checkpoint, changes: u64) -> Result<(), SinkError> {
+        self.set_pending(checkpoint);
+        self.since_commit += changes;
+        if self.since_commit >= self.commit_every {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
     /// The checkpoint to store at the next commit.
     pub fn set_pending(&mut self, checkpoint: Checkpoint) {
         self.pending = Some(checkpoint);
@@ -202,6 +224,7 @@ impl FileFeed {
             });
             feed.stored = Some(checkpoint);
             feed.pending = None;
+            feed.since_commit = 0;
             Ok(())
         })
     }

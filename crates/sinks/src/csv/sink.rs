@@ -9,8 +9,6 @@ pub struct CsvSink {
     name: String,
     feed: FileFeed,
     delimiter: u8,
-    commit_every: u64,
-    since_commit: u64,
     /// Reused between batches: the rows of one batch.
     rows: Vec<u8>,
     field: Vec<u8>,
@@ -44,13 +42,16 @@ impl CsvSink {
         let header = header
             .into_inner()
             .map_err(|e| SinkError::Config(e.to_string()))?;
-        let feed = FileFeed::open(dir.join(format!("{}.csv", binding.target)), &header, b"")?;
+        let feed = FileFeed::open(
+            config.commit_every,
+            dir.join(format!("{}.csv", binding.target)),
+            &header,
+            b"",
+        )?;
         Ok(CsvSink {
             name,
             feed,
             delimiter,
-            commit_every: config.commit_every.max(1),
-            since_commit: 0,
             rows: Vec::new(),
             field: Vec::new(),
         })
@@ -103,23 +104,14 @@ impl Sink for CsvSink {
         self.feed.write(&rows)?;
         rows.clear();
         self.rows = rows;
-        self.feed.set_pending(batch.checkpoint);
-        self.since_commit += batch.len() as u64;
-        if self.since_commit >= self.commit_every {
-            // Durable in the background while the next batches render.
-            self.since_commit = 0;
-            self.feed.commit()?;
-        }
-        Ok(())
+        self.feed.applied(batch.checkpoint, batch.len() as u64)
     }
 
     fn commit(&mut self) -> Result<(), SinkError> {
-        self.since_commit = 0;
         self.feed.commit_and_wait()
     }
 
     fn finish(&mut self) -> Result<(), SinkError> {
-        self.since_commit = 0;
         self.feed.finish()
     }
 }

@@ -12,8 +12,6 @@ pub struct XmlSink {
     feed: FileFeed,
     renderer: XmlRenderer,
     file_id: u16,
-    commit_every: u64,
-    since_commit: u64,
     out: Vec<u8>,
     scratch: String,
 }
@@ -47,6 +45,7 @@ impl XmlSink {
         );
         let footer = format!("</{root}>\n");
         let feed = FileFeed::open(
+            config.commit_every,
             dir.join(format!("{}.xml", binding.target)),
             header.as_bytes(),
             footer.as_bytes(),
@@ -56,8 +55,6 @@ impl XmlSink {
             feed,
             renderer,
             file_id: binding.file_id,
-            commit_every: config.commit_every.max(1),
-            since_commit: 0,
             out: Vec::new(),
             scratch: String::new(),
         })
@@ -99,23 +96,14 @@ impl Sink for XmlSink {
             }
         }
         self.feed.write(&self.out)?;
-        self.feed.set_pending(batch.checkpoint);
-        self.since_commit += batch.len() as u64;
-        if self.since_commit >= self.commit_every {
-            // Durable in the background while the next batches render.
-            self.since_commit = 0;
-            self.feed.commit()?;
-        }
-        Ok(())
+        self.feed.applied(batch.checkpoint, batch.len() as u64)
     }
 
     fn commit(&mut self) -> Result<(), SinkError> {
-        self.since_commit = 0;
         self.feed.commit_and_wait()
     }
 
     fn finish(&mut self) -> Result<(), SinkError> {
-        self.since_commit = 0;
         self.feed.finish()
     }
 }
