@@ -163,7 +163,7 @@ fn bench_extract(records: u64, dir: Option<&Path>, append_only: bool) -> Result<
             .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or(f64::NAN);
         println!(
-            "extract to {sink:<6}                   {:>12.0} records/s  ({secs:.2} s wall; {:.0} records per CPU-second on one core; peak memory {peak})",
+            "extract to {sink:<6}                   {:>12.0} records/s  ({secs:.2} s wall; {:.0} records per CPU-second, all threads; peak memory {peak})",
             records as f64 / secs,
             records as f64 / cpu
         );

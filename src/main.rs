@@ -252,13 +252,17 @@ fn report_peak_memory() {
     {
         eprintln!("peak memory: {:.1} MiB", kib as f64 / 1024.0);
     }
-    // The first field of schedstat: nanoseconds this thread ran on a CPU.
-    let cpu = std::fs::read_to_string("/proc/self/schedstat").unwrap_or_default();
-    if let Some(ns) = cpu
-        .split_whitespace()
-        .next()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        eprintln!("cpu seconds: {:.3}", ns as f64 / 1e9);
-    }
+    // utime and stime of the whole process (all threads, ended ones too),
+    // fields 14 and 15 of /proc/self/stat, in clock ticks of 1/100 s.
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // After the name, the state is field 3: utime (14) and stime (15) are 11 and 12 here.
+    eprintln!("cpu seconds: {:.2}", (ticks(11) + ticks(12)) as f64 / 100.0);
 }

@@ -170,3 +170,46 @@ fn a_second_writer_gets_a_clear_error_not_a_corrupt_journal() {
     let err = home.fails(&["io", "--script", "/dev/null"]);
     assert!(err.contains("LOCK"), "{err}");
 }
+
+#[test]
+fn an_update_with_no_template_and_no_key_stops_naming_the_template_to_add() {
+    let home = Home::sample();
+    let path = home.join("layouts/layout.200");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("organization: indexed;", "organization: relative;")
+        .replace("key: err_number;", "");
+    std::fs::write(&path, text).unwrap();
+    for t in ["u", "d"] {
+        std::fs::remove_file(home.join(&format!("templates/template.200.{t}"))).unwrap();
+    }
+    home.write(
+        "ops.jsonl",
+        "{\"op\":\"create\",\"file\":\"error_codes.data\"}\n\
+         {\"op\":\"write\",\"file\":\"error_codes.data\",\"record\":{\"err_number\":1}}\n\
+         {\"op\":\"rewrite\",\"file\":\"error_codes.data\",\"recno\":1,\"record\":{\"err_number\":1,\"err_name\":\"renamed\"}}\n",
+    );
+    home.ok(&["io", "--script", "ops.jsonl"]);
+    let err = home.fails(&["extract", "--file-id", "200"]);
+    assert!(
+        err.contains("seq 3: an update of file id 200 needs template.200.u (or a `key:` in layout"),
+        "{err}"
+    );
+    // The batch that holds it is refused whole; its checkpoint stays before it.
+    assert!(home.db_rows("error_codes.db").is_empty());
+    // With the template added, a rerun delivers everything.
+    home.write(
+        "templates/template.200.u",
+        "update @drms_file@ set err_name = '@err_name@' where err_number = @err_number@\n",
+    );
+    let out = home.ok(&["extract", "--file-id", "200"]);
+    assert!(
+        out.contains("2 records (1 inserts, 1 updates, 0 deletes)"),
+        "{out}"
+    );
+    let rows = home.db_rows("error_codes.db");
+    assert_eq!(
+        (rows.len(), rows[0][0].as_str(), rows[0][1].as_str()),
+        (1, "1", "renamed")
+    );
+}

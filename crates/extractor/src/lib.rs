@@ -25,6 +25,7 @@ mod dead_letter;
 mod error;
 mod extract;
 mod options;
+mod reading;
 mod snapshot;
 mod target;
 

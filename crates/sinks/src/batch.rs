@@ -36,6 +36,30 @@ pub struct Batch {
     metas: Vec<Meta>,
     /// The checkpoint to store with the batch.
     pub checkpoint: Checkpoint,
+    /// Values a sink's [`crate::Prepare`] computed ahead of `apply`.
+    pub(crate) prepared: Prepared,
+}
+
+/// SQL values bound ahead of `apply`, on the thread that builds batches.
+#[derive(Debug, Default)]
+pub(crate) struct Prepared {
+    /// Whether every change of the batch has its values below.
+    pub ready: bool,
+    /// Text values, UTF-8.
+    pub text: Vec<u8>,
+    /// The values of all changes, in order.
+    pub bounds: Vec<drx_templates::Bound>,
+    /// Per change: the end of its values in `bounds`.
+    pub ends: Vec<u32>,
+}
+
+impl Prepared {
+    fn clear(&mut self) {
+        self.ready = false;
+        self.text.clear();
+        self.bounds.clear();
+        self.ends.clear();
+    }
 }
 
 impl Batch {
@@ -48,6 +72,7 @@ impl Batch {
             files: Vec::new(),
             metas: Vec::new(),
             checkpoint: Checkpoint::default(),
+            prepared: Prepared::default(),
         }
     }
 
@@ -75,6 +100,7 @@ impl Batch {
     pub fn clear(&mut self) {
         self.bytes.clear();
         self.metas.clear();
+        self.prepared.clear();
     }
 
     /// Appends a change; its images must already have been checked against

@@ -35,5 +35,5 @@ pub mod xml;
 pub use crate::{
     batch::{Batch, Checkpoint},
     config::SinkConfig,
-    sink::{Binding, Sink, SinkError},
+    sink::{Binding, Prepare, Sink, SinkError},
 };

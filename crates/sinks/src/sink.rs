@@ -96,4 +96,17 @@ pub trait Sink {
 
     /// Commits and ends cleanly (closing tags and the like).
     fn finish(&mut self) -> Result<(), crate::SinkError>;
+
+    /// Work this sink can have done on each batch before `apply`, on the
+    /// thread that builds the batches, so that it overlaps with `apply`.
+    fn preparer(&self) -> Option<Box<dyn Prepare>> {
+        None
+    }
+}
+
+/// Prepares batches for a sink ahead of its `apply` (see [`Sink::preparer`]).
+pub trait Prepare: Send {
+    /// Computes what `apply` will need; an error here is the error `apply`
+    /// would have given.
+    fn prepare(&mut self, batch: &mut Batch) -> Result<(), crate::SinkError>;
 }

@@ -31,11 +31,11 @@
 //! let view = layout.view(&record).unwrap();
 //! let change = Change { op: ChangeOp::Insert, seq: 1, txn: 0, file_id: 200,
 //!                       file: "error_codes.data", before: None, after: Some(view) };
-//! let (mut text, mut bound) = (String::new(), Vec::new());
+//! let (mut text, mut bound) = (Vec::new(), Vec::new());
 //! template.bind(&change, "error_codes", &mut text, &mut bound).unwrap();
 //! assert_eq!(bound[0], Bound::Int(7));
 //! let Bound::Text(range) = bound[1].clone() else { panic!() };
-//! assert_eq!(&text[range], "'); DROP TABLE x; --");
+//! assert_eq!(&text[range], "'); DROP TABLE x; --".as_bytes());
 //! ```
 
 mod change;

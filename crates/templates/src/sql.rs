@@ -113,7 +113,7 @@ pub enum Bound {
     Int(i64),
     /// A floating-point number.
     Float(f64),
-    /// Text: `buffer[range]`.
+    /// Text: `buffer[range]`, UTF-8.
     Text(Range<usize>),
 }
 
@@ -190,42 +190,45 @@ impl SqlTemplate {
         out.trim().trim_end_matches(';').trim_end().to_owned()
     }
 
-    /// Computes the parameter values for `change`: `out` receives one
-    /// [`Bound`] per parameter, text values are appended to `text`. Both are
-    /// cleared first.
+    /// Computes the parameter values for `change`: one [`Bound`] per
+    /// parameter is appended to `out`, and text values to `text` as UTF-8
+    /// (what drivers bind); the ranges point into `text`. Nothing is
+    /// cleared, so that the values of many changes can share the buffers.
     pub fn bind(
         &self,
         change: &Change<'_>,
         table: &str,
-        text: &mut String,
+        text: &mut Vec<u8>,
         out: &mut Vec<Bound>,
     ) -> Result<(), RenderError> {
-        text.clear();
-        out.clear();
+        let mut num = itoa::Buffer::new();
         for param in &self.params {
+            let start = text.len();
             let bound = match param {
                 Param::Field(i) => typed(change.require_image()?.get(*i)?, text)?,
                 Param::KeyField(i) => typed(change.require_key_image()?.get(*i)?, text)?,
                 Param::Seq => Bound::Int(change.seq as i64),
                 Param::Txn => Bound::Int(change.txn as i64),
                 Param::FileId => Bound::Int(i64::from(change.file_id)),
-                Param::Op => push_text(text, |t| t.push_str(change.op.as_str())),
+                Param::Op => {
+                    text.extend_from_slice(change.op.as_str().as_bytes());
+                    Bound::Text(start..text.len())
+                }
                 Param::Text(parts) => {
-                    let start = text.len();
                     for part in parts {
-                        match part {
-                            TextPart::Literal(s) => text.push_str(s),
+                        let piece: &str = match part {
+                            TextPart::Literal(s) => s,
                             TextPart::Field(i) => {
-                                change.require_image()?.get(*i)?.write_text(text)?
+                                change.require_image()?.get(*i)?.write_utf8(text)?;
+                                continue;
                             }
-                            TextPart::Seq => text.push_str(itoa::Buffer::new().format(change.seq)),
-                            TextPart::Txn => text.push_str(itoa::Buffer::new().format(change.txn)),
-                            TextPart::FileId => {
-                                text.push_str(itoa::Buffer::new().format(change.file_id))
-                            }
-                            TextPart::Op => text.push_str(change.op.as_str()),
-                            TextPart::File => text.push_str(table),
-                        }
+                            TextPart::Seq => num.format(change.seq),
+                            TextPart::Txn => num.format(change.txn),
+                            TextPart::FileId => num.format(change.file_id),
+                            TextPart::Op => change.op.as_str(),
+                            TextPart::File => table,
+                        };
+                        text.extend_from_slice(piece.as_bytes());
                     }
                     Bound::Text(start..text.len())
                 }
@@ -236,21 +239,15 @@ impl SqlTemplate {
     }
 }
 
-fn push_text(text: &mut String, f: impl FnOnce(&mut String)) -> Bound {
-    let start = text.len();
-    f(text);
-    Bound::Text(start..text.len())
-}
-
 /// The bound form of a field value in an unquoted position.
-fn typed(value: Value<'_>, text: &mut String) -> Result<Bound, RenderError> {
+fn typed(value: Value<'_>, text: &mut Vec<u8>) -> Result<Bound, RenderError> {
     Ok(match value {
         Value::Int(i) => Bound::Int(i),
         Value::Float(f) => Bound::Float(f),
         Value::Bits { value, bits } if bits < 64 => Bound::Int(value as i64),
         other => {
             let start = text.len();
-            other.write_text(text)?;
+            other.write_utf8(text)?;
             Bound::Text(start..text.len())
         }
     })

@@ -49,14 +49,14 @@ fn change<'a>(
     }
 }
 
-fn bound_text(text: &str, bound: &[Bound]) -> Vec<String> {
+fn bound_text(text: &[u8], bound: &[Bound]) -> Vec<String> {
     bound
         .iter()
         .map(|b| match b {
             Bound::Null => "NULL".into(),
             Bound::Int(i) => format!("int {i}"),
             Bound::Float(f) => format!("float {f}"),
-            Bound::Text(r) => format!("text {:?}", &text[r.clone()]),
+            Bound::Text(r) => format!("text {:?}", std::str::from_utf8(&text[r.clone()]).unwrap()),
         })
         .collect()
 }
@@ -86,7 +86,7 @@ fn values_are_bound_never_spliced() {
     let t = SqlTemplate::compile("template.200.i", INSERT, &layout).unwrap();
     let sql = t.sql(Dialect::Sqlite, "error_codes");
     assert!(!sql.contains("DROP"));
-    let (mut text, mut bound) = (String::new(), Vec::new());
+    let (mut text, mut bound) = (Vec::new(), Vec::new());
     t.bind(
         &change(ChangeOp::Insert, None, Some(view)),
         "error_codes",
@@ -108,7 +108,7 @@ fn update_binds_after_values_and_before_key() {
         Some(layout.view(&after).unwrap()),
     );
     let t = SqlTemplate::compile("template.200.u", UPDATE, &layout).unwrap();
-    let (mut text, mut bound) = (String::new(), Vec::new());
+    let (mut text, mut bound) = (Vec::new(), Vec::new());
     t.bind(&c, "error_codes", &mut text, &mut bound).unwrap();
     let values = bound_text(&text, &bound);
     assert_eq!(values.len(), 6);
@@ -132,7 +132,7 @@ fn quoted_literal_mixing_text_and_placeholders_is_one_parameter() {
     );
     let rec = record(&layout, "12", "n", "t");
     let view = layout.view(&rec).unwrap();
-    let (mut text, mut bound) = (String::new(), Vec::new());
+    let (mut text, mut bound) = (Vec::new(), Vec::new());
     t.bind(
         &change(ChangeOp::Insert, None, Some(view)),
         "x",

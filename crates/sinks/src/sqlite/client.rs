@@ -19,7 +19,12 @@ pub(super) fn connect(
     config: &SqliteConfig,
 ) -> Result<Connection, SinkError> {
     let err = db_err(sink);
-    let conn = Connection::open(path).map_err(&err)?;
+    // One thread uses the connection (it is not Sync): no SQLite mutexes.
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+        | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
+        | rusqlite::OpenFlags::SQLITE_OPEN_URI
+        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(&err)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(&err)?;
     conn.pragma_update(None, "journal_mode", "WAL")

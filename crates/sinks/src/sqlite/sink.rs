@@ -1,8 +1,9 @@
 use super::client::{connect, create_table, db_err, read_checkpoint, table_exists};
 use super::config::SqliteConfig;
-use crate::{Batch, Binding, Checkpoint, Sink, SinkError};
+use crate::{Batch, Binding, Checkpoint, Prepare, Sink, SinkError};
 use drx_templates::{Bound, ChangeOp, Dialect, SqlTemplates};
-use rusqlite::{Connection, types::Null};
+use rusqlite::Connection;
+use rusqlite::types::{Null, ToSqlOutput, ValueRef};
 use std::path::Path;
 
 /// Applies changes to an SQLite database through the file id's SQL
@@ -16,7 +17,8 @@ pub struct SqliteSink {
     /// The statement text of insert, update and delete.
     sql: [Option<String>; 3],
     templates: SqlTemplates,
-    text: String,
+    /// The bound text values of one change, UTF-8.
+    text: Vec<u8>,
     bound: Vec<Bound>,
 }
 
@@ -73,7 +75,7 @@ impl SqliteSink {
             binding,
             sql,
             templates,
-            text: String::new(),
+            text: Vec::new(),
             bound: Vec::new(),
         })
     }
@@ -93,49 +95,54 @@ impl Sink for SqliteSink {
         let tx = self.conn.transaction().map_err(&err)?;
         {
             let mut statements: [Option<rusqlite::CachedStatement<'_>>; 3] = [None, None, None];
-            for change in batch.decoded() {
+            let prepared = &batch.prepared;
+            let mut start = 0;
+            for (k, change) in batch.decoded().enumerate() {
                 let change = change?;
                 let n = op_index(change.op);
-                let (Some(template), Some(sql)) = (self.templates.get(change.op), &self.sql[n])
-                else {
-                    return Err(SinkError::Config(format!(
-                        "seq {}: {} {} of file id {} needs template.{}.{} (or a `key:` in layout {} for the default)",
-                        change.seq,
-                        if change.op == ChangeOp::Delete {
-                            "a"
-                        } else {
-                            "an"
-                        },
-                        change.op.as_str(),
-                        self.binding.file_id,
-                        self.binding.file_id,
-                        change.op.suffix(),
-                        self.binding.layout.name()
-                    )));
+                let Some(sql) = &self.sql[n] else {
+                    return Err(missing_template(&self.binding, change.op, change.seq));
                 };
-                template
-                    .bind(
-                        &change,
-                        &self.binding.target,
-                        &mut self.text,
-                        &mut self.bound,
-                    )
-                    .map_err(|source| SinkError::Render {
-                        seq: change.seq,
-                        source,
-                    })?;
+                // The values: bound ahead by the preparer, or here.
+                let (text, bound): (&[u8], &[Bound]) = if prepared.ready {
+                    let end = prepared.ends[k] as usize;
+                    let values = &prepared.bounds[start..end];
+                    start = end;
+                    (&prepared.text, values)
+                } else {
+                    let Some(template) = self.templates.get(change.op) else {
+                        return Err(missing_template(&self.binding, change.op, change.seq));
+                    };
+                    self.text.clear();
+                    self.bound.clear();
+                    template
+                        .bind(
+                            &change,
+                            &self.binding.target,
+                            &mut self.text,
+                            &mut self.bound,
+                        )
+                        .map_err(|source| SinkError::Render {
+                            seq: change.seq,
+                            source,
+                        })?;
+                    (&self.text, &self.bound)
+                };
                 if statements[n].is_none() {
                     statements[n] = Some(tx.prepare_cached(sql).map_err(&err)?);
                 }
                 let Some(stmt) = statements[n].as_mut() else {
                     unreachable!("prepared above")
                 };
-                for (i, value) in self.bound.iter().enumerate() {
+                for (i, value) in bound.iter().enumerate() {
                     let r = match value {
                         Bound::Null => stmt.raw_bind_parameter(i + 1, Null),
                         Bound::Int(v) => stmt.raw_bind_parameter(i + 1, v),
                         Bound::Float(v) => stmt.raw_bind_parameter(i + 1, v),
-                        Bound::Text(r) => stmt.raw_bind_parameter(i + 1, &self.text[r.clone()]),
+                        Bound::Text(r) => stmt.raw_bind_parameter(
+                            i + 1,
+                            ToSqlOutput::Borrowed(ValueRef::Text(&text[r.clone()])),
+                        ),
                     };
                     r.map_err(&err)?;
                 }
@@ -161,4 +168,63 @@ impl Sink for SqliteSink {
     fn finish(&mut self) -> Result<(), SinkError> {
         Ok(())
     }
+
+    fn preparer(&self) -> Option<Box<dyn Prepare>> {
+        Some(Box::new(SqlitePreparer {
+            templates: self.templates.clone(),
+            binding: self.binding.clone(),
+        }))
+    }
+}
+
+/// Binds the values of every change of a batch on the thread that builds
+/// the batches, so that the applying thread only executes statements.
+#[derive(Debug)]
+struct SqlitePreparer {
+    templates: SqlTemplates,
+    binding: Binding,
+}
+
+impl Prepare for SqlitePreparer {
+    fn prepare(&mut self, batch: &mut Batch) -> Result<(), SinkError> {
+        let mut prepared = std::mem::take(&mut batch.prepared);
+        let result = (|| {
+            for change in batch.decoded() {
+                let change = change?;
+                let Some(template) = self.templates.get(change.op) else {
+                    return Err(missing_template(&self.binding, change.op, change.seq));
+                };
+                template
+                    .bind(
+                        &change,
+                        &self.binding.target,
+                        &mut prepared.text,
+                        &mut prepared.bounds,
+                    )
+                    .map_err(|source| SinkError::Render {
+                        seq: change.seq,
+                        source,
+                    })?;
+                prepared.ends.push(prepared.bounds.len() as u32);
+            }
+            Ok(())
+        })();
+        prepared.ready = result.is_ok();
+        batch.prepared = prepared;
+        result
+    }
+}
+
+/// The error of a change whose operation has no template (and no default,
+/// for want of a key).
+fn missing_template(binding: &Binding, op: ChangeOp, seq: u64) -> SinkError {
+    SinkError::Config(format!(
+        "seq {seq}: {} {} of file id {} needs template.{}.{} (or a `key:` in layout {} for the default)",
+        if op == ChangeOp::Delete { "a" } else { "an" },
+        op.as_str(),
+        binding.file_id,
+        binding.file_id,
+        op.suffix(),
+        binding.layout.name()
+    ))
 }
