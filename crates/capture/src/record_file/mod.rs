@@ -58,28 +58,6 @@ pub struct Applied<'a> {
     pub old_len: u64,
 }
 
-/// The outcome of [`RecordFile::append_many`]: one write holding a run of
-/// records, each `unit` bytes (status byte or length prefix, then the record).
-#[derive(Debug)]
-pub struct AppendRun<'a> {
-    /// The file.
-    pub path: &'a Path,
-    /// Where the run starts.
-    pub offset: u64,
-    /// The bytes written.
-    pub data: &'a [u8],
-    /// Bytes per record in `data`.
-    pub unit: usize,
-    /// Bytes before each record (0, 1 or 4).
-    pub prefix: usize,
-    /// The record number of the first record (all but indexed files).
-    pub first_recno: Option<u64>,
-    /// The keys, back to back, and the length of one (indexed files).
-    pub keys: Option<(&'a [u8], usize)>,
-    /// The file's length before the run.
-    pub old_len: u64,
-}
-
 #[derive(Debug)]
 enum State {
     /// `count` records.
@@ -121,6 +99,11 @@ pub struct RecordFile {
 
 const PRESENT: u8 = 1;
 const EMPTY: u8 = 0;
+
+mod run;
+mod scan;
+
+pub use run::AppendRun;
 
 impl RecordFile {
     /// Creates (or empties) the file at `path`.
@@ -181,82 +164,6 @@ impl RecordFile {
         CaptureError::BadRecord {
             path: self.path.clone(),
             message,
-        }
-    }
-
-    /// Builds the in-memory state from the file's bytes.
-    fn scan(&mut self, len: u64) -> Result<State, CaptureError> {
-        let rec = self.spec.record_len as u64;
-        match self.spec.organization {
-            Org::Fixed => {
-                if !len.is_multiple_of(rec) {
-                    return Err(self.bad(format!(
-                        "size {len} is not a multiple of the record length {rec}"
-                    )));
-                }
-                Ok(State::Fixed { count: len / rec })
-            }
-            Org::Relative | Org::Indexed => {
-                let slot = self.slot_len();
-                if !len.is_multiple_of(slot) {
-                    return Err(self.bad(format!(
-                        "size {len} is not a multiple of the slot length {slot} (status byte + record)"
-                    )));
-                }
-                let slots = len / slot;
-                if self.spec.organization == Org::Relative {
-                    let mut present = 0;
-                    for_each_slot(&self.file, &self.path, slot, slots, |status, _| {
-                        present += u64::from(status == PRESENT);
-                        Ok(())
-                    })?;
-                    return Ok(State::Relative { slots, present });
-                }
-                let mut index = HashMap::new();
-                let mut free = BTreeSet::new();
-                let mut n = 0;
-                let mut key = Vec::new();
-                for_each_slot(&self.file, &self.path, slot, slots, |status, record| {
-                    if status == PRESENT {
-                        key.clear();
-                        self.key_of(record, &mut key)?;
-                        if index.insert(key.clone(), n).is_some() {
-                            return Err(self.bad(format!(
-                                "duplicate key {} at record {}",
-                                hex(&key),
-                                n + 1
-                            )));
-                        }
-                    } else {
-                        free.insert(n);
-                    }
-                    n += 1;
-                    Ok(())
-                })?;
-                Ok(State::Indexed { index, free, slots })
-            }
-            Org::Sequential => {
-                let mut offsets = Vec::new();
-                let mut at = 0u64;
-                let mut len_buf = [0u8; 4];
-                while at < len {
-                    if at + 4 > len {
-                        return Err(self.bad(format!("torn length prefix at byte {at}")));
-                    }
-                    self.file
-                        .read_exact_at(&mut len_buf, at)
-                        .map_err(io(&self.path))?;
-                    let n = u64::from(u32::from_be_bytes(len_buf));
-                    if at + 4 + n > len {
-                        return Err(self.bad(format!(
-                            "record at byte {at} claims {n} bytes past the end of the file"
-                        )));
-                    }
-                    offsets.push(at);
-                    at += 4 + n;
-                }
-                Ok(State::Sequential { offsets, end: len })
-            }
         }
     }
 
@@ -465,90 +372,6 @@ impl RecordFile {
                 Ok(self.applied(offset, RecordOpKind::Insert, None, true, false, true, 1))
             }
         }
-    }
-
-    /// Appends `count` records of `record_len` bytes each, back to back in
-    /// `records`, at the end of the file with one write. Returns `None`
-    /// (and changes nothing) when the file cannot take them as one run at its
-    /// end: an indexed file with free slots to reuse. A duplicate key (in
-    /// the file or within the run) is an error and nothing is written.
-    pub fn append_many(&mut self, records: &[u8]) -> Result<Option<AppendRun<'_>>, CaptureError> {
-        let rec = self.spec.record_len;
-        if records.is_empty() || !records.len().is_multiple_of(rec) {
-            return Err(self.bad(format!(
-                "{} bytes is not a whole number of {rec}-byte records",
-                records.len()
-            )));
-        }
-        let count = records.len() / rec;
-        let (prefix, first_recno) = match &self.state {
-            State::Fixed { count } => (0, Some(count + 1)),
-            State::Relative { slots, .. } => (1, Some(slots + 1)),
-            State::Sequential { offsets, .. } => (4, Some(offsets.len() as u64 + 1)),
-            State::Indexed { free, .. } if free.is_empty() => (1, None),
-            State::Indexed { .. } => return Ok(None),
-        };
-        let mut keys = std::mem::take(&mut self.key);
-        keys.clear();
-        if let State::Indexed { index, .. } = &self.state {
-            let mut seen = std::collections::HashSet::with_capacity(count);
-            let mut one = Vec::new();
-            for record in records.chunks_exact(rec) {
-                one.clear();
-                self.key_of(record, &mut one)?;
-                if index.contains_key(&one) || !seen.insert(one.clone()) {
-                    self.key = keys;
-                    return Err(CaptureError::DuplicateKey {
-                        path: self.path.clone(),
-                        key: hex(&one),
-                    });
-                }
-                keys.extend_from_slice(&one);
-            }
-        }
-        self.key = keys;
-        self.out.clear();
-        self.out.reserve(count * (rec + prefix));
-        for record in records.chunks_exact(rec) {
-            match prefix {
-                1 => self.out.push(PRESENT),
-                4 => self.out.extend_from_slice(&(rec as u32).to_be_bytes()),
-                _ => {}
-            }
-            self.out.extend_from_slice(record);
-        }
-        let offset = self.file_len;
-        self.put(offset)?;
-        let unit = (rec + prefix) as u64;
-        let key_len = self.key.len() / count;
-        match &mut self.state {
-            State::Fixed { count: c } => *c += count as u64,
-            State::Relative { slots, present } => {
-                *slots += count as u64;
-                *present += count as u64;
-            }
-            State::Sequential { offsets, end } => {
-                offsets.extend((0..count as u64).map(|i| offset + i * unit));
-                *end = offset + count as u64 * unit;
-            }
-            State::Indexed { index, slots, .. } => {
-                let first = *slots;
-                for (i, key) in self.key.chunks_exact(key_len.max(1)).enumerate() {
-                    index.insert(key.to_vec(), first + i as u64);
-                }
-                *slots += count as u64;
-            }
-        }
-        Ok(Some(AppendRun {
-            path: &self.path,
-            offset,
-            data: &self.out,
-            unit: unit as usize,
-            prefix,
-            first_recno,
-            keys: (key_len > 0).then_some((self.key.as_slice(), key_len)),
-            old_len: self.old_len,
-        }))
     }
 
     /// Checks the record number a fixed or sequential write asks for: these
@@ -782,56 +605,6 @@ impl RecordFile {
         Ok(len)
     }
 
-    /// Calls `f` with the record number (or 0 for indexed files) and bytes of
-    /// every record, in file order.
-    pub fn for_each_record(
-        &self,
-        mut f: impl FnMut(u64, &[u8]) -> Result<(), CaptureError>,
-    ) -> Result<(), CaptureError> {
-        let rec = self.spec.record_len as u64;
-        match &self.state {
-            State::Fixed { count } => {
-                let mut n = 0;
-                for_each_chunk(&self.file, &self.path, rec, *count, |chunk| {
-                    n += 1;
-                    f(n, chunk)
-                })
-            }
-            State::Relative { slots, .. } | State::Indexed { slots, .. } => {
-                let indexed = self.spec.organization == Org::Indexed;
-                let mut n = 0;
-                for_each_slot(&self.file, &self.path, rec + 1, *slots, |status, record| {
-                    n += 1;
-                    if status == PRESENT {
-                        f(if indexed { 0 } else { n }, record)?;
-                    }
-                    Ok(())
-                })
-            }
-            State::Sequential { offsets, .. } => {
-                // Positioned reads: the file's cursor is shared with every
-                // other handle use, and a second pass must start at 0 too.
-                let mut reader = std::io::BufReader::with_capacity(
-                    1 << 20,
-                    PositionedReader {
-                        file: &self.file,
-                        at: 0,
-                    },
-                );
-                let mut buf = Vec::new();
-                let mut len = [0u8; 4];
-                use std::io::Read;
-                for n in 1..=offsets.len() as u64 {
-                    reader.read_exact(&mut len).map_err(io(&self.path))?;
-                    buf.resize(u32::from_be_bytes(len) as usize, 0);
-                    reader.read_exact(&mut buf).map_err(io(&self.path))?;
-                    f(n, &buf)?;
-                }
-                Ok(())
-            }
-        }
-    }
-
     /// Flushes the file's data to disk.
     pub fn sync(&self) -> Result<(), CaptureError> {
         self.file.sync_data().map_err(io(&self.path))
@@ -840,20 +613,6 @@ impl RecordFile {
     /// Reads the whole file (for journaling copies).
     pub(crate) fn raw_bytes(path: &Path) -> Result<Vec<u8>, CaptureError> {
         std::fs::read(path).map_err(io(path))
-    }
-}
-
-/// Reads a file from a position of its own, leaving the file's cursor alone.
-struct PositionedReader<'a> {
-    file: &'a File,
-    at: u64,
-}
-
-impl std::io::Read for PositionedReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.file.read_at(buf, self.at)?;
-        self.at += n as u64;
-        Ok(n)
     }
 }
 
@@ -893,39 +652,6 @@ fn check_spec(path: &Path, spec: &FileSpec) -> Result<(), CaptureError> {
         });
     }
     Ok(())
-}
-
-/// Reads `count` chunks of `len` bytes with large reads.
-fn for_each_chunk(
-    file: &File,
-    path: &Path,
-    len: u64,
-    count: u64,
-    mut f: impl FnMut(&[u8]) -> Result<(), CaptureError>,
-) -> Result<(), CaptureError> {
-    let per_read = ((1 << 20) / len).max(1);
-    let mut buf = vec![0u8; (per_read * len) as usize];
-    let mut done = 0;
-    while done < count {
-        let n = per_read.min(count - done);
-        let bytes = &mut buf[..(n * len) as usize];
-        file.read_exact_at(bytes, done * len).map_err(io(path))?;
-        for chunk in bytes.chunks_exact(len as usize) {
-            f(chunk)?;
-        }
-        done += n;
-    }
-    Ok(())
-}
-
-fn for_each_slot(
-    file: &File,
-    path: &Path,
-    slot: u64,
-    slots: u64,
-    mut f: impl FnMut(u8, &[u8]) -> Result<(), CaptureError>,
-) -> Result<(), CaptureError> {
-    for_each_chunk(file, path, slot, slots, |chunk| f(chunk[0], &chunk[1..]))
 }
 
 /// Lower-case hex of `bytes`.
