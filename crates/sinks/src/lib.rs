@@ -28,6 +28,7 @@ mod config;
 pub mod csv;
 mod file_feed;
 mod sink;
+mod sql_values;
 pub mod sqlite;
 pub mod stdout;
 pub mod xml;

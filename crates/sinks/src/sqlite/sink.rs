@@ -1,5 +1,6 @@
 use super::client::{connect, create_table, db_err, read_checkpoint, table_exists};
 use super::config::SqliteConfig;
+use crate::sql_values::{SqlPreparer, missing_template, op_index};
 use crate::{Batch, Binding, Checkpoint, Prepare, Sink, SinkError};
 use drx_templates::{Bound, ChangeOp, Dialect, SqlTemplates};
 use rusqlite::Connection;
@@ -20,14 +21,6 @@ pub struct SqliteSink {
     /// The bound text values of one change, UTF-8.
     text: Vec<u8>,
     bound: Vec<Bound>,
-}
-
-fn op_index(op: ChangeOp) -> usize {
-    match op {
-        ChangeOp::Insert => 0,
-        ChangeOp::Update => 1,
-        ChangeOp::Delete => 2,
-    }
 }
 
 impl SqliteSink {
@@ -170,61 +163,9 @@ impl Sink for SqliteSink {
     }
 
     fn preparer(&self) -> Option<Box<dyn Prepare>> {
-        Some(Box::new(SqlitePreparer {
+        Some(Box::new(SqlPreparer {
             templates: self.templates.clone(),
             binding: self.binding.clone(),
         }))
     }
-}
-
-/// Binds the values of every change of a batch on the thread that builds
-/// the batches, so that the applying thread only executes statements.
-#[derive(Debug)]
-struct SqlitePreparer {
-    templates: SqlTemplates,
-    binding: Binding,
-}
-
-impl Prepare for SqlitePreparer {
-    fn prepare(&mut self, batch: &mut Batch) -> Result<(), SinkError> {
-        let mut prepared = std::mem::take(&mut batch.prepared);
-        let result = (|| {
-            for change in batch.decoded() {
-                let change = change?;
-                let Some(template) = self.templates.get(change.op) else {
-                    return Err(missing_template(&self.binding, change.op, change.seq));
-                };
-                template
-                    .bind(
-                        &change,
-                        &self.binding.target,
-                        &mut prepared.text,
-                        &mut prepared.bounds,
-                    )
-                    .map_err(|source| SinkError::Render {
-                        seq: change.seq,
-                        source,
-                    })?;
-                prepared.ends.push(prepared.bounds.len() as u32);
-            }
-            Ok(())
-        })();
-        prepared.ready = result.is_ok();
-        batch.prepared = prepared;
-        result
-    }
-}
-
-/// The error of a change whose operation has no template (and no default,
-/// for want of a key).
-fn missing_template(binding: &Binding, op: ChangeOp, seq: u64) -> SinkError {
-    SinkError::Config(format!(
-        "seq {seq}: {} {} of file id {} needs template.{}.{} (or a `key:` in layout {} for the default)",
-        if op == ChangeOp::Delete { "a" } else { "an" },
-        op.as_str(),
-        binding.file_id,
-        binding.file_id,
-        op.suffix(),
-        binding.layout.name()
-    ))
 }

@@ -1,0 +1,66 @@
+//! What the SQL sinks share: binding the values of a batch ahead of
+//! `apply`, and the error of a change without a template.
+
+use crate::{Batch, Binding, Prepare, SinkError};
+use drx_templates::{ChangeOp, SqlTemplates};
+
+/// The index of an operation's statement: insert, update, delete.
+pub(crate) fn op_index(op: ChangeOp) -> usize {
+    match op {
+        ChangeOp::Insert => 0,
+        ChangeOp::Update => 1,
+        ChangeOp::Delete => 2,
+    }
+}
+
+/// Binds the values of every change of a batch on the thread that builds
+/// the batches, so that the applying thread only executes statements.
+#[derive(Debug)]
+pub(crate) struct SqlPreparer {
+    pub templates: SqlTemplates,
+    pub binding: Binding,
+}
+
+impl Prepare for SqlPreparer {
+    fn prepare(&mut self, batch: &mut Batch) -> Result<(), SinkError> {
+        let mut prepared = std::mem::take(&mut batch.prepared);
+        let result = (|| {
+            for change in batch.decoded() {
+                let change = change?;
+                let Some(template) = self.templates.get(change.op) else {
+                    return Err(missing_template(&self.binding, change.op, change.seq));
+                };
+                template
+                    .bind(
+                        &change,
+                        &self.binding.target,
+                        &mut prepared.text,
+                        &mut prepared.bounds,
+                    )
+                    .map_err(|source| SinkError::Render {
+                        seq: change.seq,
+                        source,
+                    })?;
+                prepared.ends.push(prepared.bounds.len() as u32);
+            }
+            Ok(())
+        })();
+        prepared.ready = result.is_ok();
+        batch.prepared = prepared;
+        result
+    }
+}
+
+/// The error of a change whose operation has no template (and no default,
+/// for want of a key).
+pub(crate) fn missing_template(binding: &Binding, op: ChangeOp, seq: u64) -> SinkError {
+    SinkError::Config(format!(
+        "seq {seq}: {} {} of file id {} needs template.{}.{} (or a `key:` in layout {} for the default)",
+        if op == ChangeOp::Delete { "a" } else { "an" },
+        op.as_str(),
+        binding.file_id,
+        binding.file_id,
+        op.suffix(),
+        binding.layout.name()
+    ))
+}
