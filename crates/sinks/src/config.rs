@@ -10,6 +10,8 @@ use std::path::Path;
 pub enum SinkConfig {
     /// An SQLite database (the embedded default).
     Sqlite(crate::sqlite::SqliteConfig),
+    /// A PostgreSQL database.
+    Postgres(crate::postgres::PostgresConfig),
     /// CSV files.
     Csv(crate::csv::CsvConfig),
     /// XML files.
@@ -52,6 +54,7 @@ impl SinkConfig {
     fn common(&self) -> &dyn Common {
         match self {
             SinkConfig::Sqlite(c) => c,
+            SinkConfig::Postgres(c) => c,
             SinkConfig::Csv(c) => c,
             SinkConfig::Xml(c) => c,
             SinkConfig::Stdout(c) => c,
@@ -62,6 +65,7 @@ impl SinkConfig {
     pub fn name(&self) -> &str {
         self.common().name().unwrap_or(match self {
             SinkConfig::Sqlite(_) => "sqlite",
+            SinkConfig::Postgres(_) => "postgres",
             SinkConfig::Csv(_) => "csv",
             SinkConfig::Xml(_) => "xml",
             SinkConfig::Stdout(_) => "stdout",
@@ -89,6 +93,9 @@ impl SinkConfig {
         Ok(match self {
             SinkConfig::Sqlite(c) => {
                 Box::new(crate::sqlite::SqliteSink::open(name, c, home, binding)?)
+            }
+            SinkConfig::Postgres(c) => {
+                Box::new(crate::postgres::PostgresSink::open(name, c, binding)?)
             }
             SinkConfig::Csv(c) => Box::new(crate::csv::CsvSink::open(name, c, home, binding)?),
             SinkConfig::Xml(c) => Box::new(crate::xml::XmlSink::open(name, c, home, binding)?),

@@ -27,6 +27,7 @@ mod batch;
 mod config;
 pub mod csv;
 mod file_feed;
+pub mod postgres;
 mod sink;
 mod sql_values;
 pub mod sqlite;

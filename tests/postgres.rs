@@ -1,0 +1,256 @@
+//! The PostgreSQL sink against the real server on 127.0.0.1:5432
+//! (database `test`): the complete example, changes and transactions,
+//! kill -9 and rerun, hard values, exact decimals, quoted identifiers.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::{Home, write_input};
+use std::time::{Duration, Instant};
+
+const URL: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
+
+/// A table and sink name no other test (or run) uses.
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}_{}_{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+fn client() -> postgres::Client {
+    postgres::Client::connect(URL, postgres::NoTls).unwrap()
+}
+
+/// Adds a postgres sink writing file id 200 to `table`; returns the sink name.
+fn add_sink(home: &Home, table: &str) -> String {
+    let name = unique("pg");
+    home.append_config(&format!(
+        "\n[[sinks]]\nname = \"{name}\"\ntype = \"postgres\"\nurl = \"{URL}\"\nfile_ids = [200]\ntables = {{ 200 = '{table}' }}\n"
+    ));
+    name
+}
+
+/// The rows of `table`, as text, ordered by err_number.
+fn pg_rows(table: &str) -> Vec<Vec<String>> {
+    let sql = format!(
+        "select err_number::text as n, err_name, err_text, err_category, err_category2 from \"{}\" order by err_number",
+        table.replace('"', "\"\"")
+    );
+    client()
+        .query(&sql, &[])
+        .unwrap()
+        .iter()
+        .map(|r| (0..5).map(|i| r.get::<_, String>(i)).collect())
+        .collect()
+}
+
+fn drop_table(table: &str) {
+    let _ = client().batch_execute(&format!(
+        "drop table if exists \"{}\"",
+        table.replace('"', "\"\"")
+    ));
+}
+
+#[test]
+fn the_complete_example_and_its_changes_land_exactly_in_postgres() {
+    let home = Home::sample();
+    let table = unique("error_codes");
+    let sink = add_sink(&home, &table);
+    home.ok(&[
+        "demo",
+        "--input-path",
+        "error_codes.table",
+        "--output-path",
+        "error_codes.data",
+    ]);
+    let mut script = String::new();
+    for t in 0..30 {
+        script += "{\"op\":\"begin\"}\n";
+        let n = t * 10 + 1;
+        script += &format!(
+            "{{\"op\":\"rewrite\",\"file\":\"error_codes.data\",\"key\":{{\"err_number\":{n}}},\"record\":{{\"err_number\":{n},\"err_name\":\"T{t}\",\"err_text\":\"it's <&> caf\u{e9}\"}}}}\n"
+        );
+        script += &format!(
+            "{{\"op\":\"delete\",\"file\":\"error_codes.data\",\"key\":{{\"err_number\":{}}}}}\n",
+            n + 1
+        );
+        script += if t % 4 == 3 {
+            "{\"op\":\"abort\"}\n"
+        } else {
+            "{\"op\":\"commit\"}\n"
+        };
+    }
+    home.write("ops.jsonl", &script);
+    home.ok(&["io", "--script", "ops.jsonl"]);
+    let out = home.ok(&["extract", "--file-id", "200", "--sink", &sink]);
+    assert!(out.contains(&format!("{sink}: ")), "{out}");
+    let rows = pg_rows(&table);
+    let file = home.file_rows("error_codes.data");
+    assert_eq!(rows.len(), file.len());
+    if let Some((a, b)) = rows.iter().zip(&file).find(|(a, b)| a != b) {
+        panic!("PostgreSQL differs from the critical file: {a:?} vs {b:?}");
+    }
+    assert!(
+        rows.iter()
+            .any(|r| r[2] == "'); DROP TABLE error_codes; --")
+    );
+    assert!(rows.iter().any(|r| r[0] == "-32768") && rows.iter().any(|r| r[0] == "32767"));
+    // Nothing new: nothing delivered, nothing doubled.
+    let again = home.ok(&["extract", "--file-id", "200", "--sink", &sink]);
+    assert!(again.contains(&format!("{sink}: 0 records")), "{again}");
+    drop_table(&table);
+}
+
+#[test]
+fn kill_9_then_rerun_is_exactly_once_in_postgres() {
+    let home = Home::sample();
+    home.edit_config(
+        "on_bad_record = \"stop\"",
+        "on_bad_record = \"stop\"\nbatch_size = 200",
+    );
+    let table = unique("crash");
+    let sink = add_sink(&home, &table);
+    write_input(&home.layout(), &home.join("input.table"), 15_000);
+    home.ok(&[
+        "demo",
+        "--input-path",
+        "input.table",
+        "--output-path",
+        "error_codes.data",
+    ]);
+    let mut killed = 0;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for i in 0..20u64 {
+        if Instant::now() > deadline {
+            break;
+        }
+        let mut child = home
+            .command(&["extract", "--file-id", "200", "--sink", &sink])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(20 + (i * 53) % 200));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(killed >= 3, "only {killed} runs were killed mid-way");
+    home.ok(&["extract", "--file-id", "200", "--sink", &sink]);
+    let rows = pg_rows(&table);
+    assert_eq!(rows.len(), 15_000);
+    let file = home.file_rows("error_codes.data");
+    if let Some((a, b)) = rows.iter().zip(&file).find(|(a, b)| a != b) {
+        panic!("PostgreSQL differs from the critical file: {a:?} vs {b:?}");
+    }
+    drop_table(&table);
+}
+
+#[test]
+fn a_table_name_with_quotes_cannot_change_a_statement() {
+    let home = Home::sample();
+    let table = format!("{}\"; drop table x; --", unique("q"));
+    let sink = add_sink(&home, &table.replace('\'', "''"));
+    home.ok(&[
+        "demo",
+        "--input-path",
+        "error_codes.table",
+        "--output-path",
+        "error_codes.data",
+    ]);
+    home.ok(&["extract", "--file-id", "200", "--sink", &sink]);
+    assert_eq!(pg_rows(&table).len(), 1200);
+    drop_table(&table);
+}
+
+#[test]
+fn decimals_and_date_times_arrive_exactly() {
+    let home = Home::sample();
+    std::fs::write(
+        home.join("layouts/layout.300"),
+        "key: id;\nfields: id bin(31), amount fixed dec(31,9), small fixed dec(3,2), dt_when bin(31), ratio float bin(53);\nend;\n",
+    )
+    .unwrap();
+    let table = unique("amounts");
+    let name = unique("pg");
+    home.append_config(&format!(
+        "\n[[files]]\nsource_path = \"amounts.data\"\nextractor_file_id = 300\n\n[[sinks]]\nname = \"{name}\"\ntype = \"postgres\"\nurl = \"{URL}\"\nfile_ids = [300]\ntables = {{ 300 = \"{table}\" }}\n"
+    ));
+    home.write(
+        "ops.jsonl",
+        "{\"op\":\"create\",\"file\":\"amounts.data\"}\n\
+         {\"op\":\"write\",\"file\":\"amounts.data\",\"record\":{\"id\":1,\"amount\":1234567890123456789012.123456789,\"small\":-9.99,\"dt_when\":\"2024-02-29 23:59:59\",\"ratio\":0.1}}\n\
+         {\"op\":\"write\",\"file\":\"amounts.data\",\"record\":{\"id\":2,\"amount\":-0.000000001,\"small\":0,\"dt_when\":\"1980-01-01 00:00:00\",\"ratio\":-1e300}}\n",
+    );
+    home.ok(&["io", "--script", "ops.jsonl"]);
+    home.ok(&["extract", "--file-id", "300", "--sink", &name]);
+    let rows: Vec<Vec<String>> = client()
+        .query(&format!("select amount::text, small::text, dt_when::text, ratio::text from \"{table}\" order by id"), &[])
+        .unwrap()
+        .iter()
+        .map(|r| (0..4).map(|i| r.get::<_, String>(i)).collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            [
+                "1234567890123456789012.123456789",
+                "-9.99",
+                "2024-02-29 23:59:59",
+                "0.1"
+            ],
+            ["-0.000000001", "0.00", "1980-01-01 00:00:00", "-1e+300"],
+        ]
+    );
+    let types: Vec<String> = client()
+        .query(
+            "select data_type from information_schema.columns where table_name = $1 order by ordinal_position",
+            &[&table],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "integer",
+            "numeric",
+            "numeric",
+            "timestamp without time zone",
+            "double precision"
+        ]
+    );
+    let _ = client().batch_execute(&format!("drop table if exists \"{table}\""));
+}
+
+#[test]
+fn a_value_out_of_range_names_seq_file_id_and_the_server_message() {
+    let home = Home::sample();
+    let table = unique("narrow");
+    let sink = add_sink(&home, &table);
+    // The table exists with a narrower column than the layout's.
+    client()
+        .batch_execute(&format!(
+            "create table \"{table}\" (err_number smallint primary key, err_name varchar(3), err_text text, err_category text, err_category2 text)"
+        ))
+        .unwrap();
+    home.ok(&[
+        "demo",
+        "--input-path",
+        "error_codes.table",
+        "--output-path",
+        "error_codes.data",
+    ]);
+    let err = home.fails(&["extract", "--file-id", "200", "--sink", &sink]);
+    assert!(
+        err.contains("(insert, file id 200): value too long for type character varying(3)"),
+        "{err}"
+    );
+    assert!(err.contains("seq "), "{err}");
+    assert!(pg_rows(&table).is_empty(), "the failed batch left nothing");
+    drop_table(&table);
+}
