@@ -254,3 +254,26 @@ fn a_value_out_of_range_names_seq_file_id_and_the_server_message() {
     assert!(pg_rows(&table).is_empty(), "the failed batch left nothing");
     drop_table(&table);
 }
+
+#[test]
+fn connection_errors_never_show_the_password_and_url_env_must_be_set() {
+    let home = Home::sample();
+    home.append_config(
+        "\n[[sinks]]\nname = \"secret\"\ntype = \"postgres\"\nurl = \"host=127.0.0.1 port=1 user=drx password=hunter2 dbname=test connect_timeout=5\"\n\n[[sinks]]\nname = \"from_env\"\ntype = \"postgres\"\nurl_env = \"DRX_TEST_UNSET_PG_URL\"\n",
+    );
+    home.ok(&[
+        "demo",
+        "--input-path",
+        "error_codes.table",
+        "--output-path",
+        "error_codes.data",
+    ]);
+    let err = home.fails(&["extract", "--file-id", "200", "--sink", "secret"]);
+    assert!(err.contains("connecting:"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    let err = home.fails(&["extract", "--file-id", "200", "--sink", "from_env"]);
+    assert!(
+        err.contains("environment variable DRX_TEST_UNSET_PG_URL (url_env) is not set"),
+        "{err}"
+    );
+}

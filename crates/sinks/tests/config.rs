@@ -200,9 +200,9 @@ fn the_second_section_is_named_by_its_own_place() {
 
 #[test]
 fn an_unknown_or_missing_type_is_an_error() {
-    let message = error("[[sinks]]\ntype = \"postgres\"\npath = \"x\"\n");
+    let message = error("[[sinks]]\ntype = \"oracle\"\npath = \"x\"\n");
     assert!(
-        message.starts_with("drx.toml:1:1: [[sinks]]: unknown variant `postgres`, expected one of `sqlite`, `csv`, `xml`, `stdout`"),
+        message.starts_with("drx.toml:1:1: [[sinks]]: unknown variant `oracle`, expected one of `sqlite`, `postgres`, `csv`, `xml`, `stdout`"),
         "{message}"
     );
     let message = error("[[sinks]]\npath = \"x\"\n");
