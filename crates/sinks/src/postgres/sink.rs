@@ -84,6 +84,8 @@ impl PostgresSink {
         binding: Binding,
     ) -> Result<PostgresSink, SinkError> {
         let mut client = connect(&name, config)?;
+        let consumer = format!("{name}.{}", binding.file_id);
+        hold_consumer_lock(&mut client, &name, &consumer)?;
         if config.create_tables {
             create_table(&mut client, &name, &binding.target, &binding.layout)?;
         }
@@ -101,7 +103,7 @@ impl PostgresSink {
             }
         }
         Ok(PostgresSink {
-            consumer: format!("{name}.{}", binding.file_id),
+            consumer,
             name,
             client,
             binding,
@@ -113,6 +115,32 @@ impl PostgresSink {
             params: Vec::new(),
         })
     }
+}
+
+/// Takes the session's advisory lock of the consumer: one extraction per
+/// sink and file id at a time. It also waits out the server session of an
+/// extraction that was just killed, whose last commit may still be in
+/// flight: the checkpoint is read only once that session has ended.
+fn hold_consumer_lock(client: &mut Client, sink: &str, consumer: &str) -> Result<(), SinkError> {
+    let err = |e: postgres::Error| SinkError::Database {
+        sink: sink.to_owned(),
+        message: describe(&e),
+    };
+    client
+        .batch_execute("set lock_timeout = '60s'")
+        .map_err(err)?;
+    let locked = client.execute(
+        "select pg_advisory_lock(hashtextextended($1, 0))",
+        &[&consumer],
+    );
+    client.batch_execute("set lock_timeout = 0").map_err(err)?;
+    locked.map(|_| ()).map_err(|e| SinkError::Database {
+        sink: sink.to_owned(),
+        message: format!(
+            "another drx extract holds {consumer} (waited 60 s for its PostgreSQL advisory lock): {}",
+            describe(&e)
+        ),
+    })
 }
 
 /// Writes the numbers of `bound` as text into `numbers` and says where each
