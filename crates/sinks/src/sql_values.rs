@@ -2,7 +2,7 @@
 //! `apply`, and the error of a change without a template.
 
 use crate::{Batch, Binding, Prepare, SinkError};
-use drx_templates::{ChangeOp, SqlTemplates};
+use drx_templates::{Bound, Change, ChangeOp, SqlTemplates};
 
 /// The index of an operation's statement: insert, update, delete.
 pub(crate) fn op_index(op: ChangeOp) -> usize {
@@ -63,4 +63,52 @@ pub(crate) fn missing_template(binding: &Binding, op: ChangeOp, seq: u64) -> Sin
         op.suffix(),
         binding.layout.name()
     ))
+}
+
+/// Walks the bound values of a batch's changes, in order: those the
+/// preparer computed ahead, or, when it did not run, bound here.
+#[derive(Debug, Default)]
+pub(crate) struct ValueCursor {
+    /// Where the next change's values start in the prepared values.
+    start: usize,
+    /// The values of one change bound here, UTF-8 text and bounds.
+    text: Vec<u8>,
+    bound: Vec<Bound>,
+}
+
+impl ValueCursor {
+    /// Starts a new batch.
+    pub fn reset(&mut self) {
+        self.start = 0;
+    }
+
+    /// The values of `change`, the `k`th change of `batch`.
+    pub fn next<'a>(
+        &'a mut self,
+        batch: &'a Batch,
+        k: usize,
+        change: &Change<'_>,
+        templates: &SqlTemplates,
+        binding: &Binding,
+    ) -> Result<(&'a [u8], &'a [Bound]), SinkError> {
+        let prepared = &batch.prepared;
+        if prepared.ready {
+            let end = prepared.ends[k] as usize;
+            let values = &prepared.bounds[self.start..end];
+            self.start = end;
+            return Ok((&prepared.text, values));
+        }
+        let Some(template) = templates.get(change.op) else {
+            return Err(missing_template(binding, change.op, change.seq));
+        };
+        self.text.clear();
+        self.bound.clear();
+        template
+            .bind(change, &binding.target, &mut self.text, &mut self.bound)
+            .map_err(|source| SinkError::Render {
+                seq: change.seq,
+                source,
+            })?;
+        Ok((&self.text, &self.bound))
+    }
 }

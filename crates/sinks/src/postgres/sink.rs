@@ -1,6 +1,6 @@
 use super::client::{connect, create_table, db_err, describe, read_checkpoint};
 use super::config::PostgresConfig;
-use crate::sql_values::{SqlPreparer, missing_template, op_index};
+use crate::sql_values::{SqlPreparer, ValueCursor, missing_template, op_index};
 use crate::{Batch, Binding, Checkpoint, Prepare, Sink, SinkError};
 use bytes::BytesMut;
 use drx_templates::{Bound, ChangeOp, Dialect, SqlTemplates};
@@ -18,9 +18,8 @@ pub struct PostgresSink {
     /// The prepared insert, update and delete.
     statements: [Option<Statement>; 3],
     templates: SqlTemplates,
-    /// The bound values of one change, when not prepared ahead.
-    text: Vec<u8>,
-    bound: Vec<Bound>,
+    /// The values of each change.
+    values: ValueCursor,
     /// Numbers of one change written as text.
     numbers: Vec<u8>,
     /// Where each parameter's text is: in the values' text or in `numbers`.
@@ -109,8 +108,7 @@ impl PostgresSink {
             binding,
             statements,
             templates,
-            text: Vec::new(),
-            bound: Vec::new(),
+            values: ValueCursor::default(),
             numbers: Vec::new(),
             params: Vec::new(),
         })
@@ -188,38 +186,16 @@ impl Sink for PostgresSink {
     fn apply(&mut self, batch: &Batch) -> Result<(), SinkError> {
         let err = db_err(&self.name);
         let mut tx = self.client.transaction().map_err(&err)?;
-        let prepared = &batch.prepared;
-        let mut start = 0;
+        self.values.reset();
         for (k, change) in batch.decoded().enumerate() {
             let change = change?;
             let n = op_index(change.op);
             let Some(stmt) = &self.statements[n] else {
                 return Err(missing_template(&self.binding, change.op, change.seq));
             };
-            let (text, bound): (&[u8], &[Bound]) = if prepared.ready {
-                let end = prepared.ends[k] as usize;
-                let values = &prepared.bounds[start..end];
-                start = end;
-                (&prepared.text, values)
-            } else {
-                let Some(template) = self.templates.get(change.op) else {
-                    return Err(missing_template(&self.binding, change.op, change.seq));
-                };
-                self.text.clear();
-                self.bound.clear();
-                template
-                    .bind(
-                        &change,
-                        &self.binding.target,
-                        &mut self.text,
-                        &mut self.bound,
-                    )
-                    .map_err(|source| SinkError::Render {
-                        seq: change.seq,
-                        source,
-                    })?;
-                (&self.text, &self.bound)
-            };
+            let (text, bound) =
+                self.values
+                    .next(batch, k, &change, &self.templates, &self.binding)?;
             locate(bound, &mut self.numbers, &mut self.params);
             let numbers = &self.numbers;
             let values: Vec<TextValue<'_>> = self

@@ -1,6 +1,6 @@
 use super::client::{connect, create_table, db_err, read_checkpoint, table_exists};
 use super::config::SqliteConfig;
-use crate::sql_values::{SqlPreparer, missing_template, op_index};
+use crate::sql_values::{SqlPreparer, ValueCursor, missing_template, op_index};
 use crate::{Batch, Binding, Checkpoint, Prepare, Sink, SinkError};
 use drx_templates::{Bound, ChangeOp, Dialect, SqlTemplates};
 use rusqlite::Connection;
@@ -18,9 +18,8 @@ pub struct SqliteSink {
     /// The statement text of insert, update and delete.
     sql: [Option<String>; 3],
     templates: SqlTemplates,
-    /// The bound text values of one change, UTF-8.
-    text: Vec<u8>,
-    bound: Vec<Bound>,
+    /// The values of each change.
+    values: ValueCursor,
 }
 
 impl SqliteSink {
@@ -68,8 +67,7 @@ impl SqliteSink {
             binding,
             sql,
             templates,
-            text: Vec::new(),
-            bound: Vec::new(),
+            values: ValueCursor::default(),
         })
     }
 }
@@ -88,44 +86,19 @@ impl Sink for SqliteSink {
         let tx = self.conn.transaction().map_err(&err)?;
         {
             let mut statements: [Option<rusqlite::CachedStatement<'_>>; 3] = [None, None, None];
-            let prepared = &batch.prepared;
-            let mut start = 0;
+            self.values.reset();
             for (k, change) in batch.decoded().enumerate() {
                 let change = change?;
                 let n = op_index(change.op);
                 let Some(sql) = &self.sql[n] else {
                     return Err(missing_template(&self.binding, change.op, change.seq));
                 };
-                // The values: bound ahead by the preparer, or here.
-                let (text, bound): (&[u8], &[Bound]) = if prepared.ready {
-                    let end = prepared.ends[k] as usize;
-                    let values = &prepared.bounds[start..end];
-                    start = end;
-                    (&prepared.text, values)
-                } else {
-                    let Some(template) = self.templates.get(change.op) else {
-                        return Err(missing_template(&self.binding, change.op, change.seq));
-                    };
-                    self.text.clear();
-                    self.bound.clear();
-                    template
-                        .bind(
-                            &change,
-                            &self.binding.target,
-                            &mut self.text,
-                            &mut self.bound,
-                        )
-                        .map_err(|source| SinkError::Render {
-                            seq: change.seq,
-                            source,
-                        })?;
-                    (&self.text, &self.bound)
-                };
-                if statements[n].is_none() {
-                    statements[n] = Some(tx.prepare_cached(sql).map_err(&err)?);
-                }
-                let Some(stmt) = statements[n].as_mut() else {
-                    unreachable!("prepared above")
+                let (text, bound) =
+                    self.values
+                        .next(batch, k, &change, &self.templates, &self.binding)?;
+                let stmt = match &mut statements[n] {
+                    Some(stmt) => stmt,
+                    slot => slot.insert(tx.prepare_cached(sql).map_err(&err)?),
                 };
                 for (i, value) in bound.iter().enumerate() {
                     let r = match value {
