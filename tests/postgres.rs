@@ -188,7 +188,7 @@ fn decimals_and_date_times_arrive_exactly() {
     home.ok(&["io", "--script", "ops.jsonl"]);
     home.ok(&["extract", "--file-id", "300", "--sink", &name]);
     let rows: Vec<Vec<String>> = client()
-        .query(&format!("select amount::text, small::text, dt_when::text, ratio::text from \"{table}\" order by id"), &[])
+        .query(&format!("select amount::text, small::text, (dt_when at time zone 'UTC')::text, ratio::text from \"{table}\" order by id"), &[])
         .unwrap()
         .iter()
         .map(|r| (0..4).map(|i| r.get::<_, String>(i)).collect())
@@ -220,7 +220,7 @@ fn decimals_and_date_times_arrive_exactly() {
             "integer",
             "numeric",
             "numeric",
-            "timestamp without time zone",
+            "timestamp with time zone",
             "double precision"
         ]
     );
@@ -247,7 +247,9 @@ fn a_value_out_of_range_names_seq_file_id_and_the_server_message() {
     ]);
     let err = home.fails(&["extract", "--file-id", "200", "--sink", &sink]);
     assert!(
-        err.contains("(insert, file id 200): value too long for type character varying(3)"),
+        err.contains(
+            "(insert, file id 200, field err_name): value too long for type character varying(3)"
+        ),
         "{err}"
     );
     assert!(err.contains("seq "), "{err}");

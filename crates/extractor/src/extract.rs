@@ -46,6 +46,12 @@ pub fn extract(
             "--follow runs one sink: name it with --sink".into(),
         ));
     }
+    let epoch = drx_journal::current_epoch(&config.journal.dir)?;
+    // The seed's auto_synchronize, per file: any record of the file id asks.
+    let repair = config
+        .files
+        .records()
+        .any(|r| r.extractor_file_id == Some(file_id) && r.auto_synchronize);
     let mut summaries = Vec::new();
     for sink_config in &sinks {
         let target = sink_config
@@ -57,6 +63,8 @@ pub fn extract(
             layout: layout.clone(),
             target,
             templates_dir: config.extractor.templates_dir.clone(),
+            epoch,
+            repair,
         };
         let name = sink_config.name().to_owned();
         let sink_err = |source| ExtractError::Sink {

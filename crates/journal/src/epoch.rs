@@ -18,3 +18,9 @@ pub(crate) fn read(dir: &Path) -> Result<u64, JournalError> {
 pub(crate) fn write(dir: &Path, epoch: u64) -> Result<(), JournalError> {
     atomic_file::write_number(&dir.join(FILE), epoch)
 }
+
+/// The epoch of the journal in `dir`: the one its new entries get (1 for a
+/// journal that never had one set, or none yet).
+pub fn current_epoch(dir: &Path) -> Result<u64, JournalError> {
+    read(dir)
+}

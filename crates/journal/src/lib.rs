@@ -74,6 +74,7 @@ pub use crate::{
     consumer::{consumer_position, consumers, register_consumer, set_consumer_position},
     durability::Durability,
     entry::{Effect, EntryRef, FileOrganization, Locator, NewEntry, RecordChange, RecordOp},
+    epoch::current_epoch,
     error::JournalError,
     frame::MAX_PAYLOAD,
     reader::{Reader, last_seq},

@@ -14,6 +14,23 @@ pub struct Checkpoint {
     pub resume: u64,
 }
 
+/// A change of a batch as captured: its images undecoded.
+#[derive(Debug, Clone, Copy)]
+pub struct RawChange<'a> {
+    /// The operation.
+    pub op: ChangeOp,
+    /// Its journal sequence number.
+    pub seq: u64,
+    /// Its source transaction (0: none).
+    pub txn: u64,
+    /// The critical file.
+    pub file: &'a str,
+    /// The record before.
+    pub before: Option<&'a [u8]>,
+    /// The record after.
+    pub after: Option<&'a [u8]>,
+}
+
 #[derive(Debug, Clone)]
 struct Meta {
     op: ChangeOp,
@@ -54,7 +71,13 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
-    fn clear(&mut self) {
+    /// The values of the `k`th change.
+    pub(crate) fn of(&self, k: usize) -> &[drx_templates::Bound] {
+        let start = if k == 0 { 0 } else { self.ends[k - 1] as usize };
+        &self.bounds[start..self.ends[k] as usize]
+    }
+
+    pub(crate) fn clear(&mut self) {
         self.ready = false;
         self.text.clear();
         self.bounds.clear();
@@ -163,9 +186,40 @@ impl Batch {
         }
     }
 
+    /// The `i`th change as captured (for a dead-letter file).
+    pub fn raw(&self, i: usize) -> Option<RawChange<'_>> {
+        let m = self.metas.get(i)?;
+        let image = |r: &Option<Range<usize>>| r.as_ref().map(|r| &self.bytes[r.clone()]);
+        Some(RawChange {
+            op: m.op,
+            seq: m.seq,
+            txn: m.txn,
+            file: &self.files[m.file as usize],
+            before: image(&m.before),
+            after: image(&m.after),
+        })
+    }
+
+    /// A copy of the batch without its `i`th change, with the same checkpoint.
+    pub fn without(&self, i: usize) -> Batch {
+        let mut out = Batch::new(self.file_id, self.layout.clone());
+        for j in (0..self.metas.len()).filter(|j| *j != i) {
+            if let Some(c) = self.raw(j) {
+                out.push(c.op, c.seq, c.txn, c.file, c.before, c.after);
+            }
+        }
+        out.checkpoint = self.checkpoint;
+        out
+    }
+
     /// The operations of the changes, in order.
     pub fn ops(&self) -> impl Iterator<Item = ChangeOp> + '_ {
         self.metas.iter().map(|m| m.op)
+    }
+
+    /// The operation of the `i`-th change.
+    pub(crate) fn op_at(&self, i: usize) -> ChangeOp {
+        self.metas[i].op
     }
 
     /// The seq of the `i`-th change (0 past the end), for error messages.

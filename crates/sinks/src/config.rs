@@ -95,7 +95,7 @@ impl SinkConfig {
                 Box::new(crate::sqlite::SqliteSink::open(name, c, home, binding)?)
             }
             SinkConfig::Postgres(c) => {
-                Box::new(crate::postgres::PostgresSink::open(name, c, binding)?)
+                Box::new(crate::postgres::PostgresSink::open(name, c, home, binding)?)
             }
             SinkConfig::Csv(c) => Box::new(crate::csv::CsvSink::open(name, c, home, binding)?),
             SinkConfig::Xml(c) => Box::new(crate::xml::XmlSink::open(name, c, home, binding)?),

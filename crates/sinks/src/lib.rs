@@ -29,13 +29,15 @@ pub mod csv;
 mod file_feed;
 pub mod postgres;
 mod sink;
+mod sql;
 mod sql_values;
 pub mod sqlite;
 pub mod stdout;
 pub mod xml;
 
 pub use crate::{
-    batch::{Batch, Checkpoint},
+    batch::{Batch, Checkpoint, RawChange},
     config::SinkConfig,
-    sink::{Binding, Prepare, Sink, SinkError},
+    sink::{Binding, Prepare, Repairs, Sink, SinkError},
+    sql::{column_type, create_table_sql},
 };

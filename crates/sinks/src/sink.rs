@@ -52,6 +52,48 @@ pub enum SinkError {
     /// The configuration cannot work (e.g. an update with no template and no key).
     #[error("{0}")]
     Config(String),
+    /// The database refused one change (a constraint, a value out of range,
+    /// a row out of sync); nothing of its batch was kept.
+    #[error("seq {seq} ({op}, file id {file_id}{}): {message}", field.as_ref().map(|f| format!(", field {f}")).unwrap_or_default())]
+    Rejected {
+        /// The change's place in its batch.
+        index: usize,
+        /// Its sequence number.
+        seq: u64,
+        /// Its file id.
+        file_id: u16,
+        /// `insert`, `update` or `delete`.
+        op: &'static str,
+        /// The field at fault, where known.
+        field: Option<String>,
+        /// What the database said.
+        message: String,
+    },
+}
+
+/// Out-of-sync changes a sink repaired (the Files Table's auto_synchronize).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Repairs {
+    /// Updates of a missing row, made inserts.
+    pub updates_as_inserts: u64,
+    /// Inserts of an existing key, made updates.
+    pub inserts_as_updates: u64,
+    /// Deletes of a missing row, skipped.
+    pub deletes_skipped: u64,
+}
+
+impl Repairs {
+    /// Adds `other`'s counts.
+    pub fn add(&mut self, other: &Repairs) {
+        self.updates_as_inserts += other.updates_as_inserts;
+        self.inserts_as_updates += other.inserts_as_updates;
+        self.deletes_skipped += other.deletes_skipped;
+    }
+
+    /// The number of repaired changes.
+    pub fn total(&self) -> u64 {
+        self.updates_as_inserts + self.inserts_as_updates + self.deletes_skipped
+    }
 }
 
 pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> SinkError + '_ {
@@ -74,6 +116,11 @@ pub struct Binding {
     pub target: String,
     /// The templates directory.
     pub templates_dir: PathBuf,
+    /// The journal's epoch, stored with the checkpoint.
+    pub epoch: u64,
+    /// Repair out-of-sync changes instead of stopping (the Files Table's
+    /// `auto_synchronize`).
+    pub repair: bool,
 }
 
 /// Where extracted changes go. A sink applies each [`Batch`] atomically
@@ -101,6 +148,11 @@ pub trait Sink {
     /// thread that builds the batches, so that it overlaps with `apply`.
     fn preparer(&self) -> Option<Box<dyn Prepare>> {
         None
+    }
+
+    /// The out-of-sync changes repaired so far.
+    fn repairs(&self) -> Repairs {
+        Repairs::default()
     }
 }
 

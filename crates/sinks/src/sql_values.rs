@@ -1,6 +1,7 @@
 //! What the SQL sinks share: binding the values of a batch ahead of
 //! `apply`, and the error of a change without a template.
 
+use crate::batch::Prepared;
 use crate::{Batch, Binding, Prepare, SinkError};
 use drx_templates::{Bound, Change, ChangeOp, SqlTemplates};
 
@@ -24,31 +25,44 @@ pub(crate) struct SqlPreparer {
 impl Prepare for SqlPreparer {
     fn prepare(&mut self, batch: &mut Batch) -> Result<(), SinkError> {
         let mut prepared = std::mem::take(&mut batch.prepared);
-        let result = (|| {
-            for change in batch.decoded() {
-                let change = change?;
-                let Some(template) = self.templates.get(change.op) else {
-                    return Err(missing_template(&self.binding, change.op, change.seq));
-                };
-                template
-                    .bind(
-                        &change,
-                        &self.binding.target,
-                        &mut prepared.text,
-                        &mut prepared.bounds,
-                    )
-                    .map_err(|source| SinkError::Render {
-                        seq: change.seq,
-                        source,
-                    })?;
-                prepared.ends.push(prepared.bounds.len() as u32);
-            }
-            Ok(())
-        })();
-        prepared.ready = result.is_ok();
+        let result = bind_all(&mut prepared, batch, &self.templates, &self.binding);
         batch.prepared = prepared;
         result
     }
+}
+
+/// Binds the values of every change of `batch` into `prepared` (cleared
+/// first); `prepared.ready` says whether it succeeded.
+pub(crate) fn bind_all(
+    prepared: &mut Prepared,
+    batch: &Batch,
+    templates: &SqlTemplates,
+    binding: &Binding,
+) -> Result<(), SinkError> {
+    prepared.clear();
+    let result = (|| {
+        for change in batch.decoded() {
+            let change = change?;
+            let Some(template) = templates.get(change.op) else {
+                return Err(missing_template(binding, change.op, change.seq));
+            };
+            template
+                .bind(
+                    &change,
+                    &binding.target,
+                    &mut prepared.text,
+                    &mut prepared.bounds,
+                )
+                .map_err(|source| SinkError::Render {
+                    seq: change.seq,
+                    source,
+                })?;
+            prepared.ends.push(prepared.bounds.len() as u32);
+        }
+        Ok(())
+    })();
+    prepared.ready = result.is_ok();
+    result
 }
 
 /// The error of a change whose operation has no template (and no default,

@@ -275,6 +275,8 @@ type = "stdout"
             layout: layout.clone(),
             target: "t".into(),
             templates_dir: home.path().join("templates"),
+            epoch: 1,
+            repair: false,
         };
         let mut sink = config.build(home.path(), binding).unwrap();
         assert_eq!(sink.name(), config.name());

@@ -89,6 +89,17 @@ impl SqlTemplates {
         })
     }
 
+    /// The default templates only (drx's mapped mode), whatever files exist:
+    /// every field by name, the key for update and delete.
+    pub fn defaults(layout: &Layout) -> SqlTemplates {
+        SqlTemplates {
+            insert: SqlTemplate::default_for(ChangeOp::Insert, layout),
+            update: SqlTemplate::default_for(ChangeOp::Update, layout),
+            delete: SqlTemplate::default_for(ChangeOp::Delete, layout),
+            from_files: [false; 3],
+        }
+    }
+
     /// The template for `op`, if there is one.
     pub fn get(&self, op: ChangeOp) -> Option<&SqlTemplate> {
         match op {

@@ -1,5 +1,7 @@
+use crate::sql::SqlMode;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 /// `type = "postgres"`: a PostgreSQL database.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -9,13 +11,16 @@ pub struct PostgresConfig {
     #[serde(default)]
     pub name: Option<String>,
     /// The connection string, `host=127.0.0.1 user=drx dbname=test` or
-    /// `postgresql://drx@127.0.0.1/test`. Prefer `url_env` for one that
-    /// holds a password: drx never logs it.
+    /// `postgresql://drx@127.0.0.1/test`. Prefer `url_env` or `url_file`
+    /// for one that holds a password: drx never logs it.
     #[serde(default)]
     pub url: Option<String>,
     /// The environment variable that holds the connection string.
     #[serde(default)]
     pub url_env: Option<String>,
+    /// A file whose first line is the connection string (relative to the home).
+    #[serde(default)]
+    pub url_file: Option<PathBuf>,
     /// The file ids this sink takes (empty: all).
     #[serde(default)]
     pub file_ids: Vec<u16>,
@@ -27,10 +32,29 @@ pub struct PostgresConfig {
     /// primary key). Default true.
     #[serde(default = "yes")]
     pub create_tables: bool,
+    /// `template`, `mapped`, or `auto` (the default: template when the file
+    /// id has template files).
+    #[serde(default)]
+    pub mode: SqlMode,
+    /// Seconds to keep reconnecting after the server went away (default 300).
+    #[serde(default = "reconnect_secs")]
+    pub reconnect_timeout_secs: u64,
+    /// Mapped inserts of at least this many rows in a batch go through
+    /// `COPY` (default 64; 0: never).
+    #[serde(default = "copy_min_rows")]
+    pub copy_min_rows: usize,
 }
 
 fn yes() -> bool {
     true
+}
+
+fn reconnect_secs() -> u64 {
+    300
+}
+
+fn copy_min_rows() -> usize {
+    64
 }
 
 crate::config::impl_common!(PostgresConfig);

@@ -1,6 +1,8 @@
-//! The PostgreSQL sink (postgres crate): the file id's SQL templates as
-//! prepared statements, values sent as text and typed by the server, each
-//! batch in one transaction with its checkpoint row.
+//! The PostgreSQL sink (postgres crate): the engine of [`crate::sql`] over
+//! a PostgreSQL connection. Values go as text, typed by the server (so a
+//! decimal arrives digit for digit and an integer checks its range);
+//! mapped inserts go through `COPY`; a session advisory lock keeps one
+//! extraction per sink and file id.
 
 mod client;
 mod config;

@@ -130,6 +130,8 @@ pub fn binding(file_id: u16, layout: &Arc<Layout>, target: &str, templates_dir: 
         layout: layout.clone(),
         target: target.into(),
         templates_dir: templates_dir.to_owned(),
+        epoch: 1,
+        repair: false,
     }
 }
 
