@@ -72,11 +72,39 @@ enum Command {
         #[arg(long)]
         snapshot: bool,
     },
+    /// Print the `create table` of a file id's layout (exact types, quoted
+    /// identifiers); with --apply, create it through the sink.
+    Schema {
+        /// The extractor file id.
+        #[arg(long)]
+        file_id: u16,
+        /// The SQL dialect.
+        #[arg(long, value_enum)]
+        dialect: SchemaDialect,
+        /// The table (default: the sink's, else the file id's default name).
+        #[arg(long)]
+        table: Option<String>,
+        /// The sink whose table it is.
+        #[arg(long)]
+        sink: Option<String>,
+        /// Create the table through the sink.
+        #[arg(long)]
+        apply: bool,
+    },
     /// Measure drx against its anchors (docs/PERFORMANCE.md).
     Bench {
         #[command(subcommand)]
         what: bench::BenchCommand,
     },
+}
+
+/// The dialects `drx schema` writes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SchemaDialect {
+    Postgres,
+    Mysql,
+    Sqlite,
+    Odbc,
 }
 
 fn main() -> std::process::ExitCode {
@@ -232,6 +260,29 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{summary}");
             }
             report_peak_memory();
+        }
+        Command::Schema {
+            file_id,
+            dialect,
+            table,
+            sink,
+            apply,
+        } => {
+            let config = Config::load(&home)?;
+            let dialect = match dialect {
+                SchemaDialect::Postgres => drx_templates::Dialect::Postgres,
+                SchemaDialect::Mysql => drx_templates::Dialect::MySql,
+                SchemaDialect::Sqlite => drx_templates::Dialect::Sqlite,
+                SchemaDialect::Odbc => drx_templates::Dialect::Odbc,
+            };
+            let options = drx_extractor::SchemaOptions {
+                file_id,
+                dialect,
+                table,
+                sink,
+                apply,
+            };
+            println!("{};", drx_extractor::schema(&config, &options)?);
         }
         Command::Bench { what } => bench::run(&what)?,
     }

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::{Home, write_input};
+use common::{Home, keys_of, mixed_script, write_input};
 use std::time::{Duration, Instant};
 
 const URL: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
@@ -24,11 +24,26 @@ fn client() -> postgres::Client {
 
 /// Adds a postgres sink writing file id 200 to `table`; returns the sink name.
 fn add_sink(home: &Home, table: &str) -> String {
+    add_sink_with(home, table, "")
+}
+
+/// Adds a postgres sink for file id 200 with more settings (`mode = "mapped"`…).
+fn add_sink_with(home: &Home, table: &str, extra: &str) -> String {
     let name = unique("pg");
     home.append_config(&format!(
-        "\n[[sinks]]\nname = \"{name}\"\ntype = \"postgres\"\nurl = \"{URL}\"\nfile_ids = [200]\ntables = {{ 200 = '{table}' }}\n"
+        "\n[[sinks]]\nname = \"{name}\"\ntype = \"postgres\"\nurl = \"{URL}\"\nfile_ids = [200]\ntables = {{ 200 = '{table}' }}\n{extra}\n"
     ));
     name
+}
+
+/// Asserts that `table` holds exactly the records of error_codes.data.
+fn assert_equals_file(home: &Home, table: &str) {
+    let rows = pg_rows(table);
+    let file = home.file_rows("error_codes.data");
+    assert_eq!(rows.len(), file.len(), "row count");
+    if let Some((a, b)) = rows.iter().zip(&file).find(|(a, b)| a != b) {
+        panic!("PostgreSQL differs from the critical file: {a:?} vs {b:?}");
+    }
 }
 
 /// The rows of `table`, as text, ordered by err_number.
@@ -278,4 +293,246 @@ fn connection_errors_never_show_the_password_and_url_env_must_be_set() {
         err.contains("environment variable DRX_TEST_UNSET_PG_URL (url_env) is not set"),
         "{err}"
     );
+}
+
+#[test]
+fn mapped_mode_mixed_stream_with_transactions_equals_the_file() {
+    let home = Home::sample();
+    let table = unique("mapped");
+    let sink = add_sink_with(&home, &table, "mode = \"mapped\"");
+    home.ok(&[
+        "demo",
+        "--input-path",
+        "error_codes.table",
+        "--output-path",
+        "error_codes.data",
+    ]);
+    home.ok(&["extract", "--file-id", "200", "--sink", &sink]);
+    assert_equals_file(&home, &table);
+    let mut keys = keys_of(&home.file_rows("error_codes.data"));
+    for round in 0..3 {
+        home.write("ops.jsonl", &mixed_script(&mut keys, 2_000, round));
+        home.ok(&["io", "--script", "ops.jsonl"]);
+        let out = home.ok(&["extract", "--file-id", "200", "--sink", &sink]);
+        assert!(!out.contains("repaired"), "{out}");
+        assert_equals_file(&home, &table);
+    }
+    drop_table(&table);
+}
+
+#[test]
+fn kill_9_in_mapped_mode_then_rerun_is_exactly_once() {
+    let home = Home::sample();
+    home.edit_config(
+        "on_bad_record = \"stop\"",
+        "on_bad_record = \"stop\"\nbatch_size = 300",
+    );
+    let table = unique("mcrash");
+    let sink = add_sink_with(&home, &table, "mode = \"mapped\"");
+    write_input(&home.layout(), &home.join("input.table"), 5_000);
+    home.ok(&[
+        "demo",
+        "--input-path",
+        "input.table",
+        "--output-path",
+        "error_codes.data",
+    ]);
+    let mut keys = keys_of(&home.file_rows("error_codes.data"));
+    home.write("ops.jsonl", &mixed_script(&mut keys, 12_000, 7));
+    home.ok(&["io", "--script", "ops.jsonl"]);
+    let mut killed = 0;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for i in 0..20u64 {
+        if Instant::now() > deadline {
+            break;
+        }
+        let mut child = home
+            .command(&["extract", "--file-id", "200", "--sink", &sink])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(30 + (i * 61) % 250));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(killed >= 3, "only {killed} runs were killed mid-way");
+    home.ok(&["extract", "--file-id", "200", "--sink", &sink]);
+    assert_equals_file(&home, &table);
+    drop_table(&table);
+}
+
+/// Changes `table` behind drx's back: deletes the row of `missing` and
+/// inserts a row with key `extra`.
+fn tamper(table: &str, missing: i64, extra: i64) {
+    let mut c = client();
+    let t = table.replace('"', "\"\"");
+    c.execute(
+        &format!("delete from \"{t}\" where err_number = $1"),
+        &[&(missing as i16)],
+    )
+    .unwrap();
+    c.execute(
+        &format!("insert into \"{t}\" values ($1, 'stale', '', '', '')"),
+        &[&(extra as i16)],
+    )
+    .unwrap();
+}
+
+#[test]
+fn out_of_sync_rows_stop_a_strict_run_and_auto_synchronize_repairs_them() {
+    let home = Home::sample();
+    let table = unique("sync");
+    let sink = add_sink_with(&home, &table, "mode = \"mapped\"");
+    home.ok(&[
+        "demo",
+        "--input-path",
+        "error_codes.table",
+        "--output-path",
+        "error_codes.data",
+    ]);
+    home.ok(&["extract", "--file-id", "200", "--sink", &sink]);
+    let keys = keys_of(&home.file_rows("error_codes.data"));
+    let (a, b) = (keys[10], keys[20]);
+    // a: rewritten but missing; b: deleted but missing; 9999: inserted but present.
+    tamper(&table, a, 9999);
+    client()
+        .execute(
+            &format!("delete from \"{table}\" where err_number = $1"),
+            &[&(b as i16)],
+        )
+        .unwrap();
+    home.write(
+        "ops.jsonl",
+        &format!(
+            "{{\"op\":\"rewrite\",\"file\":\"error_codes.data\",\"key\":{{\"err_number\":{a}}},\"record\":{{\"err_number\":{a},\"err_name\":\"back\"}}}}\n\
+             {{\"op\":\"delete\",\"file\":\"error_codes.data\",\"key\":{{\"err_number\":{b}}}}}\n\
+             {{\"op\":\"write\",\"file\":\"error_codes.data\",\"record\":{{\"err_number\":9999,\"err_name\":\"fresh\"}}}}\n"
+        ),
+    );
+    home.ok(&["io", "--script", "ops.jsonl"]);
+    let err = home.fails(&["extract", "--file-id", "200", "--sink", &sink]);
+    assert!(
+        err.contains(
+            "(update, file id 200): the target is out of sync: update of a row that is not in"
+        ) && err.contains(&format!("err_number = {a}"))
+            && err.contains("auto_synchronize"),
+        "{err}"
+    );
+    // Strict: nothing of the batch was applied.
+    assert!(
+        pg_rows(&table)
+            .iter()
+            .any(|r| r[0] == "9999" && r[1] == "stale")
+    );
+    home.edit_config(
+        "extractor_file_id = 200",
+        "extractor_file_id = 200\nauto_synchronize = true",
+    );
+    let out = home.ok(&["extract", "--file-id", "200", "--sink", &sink]);
+    assert!(
+        out.contains("3 repaired (1 updates as inserts, 1 inserts as updates, 1 deletes of missing rows skipped)"),
+        "{out}"
+    );
+    assert_equals_file(&home, &table);
+    drop_table(&table);
+}
+
+#[test]
+fn a_refused_change_goes_to_the_dead_letter_file_and_the_rest_lands() {
+    let home = Home::sample();
+    home.edit_config(
+        "on_bad_record = \"stop\"",
+        "on_bad_record = \"dead-letter\"",
+    );
+    let table = unique("refuse");
+    let sink = add_sink_with(&home, &table, "mode = \"mapped\"");
+    client()
+        .batch_execute(&format!(
+            "create table \"{table}\" (err_number smallint primary key check (err_number <> 7), \
+             err_name varchar(32), err_text varchar(128), err_category varchar(18), err_category2 varchar(18))"
+        ))
+        .unwrap();
+    write_input(&home.layout(), &home.join("input.table"), 50);
+    home.ok(&[
+        "demo",
+        "--input-path",
+        "input.table",
+        "--output-path",
+        "error_codes.data",
+    ]);
+    let out = home.ok(&["extract", "--file-id", "200", "--sink", &sink]);
+    assert!(
+        out.contains("49 records") && out.contains("1 dead letters"),
+        "{out}"
+    );
+    let rows = pg_rows(&table);
+    assert_eq!(rows.len(), 49);
+    assert!(!rows.iter().any(|r| r[0] == "7"));
+    let dead = std::fs::read_to_string(home.join("dead_letter/file.200.dead.jsonl")).unwrap();
+    assert_eq!(dead.lines().count(), 1, "{dead}");
+    assert!(
+        dead.contains("\"op\":\"insert\"") && dead.contains("check constraint"),
+        "{dead}"
+    );
+    drop_table(&table);
+}
+
+#[test]
+fn schema_prints_exact_types_and_apply_creates_the_table() {
+    let home = Home::sample();
+    let table = unique("schema");
+    let sink = add_sink_with(&home, &format!("{table}\"x"), "create_tables = false");
+    let printed = home.ok(&[
+        "schema",
+        "--file-id",
+        "200",
+        "--dialect",
+        "postgres",
+        "--sink",
+        &sink,
+    ]);
+    assert_eq!(
+        printed,
+        format!(
+            "create table if not exists \"{table}\"\"x\" (\n    \"err_number\" smallint not null,\n    \"err_name\" varchar(32),\n    \
+             \"err_text\" varchar(128),\n    \"err_category\" varchar(18),\n    \"err_category2\" varchar(18),\n    \
+             primary key (\"err_number\")\n);\n"
+        )
+    );
+    home.ok(&[
+        "schema",
+        "--file-id",
+        "200",
+        "--dialect",
+        "postgres",
+        "--sink",
+        &sink,
+        "--apply",
+    ]);
+    let types: Vec<(String, String)> = client()
+        .query(
+            "select column_name::text, format_type(a.atttypid, a.atttypmod) from information_schema.columns c \
+             join pg_attribute a on a.attrelid = (quote_ident(c.table_name))::regclass and a.attname = c.column_name \
+             where c.table_name = $1 order by c.ordinal_position",
+            &[&format!("{table}\"x")],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("err_number".into(), "smallint".into()),
+            ("err_name".into(), "character varying(32)".into()),
+            ("err_text".into(), "character varying(128)".into()),
+            ("err_category".into(), "character varying(18)".into()),
+            ("err_category2".into(), "character varying(18)".into()),
+        ]
+    );
+    drop_table(&format!("{table}\"x"));
 }

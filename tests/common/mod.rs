@@ -170,3 +170,86 @@ pub fn write_input(layout: &drx_layouts::Layout, path: &Path, n: u32) {
     }
     std::fs::write(path, bytes).unwrap();
 }
+
+/// A reproducible mixed stream on error_codes.data (file id 200), as a
+/// `drx io` script: about 60 % inserts of new keys, 30 % rewrites and 10 %
+/// deletes of existing ones, in transactions of 1 to 4 changes of which one
+/// in five is aborted, with quotes, markup and Latin-1 letters in the text.
+/// `keys` holds the keys the file has and is kept up to date.
+pub fn mixed_script(keys: &mut Vec<i64>, changes: usize, seed: u64) -> String {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = move |n: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % n
+    };
+    let mut present: std::collections::HashSet<i64> = keys.iter().copied().collect();
+    let mut script = String::new();
+    let mut done = 0;
+    while done < changes {
+        let size = 1 + next(4) as usize;
+        let abort = next(5) == 0;
+        // What to undo if the transaction aborts: (key, was inserted).
+        let mut undo: Vec<(i64, bool)> = Vec::new();
+        script.push_str("{\"op\":\"begin\"}\n");
+        for _ in 0..size {
+            let roll = next(10);
+            let text = format!("s{seed} #{done}: it's <b>&</b> caf\u{e9}");
+            if roll <= 5 || keys.is_empty() {
+                let key = loop {
+                    let k = next(65_536) as i64 - 32_768;
+                    if !present.contains(&k) {
+                        break k;
+                    }
+                };
+                keys.push(key);
+                present.insert(key);
+                undo.push((key, true));
+                script += &format!(
+                    "{{\"op\":\"write\",\"file\":\"error_codes.data\",\"record\":{{\"err_number\":{key},\"err_name\":\"N{done}\",\"err_text\":\"{text}\",\"err_category\":\"c{roll}\"}}}}\n"
+                );
+            } else {
+                let i = next(keys.len() as u64) as usize;
+                let key = keys[i];
+                if roll <= 8 {
+                    script += &format!(
+                        "{{\"op\":\"rewrite\",\"file\":\"error_codes.data\",\"key\":{{\"err_number\":{key}}},\"record\":{{\"err_number\":{key},\"err_name\":\"U{done}\",\"err_text\":\"{text}\",\"err_category2\":\"u\"}}}}\n"
+                    );
+                } else {
+                    keys.swap_remove(i);
+                    present.remove(&key);
+                    undo.push((key, false));
+                    script += &format!(
+                        "{{\"op\":\"delete\",\"file\":\"error_codes.data\",\"key\":{{\"err_number\":{key}}}}}\n"
+                    );
+                }
+            }
+            done += 1;
+        }
+        if abort {
+            for (key, inserted) in undo.into_iter().rev() {
+                if inserted {
+                    present.remove(&key);
+                    if let Some(i) = keys.iter().rposition(|k| *k == key) {
+                        keys.swap_remove(i);
+                    }
+                } else {
+                    present.insert(key);
+                    keys.push(key);
+                }
+            }
+            script.push_str("{\"op\":\"abort\"}\n");
+        } else {
+            script.push_str("{\"op\":\"commit\"}\n");
+        }
+    }
+    script
+}
+
+/// The keys of the rows of `file_rows`.
+pub fn keys_of(rows: &[Vec<String>]) -> Vec<i64> {
+    rows.iter().map(|r| r[0].parse().unwrap()).collect()
+}

@@ -27,6 +27,10 @@ pub struct ExtractorSettings {
     pub dead_letter_dir: PathBuf,
     /// Changes per sink transaction (source transactions are never split).
     pub batch_size: usize,
+    /// The longest a delivered change waits for its batch to fill, in
+    /// milliseconds (default 200): a batch goes to the sink when it is full,
+    /// when the journal has nothing more for now, or after this long.
+    pub batch_latency_ms: u64,
 }
 
 impl Default for ExtractorSettings {
@@ -37,6 +41,7 @@ impl Default for ExtractorSettings {
             on_bad_record: BadRecordPolicy::Stop,
             dead_letter_dir: PathBuf::from("dead_letter"),
             batch_size: 10_000,
+            batch_latency_ms: 200,
         }
     }
 }

@@ -2,12 +2,14 @@
 //! (`reading.rs`) turns journal entries into batches, this thread applies
 //! them to the sink, so that decoding and rendering overlap.
 
+use crate::dead_letter::{DeadEntry, DeadLetters};
 use crate::reading::{Link, Msg, ReadSide, check_record};
 use crate::{ExtractError, ExtractOptions, Progress, Summary, default_target, snapshot};
+use drx_config::BadRecordPolicy;
 use drx_config::Config;
 use drx_journal::Reader;
 use drx_layouts::Layout;
-use drx_sinks::{Batch, Binding, Checkpoint, Sink, SinkConfig};
+use drx_sinks::{Batch, Binding, Checkpoint, Sink, SinkConfig, SinkError};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -177,6 +179,8 @@ fn run_sink(
     let read = ReadSide::new(config, options, layout, checkpoint.applied, link);
     let mut applier = Applier {
         sink: &mut *sink,
+        dead: DeadLetters::new(&config.extractor.dead_letter_dir, options.file_id),
+        policy: config.extractor.on_bad_record,
         name: &name,
         journal_dir: &journal_dir,
         consumer: &consumer,
@@ -192,6 +196,7 @@ fn run_sink(
         (applied, reading.join())
     });
     let last = applier.last;
+    let dead_applied = applier.dead.count;
     let counts =
         counts.map_err(|_| ExtractError::Config("the journal reading thread panicked".into()))?;
     summary.inserts += counts.inserts;
@@ -199,7 +204,8 @@ fn run_sink(
     summary.deletes += counts.deletes;
     summary.aborted_txns = counts.aborted_txns;
     summary.entries_read = counts.entries_read;
-    summary.dead_letters = counts.dead_letters;
+    summary.dead_letters = counts.dead_letters + dead_applied;
+    summary.repairs = sink.repairs();
     applied?;
     sink.finish().map_err(sink_err)?;
     summary.elapsed = started.elapsed();
@@ -210,6 +216,9 @@ fn run_sink(
 /// The applying side: the sink, and where its progress is kept.
 struct Applier<'a> {
     sink: &'a mut dyn Sink,
+    /// Where changes the sink's database refused go, under `dead-letter`.
+    dead: DeadLetters,
+    policy: BadRecordPolicy,
     name: &'a str,
     journal_dir: &'a Path,
     consumer: &'a str,
@@ -235,8 +244,8 @@ impl Applier<'_> {
         for msg in from_reader {
             match msg {
                 Msg::Batch(mut batch) => {
-                    self.sink.apply(&batch).map_err(sink_err)?;
-                    self.summary.records += batch.len() as u64;
+                    let refused = self.apply(&batch).map_err(sink_err)?;
+                    self.summary.records += (batch.len() - refused) as u64;
                     self.last = batch.checkpoint;
                     progress(&Progress {
                         sink: name,
@@ -257,6 +266,46 @@ impl Applier<'_> {
         Err(ExtractError::Config(
             "the journal reading thread ended without a word".into(),
         ))
+    }
+}
+
+impl Applier<'_> {
+    /// Applies a batch. Under the `dead-letter` policy a change the
+    /// database refuses goes to the dead-letter file and the batch is
+    /// applied without it; returns how many went there.
+    fn apply(&mut self, batch: &Batch) -> Result<usize, SinkError> {
+        let mut without: Option<Batch> = None;
+        let mut refused = 0;
+        loop {
+            let current = without.as_ref().unwrap_or(batch);
+            match self.sink.apply(current) {
+                Ok(()) => return Ok(refused),
+                Err(e @ SinkError::Rejected { index, .. })
+                    if self.policy == BadRecordPolicy::DeadLetter =>
+                {
+                    let Some(raw) = current.raw(index) else {
+                        return Err(e);
+                    };
+                    let error = e.to_string();
+                    let entry = DeadEntry {
+                        seq: raw.seq,
+                        txn: raw.txn,
+                        op: raw.op.as_str(),
+                        file: raw.file,
+                        error: &error,
+                        before: raw.before,
+                        after: raw.after,
+                    };
+                    if let Err(io) = self.dead.write(&entry) {
+                        return Err(SinkError::Config(format!("{io} (after: {error})")));
+                    }
+                    tracing::warn!(sink = %self.name, %error, dead_letters = %self.dead.path().display(), "change refused by the database sent to the dead-letter file");
+                    refused += 1;
+                    without = Some(current.without(index));
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 }
 

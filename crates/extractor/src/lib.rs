@@ -26,6 +26,7 @@ mod error;
 mod extract;
 mod options;
 mod reading;
+mod schema;
 mod snapshot;
 mod target;
 
@@ -34,5 +35,6 @@ pub use crate::{
     error::ExtractError,
     extract::extract,
     options::{ExtractOptions, Progress, Summary},
+    schema::{SchemaOptions, schema},
     target::default_target,
 };

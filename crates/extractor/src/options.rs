@@ -66,6 +66,8 @@ pub struct Summary {
     pub aborted_txns: u64,
     /// Journal entries read.
     pub entries_read: u64,
+    /// Out-of-sync changes the sink repaired (auto_synchronize).
+    pub repairs: drx_sinks::Repairs,
     /// How long it took.
     pub elapsed: Duration,
     /// The checkpoint at the end.
@@ -97,6 +99,17 @@ impl std::fmt::Display for Summary {
         write!(f, ")")?;
         if self.dead_letters > 0 {
             write!(f, ", {} dead letters", self.dead_letters)?;
+        }
+        let r = &self.repairs;
+        if r.total() > 0 {
+            write!(
+                f,
+                ", {} repaired ({} updates as inserts, {} inserts as updates, {} deletes of missing rows skipped)",
+                r.total(),
+                r.updates_as_inserts,
+                r.inserts_as_updates,
+                r.deletes_skipped
+            )?;
         }
         if self.aborted_txns > 0 {
             write!(f, ", {} aborted transactions dropped", self.aborted_txns)?;

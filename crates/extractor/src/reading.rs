@@ -19,6 +19,9 @@ use std::sync::mpsc::{Receiver, SyncSender};
 /// Entries read with nothing to deliver before the position is saved anyway.
 const IDLE_CHECKPOINT_ENTRIES: u64 = 100_000;
 
+/// How often (in entries read) the age of the batch is looked at.
+const LATENCY_CHECK_ENTRIES: u64 = 256;
+
 /// What the reading side tells the applying side, in order.
 #[derive(Debug)]
 pub(crate) enum Msg {
@@ -140,6 +143,10 @@ impl<'a> ReadSide<'a> {
         let mut sent = start;
         let mut since_sent = 0u64;
         let mut idle_reported = false;
+        // When the batch got its first change, looked at every
+        // LATENCY_CHECK_ENTRIES entries.
+        let latency = std::time::Duration::from_millis(self.config.extractor.batch_latency_ms);
+        let mut batch_started: Option<std::time::Instant> = None;
         loop {
             let entry = match reader.next() {
                 Ok(e) => e,
@@ -269,9 +276,20 @@ impl<'a> ReadSide<'a> {
                     }
                 }
             }
+            let mut overdue = false;
+            if since_sent % LATENCY_CHECK_ENTRIES == 0 {
+                if self.batch.is_empty() {
+                    batch_started = None;
+                } else {
+                    let started = *batch_started.get_or_insert_with(std::time::Instant::now);
+                    overdue = started.elapsed() >= latency;
+                }
+            }
             if self.batch.len() >= self.config.extractor.batch_size
+                || overdue
                 || (since_sent >= IDLE_CHECKPOINT_ENTRIES && self.open.is_empty())
             {
+                batch_started = None;
                 let position = self.position(reader.position());
                 self.flush(position)?;
                 sent = position;

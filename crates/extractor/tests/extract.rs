@@ -168,3 +168,35 @@ fn no_sink_for_the_file_id_is_a_clear_error() {
     let err = extract(&config, &options, &mut |_| {}).unwrap_err();
     assert_eq!(err.to_string(), "no sink named `nope` takes file id 300");
 }
+
+/// Extracts 2,000 records with a batch size larger than all of them and
+/// `batch_latency_ms` as given; returns how many batches the sink got.
+fn batches_with_latency(latency_ms: u64) -> usize {
+    let (_dir, mut config) = home();
+    config.extractor.batch_size = 1_000_000;
+    config.extractor.batch_latency_ms = latency_ms;
+    let layout = drx_capture::load_layout(&config.extractor.layouts_dir, 300).unwrap();
+    let mut capture = Capture::open(&config, "p").unwrap();
+    let mut f = capture
+        .create(&config.home.join("t.dat"), FileSpec::from_layout(layout))
+        .unwrap();
+    for n in 1..=2_000 {
+        capture
+            .write(&mut f, &record(&config, n, "x"), None)
+            .unwrap();
+    }
+    capture.close().unwrap();
+    let mut batches = 0;
+    let s = extract(&config, &ExtractOptions::new(300), &mut |_| batches += 1).unwrap();
+    assert_eq!(s[0].records, 2_000);
+    assert_eq!(csv_rows(&config.home).len(), 2_000);
+    batches
+}
+
+#[test]
+fn a_batch_waits_no_longer_than_batch_latency_ms() {
+    // 0 ms: every look at the batch's age (each 256 entries) sends it.
+    assert!(batches_with_latency(0) >= 7);
+    // An hour: only the end of the journal sends it.
+    assert_eq!(batches_with_latency(3_600_000), 1);
+}

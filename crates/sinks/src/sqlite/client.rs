@@ -1,6 +1,6 @@
 use super::config::{SqliteConfig, Synchronous};
 use crate::{Checkpoint, SinkError};
-use drx_layouts::{FieldType, Layout};
+use drx_layouts::Layout;
 use drx_templates::Dialect;
 use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
@@ -65,40 +65,15 @@ pub(super) fn read_checkpoint(
     .map_err(db_err(sink))
 }
 
-/// `create table if not exists` for the layout: a column per field, the key
-/// as primary key.
+/// `create table if not exists` for the layout: a typed column per field
+/// (see [`crate::column_type`]), the key as primary key.
 pub(super) fn create_table(
     conn: &Connection,
     sink: &str,
     table: &str,
     layout: &Layout,
 ) -> Result<(), SinkError> {
-    let mut sql = String::from("create table if not exists ");
-    Dialect::Sqlite.quote_identifier(table, &mut sql);
-    sql.push_str(" (");
-    for (i, field) in layout.fields().iter().enumerate() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        Dialect::Sqlite.quote_identifier(&field.name, &mut sql);
-        sql.push_str(match field.ty {
-            FieldType::Binary { .. } => " integer",
-            FieldType::Float { .. } => " real",
-            FieldType::Bit { bits } if bits < 64 => " integer",
-            _ => " text",
-        });
-    }
-    if !layout.key_fields().is_empty() {
-        sql.push_str(", primary key (");
-        for (n, k) in layout.key_fields().iter().enumerate() {
-            if n > 0 {
-                sql.push_str(", ");
-            }
-            Dialect::Sqlite.quote_identifier(&layout.fields()[*k].name, &mut sql);
-        }
-        sql.push(')');
-    }
-    sql.push(')');
+    let sql = crate::create_table_sql(Dialect::Sqlite, table, layout);
     conn.execute_batch(&sql).map_err(db_err(sink))
 }
 
