@@ -32,6 +32,34 @@ pub enum BenchCommand {
         #[arg(long)]
         append_only: bool,
     },
+    /// The PostgreSQL and MySQL/MariaDB sinks: N inserts against `psql
+    /// \copy` and `LOAD DATA LOCAL INFILE`, then a 60/30/10 mixed stream.
+    Sql {
+        /// How many inserts.
+        #[arg(long, default_value_t = 1_000_000)]
+        records: u64,
+        /// Rows in the table before the mixed stream.
+        #[arg(long, default_value_t = 100_000)]
+        base: u64,
+        /// Operations in the mixed stream.
+        #[arg(long, default_value_t = 300_000)]
+        mixed: u64,
+        /// The PostgreSQL connection string.
+        #[arg(
+            long,
+            default_value = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+        )]
+        pg_url: String,
+        /// The MySQL / MariaDB URL.
+        #[arg(long, default_value = "mysql://root@127.0.0.1:3306/test")]
+        mysql_url: String,
+        /// PostgreSQL only.
+        #[arg(long)]
+        skip_mysql: bool,
+        /// Where to work (default: a new directory under the system's temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// The guide's layout.200 as a fixed file: 1,000,000 records cannot have
@@ -81,6 +109,23 @@ pub fn run(what: &BenchCommand) -> Result<()> {
             dir,
             append_only,
         } => bench_extract(*records, dir.as_deref(), *append_only),
+        BenchCommand::Sql {
+            records,
+            base,
+            mixed,
+            pg_url,
+            mysql_url,
+            skip_mysql,
+            dir,
+        } => crate::bench_sql::run(&crate::bench_sql::SqlBench {
+            records: *records,
+            base: *base,
+            mixed: *mixed,
+            pg_url: pg_url.clone(),
+            mysql_url: mysql_url.clone(),
+            skip_mysql: *skip_mysql,
+            dir: dir.clone(),
+        }),
     }
 }
 
@@ -290,7 +335,7 @@ fn sqlite_import(home: &Path, layout: &Layout, input: &[u8], records: u64) -> Re
 }
 
 /// A temporary directory removed on drop.
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(pub PathBuf);
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -298,7 +343,7 @@ impl Drop for TempDir {
     }
 }
 
-fn tempdir() -> Result<TempDir> {
+pub(crate) fn tempdir() -> Result<TempDir> {
     let dir = std::env::temp_dir().join(format!("drx-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;

@@ -536,3 +536,77 @@ fn schema_prints_exact_types_and_apply_creates_the_table() {
     );
     drop_table(&format!("{table}\"x"));
 }
+
+#[test]
+fn unicode_empty_and_extreme_values_in_mapped_mode_through_a_quoted_table_name() {
+    let home = Home::sample();
+    std::fs::write(
+        home.join("layouts/layout.301"),
+        "charset: utf-8;\nkey: id;\nfields: id fixed bin(63), name char(24), note char(40) varying, tiny fixed bin(15), evil char(40);\nend;\n",
+    )
+    .unwrap();
+    home.append_config("\n[[files]]\nsource_path = \"uni.data\"\nextractor_file_id = 301\n");
+    // Inserts through COPY (from one row) and through multi-row INSERT (never COPY).
+    let sinks: Vec<(String, String)> = [1, 0]
+        .iter()
+        .map(|copy_min_rows| {
+            let table = format!("{}\"; drop table x; --", unique("uni"));
+            let name = unique("pg");
+            home.append_config(&format!(
+                "\n[[sinks]]\nname = \"{name}\"\ntype = \"postgres\"\nurl = \"{URL}\"\nfile_ids = [301]\nmode = \"mapped\"\ncopy_min_rows = {copy_min_rows}\ntables = {{ 301 = '{table}' }}\n"
+            ));
+            (name, table)
+        })
+        .collect();
+    let evil = r#"'); drop table x; --\"$1"#;
+    home.write(
+        "ops.jsonl",
+        &format!(
+            "{{\"op\":\"create\",\"file\":\"uni.data\"}}\n\
+             {{\"op\":\"write\",\"file\":\"uni.data\",\"record\":{{\"id\":-9223372036854775808,\"name\":\"日本語 ☃ é\",\"note\":\"\",\"tiny\":-32768,\"evil\":\"{evil}\"}}}}\n\
+             {{\"op\":\"write\",\"file\":\"uni.data\",\"record\":{{\"id\":9223372036854775807,\"name\":\"\",\"note\":\"tab\\there\\nnewline \\\\ backslash\",\"tiny\":32767,\"evil\":\"\"}}}}\n\
+             {{\"op\":\"write\",\"file\":\"uni.data\",\"record\":{{\"id\":0,\"name\":\"zero\",\"note\":\"gone soon\",\"tiny\":0,\"evil\":\"\"}}}}\n\
+             {{\"op\":\"begin\"}}\n\
+             {{\"op\":\"rewrite\",\"file\":\"uni.data\",\"key\":{{\"id\":-9223372036854775808}},\"record\":{{\"id\":-9223372036854775808,\"name\":\"ÆØÅ 🦀\",\"note\":\"\",\"tiny\":-1,\"evil\":\"{evil}\"}}}}\n\
+             {{\"op\":\"delete\",\"file\":\"uni.data\",\"key\":{{\"id\":0}}}}\n\
+             {{\"op\":\"commit\"}}\n"
+        ),
+    );
+    home.ok(&["io", "--script", "ops.jsonl"]);
+    for (name, table) in &sinks {
+        home.ok(&["extract", "--file-id", "301", "--sink", name]);
+        let quoted = table.replace('"', "\"\"");
+        let rows: Vec<Vec<String>> = client()
+            .query(
+                &format!(
+                    "select id::text, name, note, tiny::text, evil from \"{quoted}\" order by id"
+                ),
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| (0..5).map(|i| r.get::<_, String>(i)).collect())
+            .collect();
+        let evil_text = evil.replace("\\\"", "\"");
+        assert_eq!(
+            rows,
+            [
+                vec![
+                    "-9223372036854775808",
+                    "ÆØÅ 🦀",
+                    "",
+                    "-1",
+                    evil_text.as_str()
+                ],
+                vec![
+                    "9223372036854775807",
+                    "",
+                    "tab\there\nnewline \\ backslash",
+                    "32767",
+                    ""
+                ],
+            ]
+        );
+        drop_table(table);
+    }
+}

@@ -277,7 +277,7 @@ impl<'a> ReadSide<'a> {
                 }
             }
             let mut overdue = false;
-            if since_sent % LATENCY_CHECK_ENTRIES == 0 {
+            if since_sent.is_multiple_of(LATENCY_CHECK_ENTRIES) {
                 if self.batch.is_empty() {
                     batch_started = None;
                 } else {

@@ -26,6 +26,8 @@ fn dialect_of(sink: &SinkConfig) -> Option<Dialect> {
     match sink {
         SinkConfig::Sqlite(_) => Some(Dialect::Sqlite),
         SinkConfig::Postgres(_) => Some(Dialect::Postgres),
+        SinkConfig::Mysql(_) => Some(Dialect::MySql),
+        SinkConfig::Odbc(_) => Some(Dialect::Odbc),
         _ => None,
     }
 }

@@ -12,6 +12,10 @@ pub enum SinkConfig {
     Sqlite(crate::sqlite::SqliteConfig),
     /// A PostgreSQL database.
     Postgres(crate::postgres::PostgresConfig),
+    /// A MySQL or MariaDB database.
+    Mysql(crate::mysql::MysqlConfig),
+    /// Any database with an ODBC driver.
+    Odbc(crate::odbc::OdbcConfig),
     /// CSV files.
     Csv(crate::csv::CsvConfig),
     /// XML files.
@@ -55,6 +59,8 @@ impl SinkConfig {
         match self {
             SinkConfig::Sqlite(c) => c,
             SinkConfig::Postgres(c) => c,
+            SinkConfig::Mysql(c) => c,
+            SinkConfig::Odbc(c) => c,
             SinkConfig::Csv(c) => c,
             SinkConfig::Xml(c) => c,
             SinkConfig::Stdout(c) => c,
@@ -66,6 +72,8 @@ impl SinkConfig {
         self.common().name().unwrap_or(match self {
             SinkConfig::Sqlite(_) => "sqlite",
             SinkConfig::Postgres(_) => "postgres",
+            SinkConfig::Mysql(_) => "mysql",
+            SinkConfig::Odbc(_) => "odbc",
             SinkConfig::Csv(_) => "csv",
             SinkConfig::Xml(_) => "xml",
             SinkConfig::Stdout(_) => "stdout",
@@ -97,6 +105,10 @@ impl SinkConfig {
             SinkConfig::Postgres(c) => {
                 Box::new(crate::postgres::PostgresSink::open(name, c, home, binding)?)
             }
+            SinkConfig::Mysql(c) => {
+                Box::new(crate::mysql::MysqlSink::open(name, c, home, binding)?)
+            }
+            SinkConfig::Odbc(c) => Box::new(crate::odbc::OdbcSink::open(name, c, home, binding)?),
             SinkConfig::Csv(c) => Box::new(crate::csv::CsvSink::open(name, c, home, binding)?),
             SinkConfig::Xml(c) => Box::new(crate::xml::XmlSink::open(name, c, home, binding)?),
             SinkConfig::Stdout(c) => Box::new(crate::stdout::StdoutSink::open(name, c, binding)?),

@@ -9,6 +9,10 @@
 //!   one database transaction that also stores the checkpoint;
 //! * [`csv`] and [`xml`] — feed files with a sidecar checkpoint: data is
 //!   fsynced before the checkpoint, and an unconfirmed tail is cut on open;
+//! * [`mysql`] — MySQL / MariaDB over the SQL engine (template or mapped
+//!   mode); each batch is one transaction with its checkpoint row;
+//! * [`odbc`] — any database with an ODBC driver (a connection string or
+//!   a DSN) over the SQL engine; the checkpoint row moves by compare-and-set;
 //! * [`stdout`] — for a look.
 //!
 //! ```
@@ -27,6 +31,8 @@ mod batch;
 mod config;
 pub mod csv;
 mod file_feed;
+pub mod mysql;
+pub mod odbc;
 pub mod postgres;
 mod sink;
 mod sql;

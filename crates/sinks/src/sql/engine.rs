@@ -24,6 +24,11 @@ pub(crate) struct SqlOptions {
     pub bulk_min_rows: usize,
 }
 
+/// The most rows of a statement that finds rows by key (update, delete,
+/// exists): few enough that the server looks each one up in the key's
+/// index rather than scanning the table, whatever its statistics say.
+const KEYED_ROWS: usize = 64;
+
 /// Why an attempt to apply a batch stopped.
 #[derive(Debug)]
 enum Fail {
@@ -202,13 +207,20 @@ impl<B: Backend> Sink for SqlSink<B> {
     }
 
     fn apply(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        let started = Instant::now();
         loop {
             match self.try_apply(batch) {
                 Ok(repairs) => {
                     self.repairs.add(&repairs);
                     return Ok(());
                 }
-                Err(Fail::Db(e, _)) if e.failure == Failure::Connection => {
+                Err(Fail::Db(e, at)) if e.failure == Failure::Connection => {
+                    // A batch that loses the connection every time (a
+                    // statement that brings the server down) is not retried
+                    // for ever.
+                    if started.elapsed() >= self.options.reconnect_for {
+                        return Err(self.db_error(e, at));
+                    }
                     self.reconnect(&e)?;
                     // The commit may have gone through before the connection
                     // did: the checkpoint row says.
@@ -440,23 +452,23 @@ impl<'a, B: Backend> Run<'a, B> {
             return Err(Fail::Slow);
         }
         phases.split(self.batch.ops(), self.prepared, self.fields(), key);
-        for range in &phases.ranges {
-            self.phase(range.clone())?;
+        for phase in phases.list() {
+            self.phase(phase)?;
         }
         Ok(())
     }
 
-    fn phase(&mut self, range: std::ops::Range<usize>) -> Result<(), Fail> {
+    fn phase(&mut self, changes: &[usize]) -> Result<(), Fail> {
         let repair = self.binding.repair;
         let exists = if repair {
-            self.exists(range.clone())?
+            self.exists(changes)?
         } else {
             Vec::new()
         };
         let mut groups: [Vec<usize>; 4] = Default::default();
-        for k in range.clone() {
+        for (n, &k) in changes.iter().enumerate() {
             let route = if repair {
-                self.repair(k, exists[k - range.start])
+                self.repair(k, exists[n])
             } else {
                 match self.batch.op_at(k) {
                     ChangeOp::Insert => Route::Insert,
@@ -494,7 +506,10 @@ impl<'a, B: Backend> Run<'a, B> {
                     continue;
                 }
             }
-            let max = self.backend.max_rows(self.params_per_row(route)).max(1);
+            let mut max = self.backend.max_rows(self.params_per_row(route)).max(1);
+            if matches!(route, Route::Update | Route::Delete) {
+                max = max.min(KEYED_ROWS);
+            }
             let mut at = 0;
             for size in chunk_sizes(rows.len(), max) {
                 let mut values = Vec::with_capacity(size * self.params_per_row(route));
@@ -523,17 +538,17 @@ impl<'a, B: Backend> Run<'a, B> {
         }
     }
 
-    /// Whether the row of each change of `range` exists (by its identifying key).
-    fn exists(&mut self, range: std::ops::Range<usize>) -> Result<Vec<bool>, Fail> {
-        let mut found = vec![false; range.len()];
+    /// Whether the row of each of `changes` exists (by its identifying key).
+    fn exists(&mut self, changes: &[usize]) -> Result<Vec<bool>, Fail> {
+        let mut found = vec![false; changes.len()];
         let max = self
             .backend
             .max_rows(self.params_per_row(Route::Exists))
-            .max(1);
-        let mut at = range.start;
-        for size in chunk_sizes(range.len(), max) {
+            .clamp(1, KEYED_ROWS);
+        let mut at = 0;
+        for size in chunk_sizes(changes.len(), max) {
             let mut values = Vec::with_capacity(size * self.params_per_row(Route::Exists));
-            for k in at..at + size {
+            for &k in &changes[at..at + size] {
                 self.push_row(k, Route::Exists, &mut values);
             }
             let (id, sql) = self.statement(Route::Exists, size);
@@ -542,10 +557,7 @@ impl<'a, B: Backend> Run<'a, B> {
                 .query_numbers(id, &|| sql.clone(), &values)
                 .map_err(|e| Fail::Db(e, None))?;
             for r in rows {
-                if let Some(slot) = usize::try_from(r)
-                    .ok()
-                    .and_then(|r| found.get_mut(at - range.start + r))
-                {
+                if let Some(slot) = usize::try_from(r).ok().and_then(|r| found.get_mut(at + r)) {
                     *slot = true;
                 }
             }

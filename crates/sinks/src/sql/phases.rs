@@ -1,15 +1,16 @@
-//! Splitting a batch of mapped changes into phases: runs of consecutive
-//! changes that touch distinct keys. Within a phase the changes commute, so
-//! its deletes, inserts and updates can each go to the server as one
-//! multi-row statement; the changes of one key keep their order because a
-//! key seen again starts a new phase. The batch is one transaction, so no
-//! reader sees the order within it.
+//! Splitting a batch of mapped changes into phases of changes on distinct
+//! keys. Within a phase the changes commute, so its deletes, inserts and
+//! updates can each go to the server as one multi-row statement. Each
+//! change goes to the phase after the last one that touched its key (both
+//! keys, for an update that moves a record), so the changes of one key
+//! keep their order and a batch needs as many phases as its busiest key
+//! has changes, not one per repeated key. The batch is one transaction, so
+//! no reader sees the order within it.
 
 use crate::batch::Prepared;
 use drx_templates::{Bound, ChangeOp};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::ops::Range;
 
 /// Which statement a change goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,9 +28,13 @@ pub(crate) enum Route {
 /// The phases of a batch, reused from batch to batch.
 #[derive(Debug, Default)]
 pub(crate) struct Phases {
-    seen: HashSet<u64>,
-    /// The changes of each phase, in order.
-    pub ranges: Vec<Range<usize>>,
+    /// The last phase that touched each key (by hash; a collision only
+    /// costs a phase).
+    last: HashMap<u64, usize>,
+    /// The changes of each phase, in batch order; only the first `count`
+    /// are in use.
+    phases: Vec<Vec<usize>>,
+    count: usize,
 }
 
 /// A hash of some bound values (a key).
@@ -47,8 +52,13 @@ fn hash_key<'b>(values: impl Iterator<Item = &'b Bound>, text: &[u8]) -> u64 {
 }
 
 impl Phases {
-    /// Splits the `ops.len()` changes whose values `prepared` holds (mapped
-    /// order: fields, then the old key of an update; the key of a delete).
+    /// The phases, in the order they must run.
+    pub fn list(&self) -> &[Vec<usize>] {
+        &self.phases[..self.count]
+    }
+
+    /// Splits the changes whose values `prepared` holds (mapped order:
+    /// fields, then the old key of an update; the key of a delete).
     pub fn split(
         &mut self,
         ops: impl Iterator<Item = ChangeOp>,
@@ -56,12 +66,15 @@ impl Phases {
         fields: usize,
         key: &[usize],
     ) {
-        self.ranges.clear();
-        self.seen.clear();
-        let mut start = 0;
-        let mut k = 0;
-        for op in ops {
-            if !key.is_empty() {
+        self.last.clear();
+        for p in &mut self.phases {
+            p.clear();
+        }
+        self.count = 0;
+        for (k, op) in ops.enumerate() {
+            let phase = if key.is_empty() {
+                0
+            } else {
                 let b = prepared.of(k);
                 let text = &prepared.text;
                 let new = || hash_key(key.iter().map(|&i| &b[i]), text);
@@ -70,17 +83,22 @@ impl Phases {
                     ChangeOp::Update => [Some(new()), Some(hash_key(b[fields..].iter(), text))],
                     ChangeOp::Delete => [Some(hash_key(b.iter(), text)), None],
                 };
-                if keys.iter().flatten().any(|h| self.seen.contains(h)) {
-                    self.ranges.push(start..k);
-                    self.seen.clear();
-                    start = k;
+                let phase = keys
+                    .iter()
+                    .flatten()
+                    .filter_map(|h| self.last.get(h).map(|p| p + 1))
+                    .max()
+                    .unwrap_or(0);
+                for h in keys.iter().flatten() {
+                    self.last.insert(*h, phase);
                 }
-                self.seen.extend(keys.iter().flatten());
+                phase
+            };
+            if phase >= self.phases.len() {
+                self.phases.resize_with(phase + 1, Vec::new);
             }
-            k += 1;
-        }
-        if k > start {
-            self.ranges.push(start..k);
+            self.phases[phase].push(k);
+            self.count = self.count.max(phase + 1);
         }
     }
 }
@@ -100,18 +118,19 @@ mod tests {
     }
 
     #[test]
-    fn a_key_seen_again_starts_a_phase() {
+    fn a_change_goes_to_the_phase_after_the_last_one_of_its_key() {
         use ChangeOp::*;
         // fields: id, value; key: id. Update values: id, value, old id.
         let ops = [Insert, Insert, Update, Delete, Insert, Update];
         let p = prepared(&[&[1, 10], &[2, 20], &[3, 30, 3], &[4], &[1, 11], &[5, 50, 2]]);
         let mut phases = Phases::default();
         phases.split(ops.into_iter(), &p, 2, &[0]);
-        // Change 4 inserts key 1 again; change 5 moves key 2 (seen in phase 0, not in 1).
-        assert_eq!(phases.ranges, vec![0..4, 4..6]);
-        let p = prepared(&[&[1, 10], &[1, 10, 1], &[1]]);
-        phases.split([Insert, Update, Delete].into_iter(), &p, 2, &[0]);
-        assert_eq!(phases.ranges, vec![0..1, 1..2, 2..3]);
+        // Change 4 inserts key 1 again: phase 1; change 5 moves key 2 to
+        // key 5 after change 1 touched key 2: phase 1.
+        assert_eq!(phases.list(), [vec![0, 1, 2, 3], vec![4, 5]]);
+        let p = prepared(&[&[1, 10], &[1, 10, 1], &[2, 20], &[1]]);
+        phases.split([Insert, Update, Insert, Delete].into_iter(), &p, 2, &[0]);
+        assert_eq!(phases.list(), [vec![0, 2], vec![1], vec![3]]);
     }
 
     #[test]
@@ -119,6 +138,6 @@ mod tests {
         let p = prepared(&[&[1], &[1], &[1]]);
         let mut phases = Phases::default();
         phases.split([ChangeOp::Insert; 3].into_iter(), &p, 1, &[]);
-        assert_eq!(phases.ranges, vec![0..3]);
+        assert_eq!(phases.list(), [vec![0, 1, 2]]);
     }
 }
