@@ -5,16 +5,12 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::{Home, write_input};
-use std::time::{Duration, Instant};
+use common::{Home, kill_repeatedly};
 
 #[test]
 fn kill_9_at_any_moment_then_rerun_is_exactly_once() {
     let home = Home::sample();
-    home.edit_config(
-        "on_bad_record = \"stop\"",
-        "on_bad_record = \"stop\"\nbatch_size = 150",
-    );
+    home.batch_size(150);
     home.append_config(
         r#"
 [[sinks]]
@@ -47,14 +43,7 @@ type = "xml"
 dir = "reference"
 "#,
     );
-    write_input(&home.layout(), &home.join("input.table"), 20_000);
-    home.ok(&[
-        "demo",
-        "--input-path",
-        "input.table",
-        "--output-path",
-        "error_codes.data",
-    ]);
+    home.demo_records(20_000);
     // Transactions of updates and deletes, some aborted.
     let mut script = String::new();
     for t in 0..200 {
@@ -75,34 +64,16 @@ dir = "reference"
             "{\"op\":\"commit\"}\n"
         };
     }
-    home.write("ops.jsonl", &script);
-    home.ok(&["io", "--script", "ops.jsonl"]);
+    home.io("ops.jsonl", &script);
 
     for sink in ["ref_sqlite", "ref_feed", "ref_doc"] {
         home.ok(&["extract", "--file-id", "200", "--sink", sink]);
     }
 
     // Kill -9 at spread-out moments.
-    let mut killed = 0;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    for i in 0..30u64 {
-        if Instant::now() > deadline {
-            break;
-        }
-        let sink = ["sqlite", "feed", "doc"][i as usize % 3];
-        let mut child = home
-            .command(&["extract", "--file-id", "200", "--sink", sink])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(5 + (i * 37) % 120));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
-            killed += 1;
-        }
-        child.wait().unwrap();
-    }
+    let killed = kill_repeatedly(&home, &["sqlite", "feed", "doc"], 30, |i| {
+        5 + (i * 37) % 120
+    });
     assert!(
         killed >= 5,
         "only {killed} runs were killed mid-way: make the work longer"

@@ -66,13 +66,7 @@ fn template_placeholder_naming_no_field_names_file_line_col() {
 #[test]
 fn corrupt_journal_segment_names_segment_and_offset() {
     let home = Home::sample();
-    home.ok(&[
-        "demo",
-        "--input-path",
-        "error_codes.table",
-        "--output-path",
-        "error_codes.data",
-    ]);
+    home.demo("error_codes.table");
     let segment = std::fs::read_dir(home.join("journal"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -111,8 +105,7 @@ fn bad_record_script() -> String {
 #[test]
 fn bad_record_stops_naming_file_id_seq_field_and_offset() {
     let home = Home::sample();
-    home.write("ops.jsonl", &bad_record_script());
-    home.ok(&["io", "--script", "ops.jsonl"]);
+    home.io("ops.jsonl", &bad_record_script());
     let err = home.fails(&["extract", "--file-id", "200"]);
     assert!(
         err.contains("file id 200, seq 3, after image: field err_text at byte 34: varying length 300 exceeds maximum 128"),
@@ -129,12 +122,8 @@ fn bad_record_stops_naming_file_id_seq_field_and_offset() {
 #[test]
 fn bad_record_goes_to_the_dead_letter_file_with_that_policy() {
     let home = Home::sample();
-    home.edit_config(
-        "on_bad_record = \"stop\"",
-        "on_bad_record = \"dead-letter\"",
-    );
-    home.write("ops.jsonl", &bad_record_script());
-    home.ok(&["io", "--script", "ops.jsonl"]);
+    home.dead_letter();
+    home.io("ops.jsonl", &bad_record_script());
     let out = home.ok(&["extract", "--file-id", "200"]);
     assert!(out.contains("1 dead letters"), "{out}");
     let rows = home.db_rows("error_codes.db");
@@ -158,13 +147,7 @@ fn bad_record_goes_to_the_dead_letter_file_with_that_policy() {
 #[test]
 fn a_second_writer_gets_a_clear_error_not_a_corrupt_journal() {
     let home = Home::sample();
-    home.ok(&[
-        "demo",
-        "--input-path",
-        "error_codes.table",
-        "--output-path",
-        "error_codes.data",
-    ]);
+    home.demo("error_codes.table");
     let lock = std::fs::File::open(home.join("journal/LOCK")).unwrap();
     lock.lock().unwrap();
     let err = home.fails(&["io", "--script", "/dev/null"]);
@@ -183,13 +166,12 @@ fn an_update_with_no_template_and_no_key_stops_naming_the_template_to_add() {
     for t in ["u", "d"] {
         std::fs::remove_file(home.join(&format!("templates/template.200.{t}"))).unwrap();
     }
-    home.write(
+    home.io(
         "ops.jsonl",
         "{\"op\":\"create\",\"file\":\"error_codes.data\"}\n\
          {\"op\":\"write\",\"file\":\"error_codes.data\",\"record\":{\"err_number\":1}}\n\
          {\"op\":\"rewrite\",\"file\":\"error_codes.data\",\"recno\":1,\"record\":{\"err_number\":1,\"err_name\":\"renamed\"}}\n",
     );
-    home.ok(&["io", "--script", "ops.jsonl"]);
     let err = home.fails(&["extract", "--file-id", "200"]);
     assert!(
         err.contains("seq 3: an update of file id 200 needs template.200.u (or a `key:` in layout"),

@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::Home;
-use std::time::{Duration, Instant};
+use common::{Home, wait_until};
+use std::time::Duration;
 
 fn write_op(n: i64, text: &str) -> String {
     format!(
@@ -20,13 +20,7 @@ fn snapshot_delivers_the_current_file_then_the_changes_after_it() {
         "replace_special_chars = true",
         "replace_special_chars = true\ndisable_drms = true",
     );
-    home.ok(&[
-        "demo",
-        "--input-path",
-        "error_codes.table",
-        "--output-path",
-        "error_codes.data",
-    ]);
+    home.demo("error_codes.table");
     home.edit_config("disable_drms = true", "");
 
     let plain = home.ok(&["extract", "--file-id", "200", "--sink", "sqlite"]);
@@ -49,8 +43,7 @@ fn snapshot_delivers_the_current_file_then_the_changes_after_it() {
     // Changes after the snapshot follow it.
     let script = "{\"op\":\"rewrite\",\"file\":\"error_codes.data\",\"key\":{\"err_number\":1},\"record\":{\"err_number\":1,\"err_name\":\"after\",\"err_text\":\"snapshot\"}}\n{\"op\":\"delete\",\"file\":\"error_codes.data\",\"key\":{\"err_number\":2}}\n".to_owned()
         + &write_op(5000, "new");
-    home.write("ops.jsonl", &script);
-    home.ok(&["io", "--script", "ops.jsonl"]);
+    home.io("ops.jsonl", &script);
     let out = home.ok(&["extract", "--file-id", "200", "--snapshot"]);
     assert!(
         out.contains("3 records (1 inserts, 1 updates, 1 deletes)"),
@@ -62,9 +55,9 @@ fn snapshot_delivers_the_current_file_then_the_changes_after_it() {
 }
 
 fn wait_for_rows(home: &Home, n: usize, limit: Duration) -> usize {
-    let deadline = Instant::now() + limit;
-    loop {
-        let count = if home.join("error_codes.db").exists() {
+    let mut count = 0;
+    wait_until(limit, Duration::from_millis(50), || {
+        count = if home.join("error_codes.db").exists() {
             let conn =
                 rusqlite::Connection::open(home.join("error_codes.db")).expect("open the database");
             conn.query_row("select count(*) from error_codes", [], |r| {
@@ -74,21 +67,18 @@ fn wait_for_rows(home: &Home, n: usize, limit: Duration) -> usize {
         } else {
             0
         };
-        if count >= n || Instant::now() > deadline {
-            return count;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        count >= n
+    });
+    count
 }
 
 #[test]
 fn follow_tails_changes_as_they_are_written() {
     let home = Home::sample();
-    home.write(
+    home.io(
         "create.jsonl",
         "{\"op\":\"create\",\"file\":\"error_codes.data\"}\n",
     );
-    home.ok(&["io", "--script", "create.jsonl"]);
     let mut follower = home
         .command(&["extract", "--file-id", "200", "--follow"])
         .stdout(std::process::Stdio::null())
@@ -96,8 +86,7 @@ fn follow_tails_changes_as_they_are_written() {
         .unwrap();
 
     let first: String = (1..=50).map(|n| write_op(n, "first")).collect();
-    home.write("a.jsonl", &first);
-    home.ok(&["io", "--script", "a.jsonl"]);
+    home.io("a.jsonl", &first);
     assert_eq!(wait_for_rows(&home, 50, Duration::from_secs(30)), 50);
 
     // A transaction arrives whole; an aborted one never.
@@ -108,8 +97,7 @@ fn follow_tails_changes_as_they_are_written() {
             .map(|n| write_op(n, "aborted"))
             .collect::<String>()
     );
-    home.write("b.jsonl", &txn);
-    home.ok(&["io", "--script", "b.jsonl"]);
+    home.io("b.jsonl", &txn);
     assert_eq!(wait_for_rows(&home, 60, Duration::from_secs(30)), 60);
     assert_eq!(
         wait_for_rows(&home, 61, Duration::from_millis(500)),
@@ -133,18 +121,16 @@ fn sigterm_ends_a_follow_cleanly() {
         std::iter::once("{\"op\":\"create\",\"file\":\"error_codes.data\"}\n".to_owned())
             .chain((1..=20).map(|n| write_op(n, "x")))
             .collect();
-    home.write("a.jsonl", &script);
-    home.ok(&["io", "--script", "a.jsonl"]);
+    home.io("a.jsonl", &script);
     let child = home
         .command(&["extract", "--file-id", "200", "--follow", "--sink", "doc"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let xml = home.join("feeds/error_codes.xml.ckpt");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !xml.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
+        xml.exists()
+    });
     let status = std::process::Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())

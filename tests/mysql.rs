@@ -6,20 +6,14 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::{Home, keys_of, mixed_script, write_input};
+use common::{
+    Db, Home, assert_connecting_fails_without_the_password, assert_sample_hard_rows,
+    kill_repeatedly, txn_script, unique, wait_until,
+};
 use mysql_async::prelude::Queryable;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const URL: &str = "mysql://root@127.0.0.1:3306/test";
-
-/// A table and sink name no other test (or run) uses.
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}_{}_{}", std::process::id(), nanos % 1_000_000_000)
-}
 
 /// `name` quoted for MySQL.
 fn quoted(name: &str) -> String {
@@ -81,104 +75,50 @@ fn my_rows(table: &str) -> Vec<Vec<String>> {
     ))
 }
 
-/// Asserts that `table` holds exactly the records of error_codes.data.
-fn assert_equals_file(home: &Home, table: &str) {
-    let rows = my_rows(table);
-    let file = home.file_rows("error_codes.data");
-    assert_eq!(rows.len(), file.len(), "row count");
-    if let Some((a, b)) = rows.iter().zip(&file).find(|(a, b)| a != b) {
-        panic!("MySQL differs from the critical file: {a:?} vs {b:?}");
-    }
-}
-
-fn demo(home: &Home, input: &str) {
-    home.ok(&[
-        "demo",
-        "--input-path",
-        input,
-        "--output-path",
-        "error_codes.data",
-    ]);
-}
+const MY: Db = Db {
+    name: "MySQL",
+    add_sink,
+    rows: my_rows,
+    tamper,
+    drop: |table, _| drop_table(table),
+};
 
 #[test]
 fn the_complete_example_and_its_changes_land_exactly_in_mysql() {
     let home = Home::sample();
     let table = unique("error_codes");
     let sink = add_sink(&home, &table, "");
-    demo(&home, "error_codes.table");
-    let mut script = String::new();
-    for t in 0..30 {
-        script += "{\"op\":\"begin\"}\n";
-        let n = t * 10 + 1;
-        script += &format!(
-            "{{\"op\":\"rewrite\",\"file\":\"error_codes.data\",\"key\":{{\"err_number\":{n}}},\"record\":{{\"err_number\":{n},\"err_name\":\"T{t}\",\"err_text\":\"it's <&> caf\u{e9} \\\\ `x`\"}}}}\n"
-        );
-        script += &format!(
-            "{{\"op\":\"delete\",\"file\":\"error_codes.data\",\"key\":{{\"err_number\":{}}}}}\n",
-            n + 1
-        );
-        script += if t % 4 == 3 {
-            "{\"op\":\"abort\"}\n"
-        } else {
-            "{\"op\":\"commit\"}\n"
-        };
-    }
-    home.write("ops.jsonl", &script);
-    home.ok(&["io", "--script", "ops.jsonl"]);
-    let out = home.ok(&["extract", "--file-id", "200", "--sink", &sink]);
+    home.demo("error_codes.table");
+    home.io("ops.jsonl", &txn_script("it's <&> caf\u{e9} \\\\ `x`"));
+    let out = home.extract(&sink);
     assert!(out.contains(&format!("{sink}: ")), "{out}");
-    assert_equals_file(&home, &table);
+    MY.assert_equals_file(&home, &table);
     let rows = my_rows(&table);
-    assert!(
-        rows.iter()
-            .any(|r| r[2] == "'); DROP TABLE error_codes; --")
-    );
+    assert_sample_hard_rows(&rows);
     assert!(rows.iter().any(|r| r[2] == "it's <&> caf\u{e9} \\ `x`"));
-    assert!(rows.iter().any(|r| r[0] == "-32768") && rows.iter().any(|r| r[0] == "32767"));
     // The checkpoint row is the sink's.
     let checkpoint = query(&format!(
         "select file_id from drx_checkpoint where sink = '{sink}'"
     ));
     assert_eq!(checkpoint, [["200"]]);
     // Nothing new: nothing delivered, nothing doubled.
-    let again = home.ok(&["extract", "--file-id", "200", "--sink", &sink]);
+    let again = home.extract(&sink);
     assert!(again.contains(&format!("{sink}: 0 records")), "{again}");
-    assert_equals_file(&home, &table);
+    MY.assert_equals_file(&home, &table);
     drop_table(&table);
 }
 
 #[test]
 fn mapped_mode_mixed_stream_with_transactions_equals_the_file() {
-    let home = Home::sample();
     // Inserts through LOAD DATA (the default), and multi-row inserts only.
-    let load = unique("mapped");
-    let multi = unique("multi");
-    let sinks = [
-        (add_sink(&home, &load, "mode = \"mapped\""), load),
-        (
-            add_sink(&home, &multi, "mode = \"mapped\"\nload_data_min_rows = 0"),
-            multi,
-        ),
-    ];
-    demo(&home, "error_codes.table");
-    for (sink, table) in &sinks {
-        home.ok(&["extract", "--file-id", "200", "--sink", sink]);
-        assert_equals_file(&home, table);
-    }
-    let mut keys = keys_of(&home.file_rows("error_codes.data"));
-    for round in 0..3 {
-        home.write("ops.jsonl", &mixed_script(&mut keys, 2_000, round));
-        home.ok(&["io", "--script", "ops.jsonl"]);
-        for (sink, table) in &sinks {
-            let out = home.ok(&["extract", "--file-id", "200", "--sink", sink]);
-            assert!(!out.contains("repaired"), "{out}");
-            assert_equals_file(&home, table);
-        }
-    }
-    for (_, table) in &sinks {
-        drop_table(table);
-    }
+    MY.mixed_stream(
+        &[
+            ("mapped", "mode = \"mapped\""),
+            ("multi", "mode = \"mapped\"\nload_data_min_rows = 0"),
+        ],
+        3,
+        2_000,
+    );
 }
 
 #[test]
@@ -191,9 +131,8 @@ fn a_bulk_insert_over_an_existing_key_stops_strictly_and_is_repaired() {
          err_text varchar(128), err_category varchar(18), err_category2 varchar(18))",
         quoted(&table)
     ));
-    tamper(&table, 0, 250);
-    write_input(&home.layout(), &home.join("input.table"), 500);
-    demo(&home, "input.table");
+    tamper(&table, &[0], 250);
+    home.demo_records(500);
     // 500 inserts go as one LOAD DATA, which skips the existing key with a
     // warning: the batch is redone a row at a time, and refused.
     let err = home.fails(&["extract", "--file-id", "200", "--sink", &sink]);
@@ -203,16 +142,13 @@ fn a_bulk_insert_over_an_existing_key_stops_strictly_and_is_repaired() {
         "{err}"
     );
     assert_eq!(my_rows(&table).len(), 1, "the failed batch left nothing");
-    home.edit_config(
-        "extractor_file_id = 200",
-        "extractor_file_id = 200\nauto_synchronize = true",
-    );
-    let out = home.ok(&["extract", "--file-id", "200", "--sink", &sink]);
+    home.auto_synchronize();
+    let out = home.extract(&sink);
     assert!(
         out.contains("1 repaired (0 updates as inserts, 1 inserts as updates, 0 deletes of missing rows skipped)"),
         "{out}"
     );
-    assert_equals_file(&home, &table);
+    MY.assert_equals_file(&home, &table);
     drop_table(&table);
 }
 
@@ -220,20 +156,19 @@ fn a_bulk_insert_over_an_existing_key_stops_strictly_and_is_repaired() {
 fn decimals_date_times_and_hard_text_arrive_exactly_in_mapped_mode() {
     let home = Home::sample();
     // File id 300 has no templates: `auto` is mapped mode.
-    std::fs::write(
-        home.join("layouts/layout.300"),
+    home.add_file(
+        300,
+        "amounts.data",
         "charset: utf-8;\nkey: id;\nfields: id bin(15), amount fixed dec(31,9), small fixed dec(3,2), \
          dt_when bin(31), ratio float bin(53), name char(40) varying, code char(6);\nend;\n",
-    )
-    .unwrap();
+    );
     // Inserts as multi-row statements (fewer than 64), and through LOAD DATA.
     let table = unique("amounts");
     let name = unique("my");
     let loaded = unique("loaded");
     let load_name = unique("myl");
     home.append_config(&format!(
-        "\n[[files]]\nsource_path = \"amounts.data\"\nextractor_file_id = 300\n\n\
-         [[sinks]]\nname = \"{name}\"\ntype = \"mysql\"\nurl = \"{URL}\"\nfile_ids = [300]\ntables = {{ 300 = \"{table}\" }}\n\n\
+        "\n[[sinks]]\nname = \"{name}\"\ntype = \"mysql\"\nurl = \"{URL}\"\nfile_ids = [300]\ntables = {{ 300 = \"{table}\" }}\n\n\
          [[sinks]]\nname = \"{load_name}\"\ntype = \"mysql\"\nurl = \"{URL}\"\nfile_ids = [300]\ntables = {{ 300 = \"{loaded}\" }}\nload_data_min_rows = 1\n"
     ));
     let record = |id: i64,
@@ -293,10 +228,9 @@ fn decimals_date_times_and_hard_text_arrive_exactly_in_mapped_mode() {
         "\"tab\\there\\nnew line\"",
         "\"\\\\N\"",
     );
-    home.write("ops.jsonl", &script);
-    home.ok(&["io", "--script", "ops.jsonl"]);
+    home.io("ops.jsonl", &script);
     // A transaction that rewrites and deletes, and an aborted one.
-    home.write(
+    home.io(
         "ops2.jsonl",
         "{\"op\":\"begin\"}\n\
          {\"op\":\"rewrite\",\"file\":\"amounts.data\",\"key\":{\"id\":2},\"record\":{\"id\":2,\"amount\":7.000000001,\"small\":1.5,\"dt_when\":\"2000-01-01 00:00:00\",\"ratio\":2,\"name\":\"again\",\"code\":\"\"}}\n\
@@ -306,7 +240,6 @@ fn decimals_date_times_and_hard_text_arrive_exactly_in_mapped_mode() {
          {\"op\":\"delete\",\"file\":\"amounts.data\",\"key\":{\"id\":1}}\n\
          {\"op\":\"abort\"}\n",
     );
-    home.ok(&["io", "--script", "ops2.jsonl"]);
     home.ok(&["extract", "--file-id", "300", "--sink", &name]);
     home.ok(&["extract", "--file-id", "300", "--sink", &load_name]);
     let rows = query(&format!(
@@ -385,11 +318,11 @@ fn table_names_with_backticks_and_quotes_cannot_change_a_statement() {
     let mapped = format!("{}`\"'; drop table y; --", unique("qm"));
     let t_sink = add_sink(&home, &template, "mode = \"template\"");
     let m_sink = add_sink(&home, &mapped, "mode = \"mapped\"");
-    demo(&home, "error_codes.table");
+    home.demo("error_codes.table");
     home.ok(&["extract", "--file-id", "200", "--sink", &t_sink]);
     home.ok(&["extract", "--file-id", "200", "--sink", &m_sink]);
-    assert_equals_file(&home, &template);
-    assert_equals_file(&home, &mapped);
+    MY.assert_equals_file(&home, &template);
+    MY.assert_equals_file(&home, &mapped);
     drop_table(&template);
     drop_table(&mapped);
 }
@@ -410,32 +343,30 @@ fn a_value_out_of_range_names_seq_file_id_field_and_the_server_message() {
         "create table {} (err_number tinyint primary key, err_name text, err_text text, err_category text, err_category2 text)",
         quoted(&tiny)
     ));
-    demo(&home, "error_codes.table");
-    let err = home.fails(&["extract", "--file-id", "200", "--sink", &text_sink]);
-    assert!(
-        err.contains("(insert, file id 200, field err_name): Data too long for column 'err_name'"),
-        "{err}"
+    home.demo("error_codes.table");
+    MY.assert_batch_refused(
+        &home,
+        &narrow,
+        &text_sink,
+        "(insert, file id 200, field err_name): Data too long for column 'err_name'",
     );
-    assert!(err.contains("seq "), "{err}");
-    assert!(my_rows(&narrow).is_empty(), "the failed batch left nothing");
-    let err = home.fails(&["extract", "--file-id", "200", "--sink", &number_sink]);
-    assert!(
-        err.contains(
-            "(insert, file id 200, field err_number): Out of range value for column 'err_number'"
-        ),
-        "{err}"
+    MY.assert_batch_refused(
+        &home,
+        &tiny,
+        &number_sink,
+        "(insert, file id 200, field err_number): Out of range value for column 'err_number'",
     );
-    assert!(err.contains("seq "), "{err}");
-    assert!(my_rows(&tiny).is_empty(), "the failed batch left nothing");
     drop_table(&narrow);
     drop_table(&tiny);
 }
 
-/// Changes `table` behind drx's back: deletes the row of `missing` and
+/// Changes `table` behind drx's back: deletes the rows of `missing` and
 /// inserts a row with key `extra`.
-fn tamper(table: &str, missing: i64, extra: i64) {
+fn tamper(table: &str, missing: &[i64], extra: i64) {
     let t = quoted(table);
-    exec(&format!("delete from {t} where err_number = {missing}"));
+    for k in missing {
+        exec(&format!("delete from {t} where err_number = {k}"));
+    }
     exec(&format!(
         "insert into {t} values ({extra}, 'stale', '', '', '')"
     ));
@@ -443,122 +374,35 @@ fn tamper(table: &str, missing: i64, extra: i64) {
 
 #[test]
 fn out_of_sync_rows_stop_a_strict_run_and_auto_synchronize_repairs_them() {
-    let home = Home::sample();
-    let table = unique("sync");
-    let sink = add_sink(&home, &table, "mode = \"mapped\"");
-    demo(&home, "error_codes.table");
-    home.ok(&["extract", "--file-id", "200", "--sink", &sink]);
-    let keys = keys_of(&home.file_rows("error_codes.data"));
-    let (a, b) = (keys[10], keys[20]);
-    // a: rewritten but missing; b: deleted but missing; 9999: inserted but present.
-    tamper(&table, a, 9999);
-    exec(&format!(
-        "delete from {} where err_number = {b}",
-        quoted(&table)
-    ));
-    home.write(
-        "ops.jsonl",
-        &format!(
-            "{{\"op\":\"rewrite\",\"file\":\"error_codes.data\",\"key\":{{\"err_number\":{a}}},\"record\":{{\"err_number\":{a},\"err_name\":\"back\"}}}}\n\
-             {{\"op\":\"delete\",\"file\":\"error_codes.data\",\"key\":{{\"err_number\":{b}}}}}\n\
-             {{\"op\":\"write\",\"file\":\"error_codes.data\",\"record\":{{\"err_number\":9999,\"err_name\":\"fresh\"}}}}\n"
-        ),
-    );
-    home.ok(&["io", "--script", "ops.jsonl"]);
-    let err = home.fails(&["extract", "--file-id", "200", "--sink", &sink]);
-    assert!(
-        err.contains(
-            "(update, file id 200): the target is out of sync: update of a row that is not in"
-        ) && err.contains(&format!("err_number = {a}"))
-            && err.contains("auto_synchronize")
-            && err.contains("seq "),
-        "{err}"
-    );
-    // Strict: nothing of the batch was applied.
-    assert!(
-        my_rows(&table)
-            .iter()
-            .any(|r| r[0] == "9999" && r[1] == "stale")
-    );
-    home.edit_config(
-        "extractor_file_id = 200",
-        "extractor_file_id = 200\nauto_synchronize = true",
-    );
-    let out = home.ok(&["extract", "--file-id", "200", "--sink", &sink]);
-    assert!(
-        out.contains("3 repaired (1 updates as inserts, 1 inserts as updates, 1 deletes of missing rows skipped)"),
-        "{out}"
-    );
-    assert_equals_file(&home, &table);
-    let rows = my_rows(&table);
+    let (a, b, rows) = MY.out_of_sync(|err, a| {
+        assert!(
+            err.contains(
+                "(update, file id 200): the target is out of sync: update of a row that is not in"
+            ) && err.contains(&format!("err_number = {a}"))
+                && err.contains("auto_synchronize")
+                && err.contains("seq "),
+            "{err}"
+        );
+    });
     assert!(rows.iter().any(|r| r[0] == a.to_string() && r[1] == "back"));
     assert!(rows.iter().any(|r| r[0] == "9999" && r[1] == "fresh"));
     assert!(!rows.iter().any(|r| r[0] == b.to_string()));
-    drop_table(&table);
-}
-
-/// Runs `drx extract` again and again, killing it with SIGKILL at varied
-/// moments; returns how many runs were killed mid-way.
-fn kill_runs(home: &Home, sink: &str) -> u32 {
-    let mut killed = 0;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    for i in 0..20u64 {
-        if Instant::now() > deadline {
-            break;
-        }
-        let mut child = home
-            .command(&["extract", "--file-id", "200", "--sink", sink])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(30 + (i * 61) % 250));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap();
-            killed += 1;
-        }
-        child.wait().unwrap();
-    }
-    killed
 }
 
 #[test]
 fn kill_9_then_rerun_is_exactly_once_in_template_mode() {
-    let home = Home::sample();
-    home.edit_config(
-        "on_bad_record = \"stop\"",
-        "on_bad_record = \"stop\"\nbatch_size = 200",
-    );
-    let table = unique("crash");
-    let sink = add_sink(&home, &table, "");
-    write_input(&home.layout(), &home.join("input.table"), 15_000);
-    demo(&home, "input.table");
-    let killed = kill_runs(&home, &sink);
+    let (home, table, sink) = MY.kill_case("crash", "", 200, 15_000, 0);
+    let killed = kill_repeatedly(&home, &[&sink], 20, |i| 30 + (i * 61) % 250);
     assert!(killed >= 3, "only {killed} runs were killed mid-way");
-    home.ok(&["extract", "--file-id", "200", "--sink", &sink]);
-    assert_equals_file(&home, &table);
-    drop_table(&table);
+    MY.rerun_equals_file(&home, &table, &sink);
 }
 
 #[test]
 fn kill_9_in_mapped_mode_then_rerun_is_exactly_once() {
-    let home = Home::sample();
-    home.edit_config(
-        "on_bad_record = \"stop\"",
-        "on_bad_record = \"stop\"\nbatch_size = 300",
-    );
-    let table = unique("mcrash");
-    let sink = add_sink(&home, &table, "mode = \"mapped\"");
-    write_input(&home.layout(), &home.join("input.table"), 5_000);
-    demo(&home, "input.table");
-    let mut keys = keys_of(&home.file_rows("error_codes.data"));
-    home.write("ops.jsonl", &mixed_script(&mut keys, 12_000, 7));
-    home.ok(&["io", "--script", "ops.jsonl"]);
-    let killed = kill_runs(&home, &sink);
+    let (home, table, sink) = MY.kill_case("mcrash", "mode = \"mapped\"", 300, 5_000, 12_000);
+    let killed = kill_repeatedly(&home, &[&sink], 20, |i| 30 + (i * 61) % 250);
     assert!(killed >= 3, "only {killed} runs were killed mid-way");
-    home.ok(&["extract", "--file-id", "200", "--sink", &sink]);
-    assert_equals_file(&home, &table);
-    drop_table(&table);
+    MY.rerun_equals_file(&home, &table, &sink);
 }
 
 #[test]
@@ -569,12 +413,8 @@ fn connection_errors_never_show_the_password() {
          [[sinks]]\nname = \"refused\"\ntype = \"mysql\"\nurl = \"mysql://nobody_drx:hunter2@127.0.0.1:3306/test\"\n\n\
          [[sinks]]\nname = \"from_env\"\ntype = \"mysql\"\nurl_env = \"DRX_TEST_UNSET_MYSQL_URL\"\n",
     );
-    demo(&home, "error_codes.table");
-    for sink in ["nowhere", "refused"] {
-        let err = home.fails(&["extract", "--file-id", "200", "--sink", sink]);
-        assert!(err.contains("connecting:"), "{err}");
-        assert!(!err.contains("hunter2"), "{err}");
-    }
+    home.demo("error_codes.table");
+    assert_connecting_fails_without_the_password(&home, &["nowhere", "refused"]);
     let err = home.fails(&["extract", "--file-id", "200", "--sink", "from_env"]);
     assert!(
         err.contains("environment variable DRX_TEST_UNSET_MYSQL_URL (url_env) is not set"),
@@ -585,28 +425,20 @@ fn connection_errors_never_show_the_password() {
 #[test]
 fn a_killed_server_connection_is_reconnected_and_loses_and_doubles_nothing() {
     let home = Home::sample();
-    home.edit_config(
-        "on_bad_record = \"stop\"",
-        "on_bad_record = \"stop\"\nbatch_size = 100",
-    );
+    home.batch_size(100);
     let table = unique("killed");
     let sink = add_sink(&home, &table, "");
-    write_input(&home.layout(), &home.join("input.table"), 30_000);
-    demo(&home, "input.table");
-    let mut child = home
-        .command(&["extract", "--file-id", "200", "--sink", &sink])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    home.demo_records(30_000);
+    let mut child = home.spawn_extract(&sink);
     // The server ends drx's session (found by the lock it holds) now and
     // then, as a restart or a network cut would.
     let lock = format!("drx.{sink}.200");
     let mut kills = 0;
     let mut last = String::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
-        std::thread::sleep(Duration::from_millis(150));
+    wait_until(Duration::from_secs(120), Duration::from_millis(150), || {
+        if child.try_wait().unwrap().is_some() {
+            return true;
+        }
         let holder = query(&format!("select is_used_lock('{lock}')")).concat();
         if kills < 3 && holder.len() == 1 && holder[0] != "NULL" && holder[0] != last {
             // The session may end by itself meanwhile.
@@ -614,7 +446,8 @@ fn a_killed_server_connection_is_reconnected_and_loses_and_doubles_nothing() {
             last = holder[0].clone();
             kills += 1;
         }
-    }
+        false
+    });
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -627,6 +460,6 @@ fn a_killed_server_connection_is_reconnected_and_loses_and_doubles_nothing() {
         stderr.contains("lost the database connection; reconnecting"),
         "{stderr}"
     );
-    assert_equals_file(&home, &table);
+    MY.assert_equals_file(&home, &table);
     drop_table(&table);
 }

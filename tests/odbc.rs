@@ -9,33 +9,17 @@
 //! crate.
 
 mod common;
-use common::{Home, keys_of, mixed_script, write_input};
-use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
+use common::{
+    Db, Home, assert_connecting_fails_without_the_password, assert_sample_hard_rows,
+    kill_repeatedly, mixed_script, pg_client, pg_column_types, pg_create_table_refusing_7,
+    pg_quoted, pg_rows, pg_tamper, txn_script, unique, wait_until,
+};
+use std::process::Output;
+use std::time::Duration;
 
 /// The connection string of the tests' database, through the driver.
 const CS: &str =
     "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=5432;Database=test;Uid=postgres;";
-
-const PG_URL: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
-
-/// A table and sink name no other test (or run) uses.
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}_{}_{}", std::process::id(), nanos % 1_000_000_000)
-}
-
-fn client() -> postgres::Client {
-    postgres::Client::connect(PG_URL, postgres::NoTls).unwrap()
-}
-
-/// `table` quoted for PostgreSQL.
-fn quoted(table: &str) -> String {
-    format!("\"{}\"", table.replace('"', "\"\""))
-}
 
 /// Adds an odbc sink writing `file_id` to `table` with more settings
 /// (`mode = "mapped"`…); returns the sink name.
@@ -47,96 +31,44 @@ fn add_sink(home: &Home, file_id: u16, table: &str, extra: &str) -> String {
     name
 }
 
-/// The rows of an error_codes `table`, as text, ordered by err_number.
-fn pg_rows(table: &str) -> Vec<Vec<String>> {
-    let sql = format!(
-        "select err_number::text as n, err_name, err_text, err_category, err_category2 from {} order by err_number",
-        quoted(table)
-    );
-    client()
-        .query(&sql, &[])
-        .unwrap()
-        .iter()
-        .map(|r| (0..5).map(|i| r.get::<_, String>(i)).collect())
-        .collect()
-}
-
-/// Asserts that `table` holds exactly the records of error_codes.data.
-fn assert_equals_file(home: &Home, table: &str) {
-    let rows = pg_rows(table);
-    let file = home.file_rows("error_codes.data");
-    assert_eq!(rows.len(), file.len(), "row count");
-    if let Some((a, b)) = rows.iter().zip(&file).find(|(a, b)| a != b) {
-        panic!("PostgreSQL (through ODBC) differs from the critical file: {a:?} vs {b:?}");
-    }
-}
-
 /// Drops `table` and the checkpoint rows of `sink`.
 fn drop_table(table: &str, sink: &str) {
-    let mut c = client();
-    let _ = c.batch_execute(&format!("drop table if exists {}", quoted(table)));
+    let mut c = pg_client();
+    let _ = c.batch_execute(&format!("drop table if exists {}", pg_quoted(table)));
     let _ = c.execute("delete from drx_checkpoint where sink = $1", &[&sink]);
 }
 
-fn demo(home: &Home, input: &str) {
-    home.ok(&[
-        "demo",
-        "--input-path",
-        input,
-        "--output-path",
-        "error_codes.data",
-    ]);
-}
-
-fn extract(home: &Home, sink: &str) -> String {
-    home.ok(&["extract", "--file-id", "200", "--sink", sink])
-}
+const ODBC: Db = Db {
+    name: "PostgreSQL (through ODBC)",
+    add_sink: |home, table, extra| add_sink(home, 200, table, extra),
+    rows: pg_rows,
+    tamper: pg_tamper,
+    drop: drop_table,
+};
 
 #[test]
 fn the_complete_example_and_its_changes_land_exactly_through_odbc() {
     let home = Home::sample();
     let table = unique("error_codes");
     let sink = add_sink(&home, 200, &table, "mode = \"template\"");
-    demo(&home, "error_codes.table");
-    let out = extract(&home, &sink);
+    home.demo("error_codes.table");
+    let out = home.extract(&sink);
     assert!(out.contains(&format!("{sink}: 1200 records")), "{out}");
     // The sample's rows, the hard ones too.
-    assert_equals_file(&home, &table);
+    ODBC.assert_equals_file(&home, &table);
     let rows = pg_rows(&table);
-    assert!(
-        rows.iter()
-            .any(|r| r[2] == "'); DROP TABLE error_codes; --")
-    );
-    assert!(rows.iter().any(|r| r[0] == "-32768") && rows.iter().any(|r| r[0] == "32767"));
+    assert_sample_hard_rows(&rows);
     // Rewrites and deletes in transactions, one in four aborted.
-    let mut script = String::new();
-    for t in 0..30 {
-        script += "{\"op\":\"begin\"}\n";
-        let n = t * 10 + 1;
-        script += &format!(
-            "{{\"op\":\"rewrite\",\"file\":\"error_codes.data\",\"key\":{{\"err_number\":{n}}},\"record\":{{\"err_number\":{n},\"err_name\":\"T{t}\",\"err_text\":\"it's <&> caf\u{e9}\"}}}}\n"
-        );
-        script += &format!(
-            "{{\"op\":\"delete\",\"file\":\"error_codes.data\",\"key\":{{\"err_number\":{}}}}}\n",
-            n + 1
-        );
-        script += if t % 4 == 3 {
-            "{\"op\":\"abort\"}\n"
-        } else {
-            "{\"op\":\"commit\"}\n"
-        };
-    }
-    home.write("ops.jsonl", &script);
-    home.ok(&["io", "--script", "ops.jsonl"]);
-    extract(&home, &sink);
-    assert_equals_file(&home, &table);
+    home.io("ops.jsonl", &txn_script("it's <&> caf\u{e9}"));
+    home.extract(&sink);
+    ODBC.assert_equals_file(&home, &table);
     assert!(
         pg_rows(&table)
             .iter()
             .any(|r| r[1] == "T0" && r[2] == "it's <&> caf\u{e9}")
     );
     // Nothing new: nothing delivered, nothing doubled.
-    let again = extract(&home, &sink);
+    let again = home.extract(&sink);
     assert!(again.contains(&format!("{sink}: 0 records")), "{again}");
     drop_table(&table, &sink);
 }
@@ -152,14 +84,13 @@ fn amount(id: i64, name: &str, amount: &str, small: &str, when: &str, ratio: &st
 #[test]
 fn mapped_mode_with_transactions_hard_values_and_a_quoted_table_name() {
     let home = Home::sample();
-    std::fs::write(
-        home.join("layouts/layout.300"),
+    home.add_file(
+        300,
+        "amounts.data",
         "organization: indexed;\ncharset: utf-8;\nkey: id;\nfields: id bin(31), name char(24) varying, amount fixed dec(31,9), small fixed dec(3,2), dt_when bin(31), ratio float bin(53);\nend;\n",
-    )
-    .unwrap();
+    );
     // A double quote, a `;` and a comment in the table name.
     let table = format!("{}\"; drop table x; --", unique("amounts"));
-    home.append_config("\n[[files]]\nsource_path = \"amounts.data\"\nextractor_file_id = 300\n");
     let sink = add_sink(&home, 300, &table, "");
     let w = |r: String| format!("{{\"op\":\"write\",\"file\":\"amounts.data\",\"record\":{r}}}\n");
     let rw =
@@ -219,15 +150,14 @@ fn mapped_mode_with_transactions_hard_values_and_a_quoted_table_name() {
     script += &w(amount(5, "five again", "-5", "-5", t, "-5"));
     script += "{\"op\":\"commit\"}\n";
     script += &del(6);
-    home.write("ops.jsonl", &script);
-    home.ok(&["io", "--script", "ops.jsonl"]);
+    home.io("ops.jsonl", &script);
     let out = home.ok(&["extract", "--file-id", "300", "--sink", &sink]);
     assert!(out.contains(&format!("{sink}: ")), "{out}");
-    let rows: Vec<Vec<Option<String>>> = client()
+    let rows: Vec<Vec<Option<String>>> = pg_client()
         .query(
             &format!(
                 "select id::text, name, amount::text, small::text, dt_when::text, ratio::text from {} order by id",
-                quoted(&table)
+                pg_quoted(&table)
             ),
             &[],
         )
@@ -261,7 +191,7 @@ fn mapped_mode_with_transactions_hard_values_and_a_quoted_table_name() {
         ]
     );
     // An empty string stays an empty string (not NULL), decimals digit for digit.
-    home.write(
+    home.io(
         "ops2.jsonl",
         &w(amount(
             2,
@@ -272,13 +202,12 @@ fn mapped_mode_with_transactions_hard_values_and_a_quoted_table_name() {
             "-1e300",
         )),
     );
-    home.ok(&["io", "--script", "ops2.jsonl"]);
     home.ok(&["extract", "--file-id", "300", "--sink", &sink]);
-    let two: Vec<Option<String>> = client()
+    let two: Vec<Option<String>> = pg_client()
         .query(
             &format!(
                 "select name, amount::text, small::text, dt_when::text, ratio::text from {} where id = 2",
-                quoted(&table)
+                pg_quoted(&table)
             ),
             &[],
         )
@@ -293,17 +222,8 @@ fn mapped_mode_with_transactions_hard_values_and_a_quoted_table_name() {
     let again = home.ok(&["extract", "--file-id", "300", "--sink", &sink]);
     assert!(again.contains(&format!("{sink}: 0 records")), "{again}");
     // The exact types of the table made from the layout.
-    let types: Vec<String> = client()
-        .query(
-            "select data_type from information_schema.columns where table_name = $1 order by ordinal_position",
-            &[&table],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
     assert_eq!(
-        types,
+        pg_column_types(&table),
         [
             "integer",
             "character varying",
@@ -318,21 +238,7 @@ fn mapped_mode_with_transactions_hard_values_and_a_quoted_table_name() {
 
 #[test]
 fn mapped_mode_mixed_stream_with_aborted_transactions_equals_the_file() {
-    let home = Home::sample();
-    let table = unique("mapped");
-    let sink = add_sink(&home, 200, &table, "mode = \"mapped\"");
-    demo(&home, "error_codes.table");
-    extract(&home, &sink);
-    assert_equals_file(&home, &table);
-    let mut keys = keys_of(&home.file_rows("error_codes.data"));
-    for round in 0..2 {
-        home.write("ops.jsonl", &mixed_script(&mut keys, 1_500, round));
-        home.ok(&["io", "--script", "ops.jsonl"]);
-        let out = extract(&home, &sink);
-        assert!(!out.contains("repaired"), "{out}");
-        assert_equals_file(&home, &table);
-    }
-    drop_table(&table, &sink);
+    ODBC.mixed_stream(&[("mapped", "mode = \"mapped\"")], 2, 1_500);
 }
 
 #[test]
@@ -340,15 +246,8 @@ fn a_constraint_violation_names_seq_file_id_and_the_server_message() {
     let home = Home::sample();
     let table = unique("refuse");
     let sink = add_sink(&home, 200, &table, "");
-    client()
-        .batch_execute(&format!(
-            "create table {} (err_number smallint primary key check (err_number <> 7), \
-             err_name varchar(32), err_text varchar(128), err_category varchar(18), err_category2 varchar(18))",
-            quoted(&table)
-        ))
-        .unwrap();
-    write_input(&home.layout(), &home.join("input.table"), 50);
-    demo(&home, "input.table");
+    pg_create_table_refusing_7(&table);
+    home.demo_records(50);
     let err = home.fails(&["extract", "--file-id", "200", "--sink", &sink]);
     // Seq 1 is the file's create: record 7 is seq 8.
     assert!(err.contains("seq 8 (insert, file id 200): "), "{err}");
@@ -360,96 +259,19 @@ fn a_constraint_violation_names_seq_file_id_and_the_server_message() {
 
 #[test]
 fn under_dead_letter_a_refused_change_is_set_aside_and_the_rest_lands() {
-    let home = Home::sample();
-    home.edit_config(
-        "on_bad_record = \"stop\"",
-        "on_bad_record = \"dead-letter\"",
-    );
-    let table = unique("refuse_dl");
-    let sink = add_sink(&home, 200, &table, "");
-    client()
-        .batch_execute(&format!(
-            "create table {} (err_number smallint primary key check (err_number <> 7), \
-             err_name varchar(32), err_text varchar(128), err_category varchar(18), err_category2 varchar(18))",
-            quoted(&table)
-        ))
-        .unwrap();
-    write_input(&home.layout(), &home.join("input.table"), 50);
-    demo(&home, "input.table");
-    let out = extract(&home, &sink);
-    assert!(
-        out.contains("49 records") && out.contains("1 dead letters"),
-        "{out}"
-    );
-    let rows = pg_rows(&table);
-    assert_eq!(rows.len(), 49);
-    assert!(!rows.iter().any(|r| r[0] == "7"));
-    let dead = std::fs::read_to_string(home.join("dead_letter/file.200.dead.jsonl")).unwrap();
-    assert_eq!(dead.lines().count(), 1, "{dead}");
-    assert!(
-        dead.contains("\"op\":\"insert\"") && dead.contains("check constraint"),
-        "{dead}"
-    );
-    drop_table(&table, &sink);
+    ODBC.pg_refused_change_to_the_dead_letter_file("refuse_dl", "");
 }
 
 #[test]
 fn out_of_sync_rows_stop_a_strict_run_and_auto_synchronize_repairs_them() {
-    let home = Home::sample();
-    let table = unique("sync");
-    let sink = add_sink(&home, 200, &table, "mode = \"mapped\"");
-    demo(&home, "error_codes.table");
-    extract(&home, &sink);
-    let keys = keys_of(&home.file_rows("error_codes.data"));
-    let (a, b) = (keys[10], keys[20]);
-    // a: rewritten but missing; b: deleted but missing; 9999: inserted but present.
-    let mut c = client();
-    let t = quoted(&table);
-    for k in [a, b] {
-        c.execute(
-            &format!("delete from {t} where err_number = $1"),
-            &[&(k as i16)],
-        )
-        .unwrap();
-    }
-    c.execute(
-        &format!("insert into {t} values (9999, 'stale', '', '', '')"),
-        &[],
-    )
-    .unwrap();
-    home.write(
-        "ops.jsonl",
-        &format!(
-            "{{\"op\":\"rewrite\",\"file\":\"error_codes.data\",\"key\":{{\"err_number\":{a}}},\"record\":{{\"err_number\":{a},\"err_name\":\"back\"}}}}\n\
-             {{\"op\":\"delete\",\"file\":\"error_codes.data\",\"key\":{{\"err_number\":{b}}}}}\n\
-             {{\"op\":\"write\",\"file\":\"error_codes.data\",\"record\":{{\"err_number\":9999,\"err_name\":\"fresh\"}}}}\n"
-        ),
-    );
-    home.ok(&["io", "--script", "ops.jsonl"]);
-    let err = home.fails(&["extract", "--file-id", "200", "--sink", &sink]);
-    assert!(
-        err.contains("(update, file id 200): the target is out of sync")
-            && err.contains(&format!("err_number = {a}"))
-            && err.contains("auto_synchronize"),
-        "{err}"
-    );
-    // Strict: nothing of the batch was applied.
-    assert!(
-        pg_rows(&table)
-            .iter()
-            .any(|r| r[0] == "9999" && r[1] == "stale")
-    );
-    home.edit_config(
-        "extractor_file_id = 200",
-        "extractor_file_id = 200\nauto_synchronize = true",
-    );
-    let out = extract(&home, &sink);
-    assert!(
-        out.contains("3 repaired (1 updates as inserts, 1 inserts as updates, 1 deletes of missing rows skipped)"),
-        "{out}"
-    );
-    assert_equals_file(&home, &table);
-    drop_table(&table, &sink);
+    ODBC.out_of_sync(|err, a| {
+        assert!(
+            err.contains("(update, file id 200): the target is out of sync")
+                && err.contains(&format!("err_number = {a}"))
+                && err.contains("auto_synchronize"),
+            "{err}"
+        );
+    });
 }
 
 /// `drx ARGS` with `vars` set.
@@ -484,7 +306,7 @@ fn the_connection_string_from_env_or_file_and_errors_never_show_the_password() {
          \n[[sinks]]\nname = \"no_dsn\"\ntype = \"odbc\"\nconnection_string = \"DSN=drx_no_such_dsn;UID=drx;PWD=hunter2\"\n\
          \n[[sinks]]\nname = \"unset\"\ntype = \"odbc\"\nconnection_string_env = \"DRX_TEST_UNSET_ODBC_CS\"\n"
     ));
-    demo(&home, "error_codes.table");
+    home.demo("error_codes.table");
     let out = run_with(
         &home,
         &["extract", "--file-id", "200", "--sink", &s_env],
@@ -495,14 +317,10 @@ fn the_connection_string_from_env_or_file_and_errors_never_show_the_password() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_equals_file(&home, &t_env);
-    extract(&home, &s_file);
-    assert_equals_file(&home, &t_file);
-    for sink in ["secret", "secret_file", "no_dsn"] {
-        let err = home.fails(&["extract", "--file-id", "200", "--sink", sink]);
-        assert!(err.contains("connecting:"), "{err}");
-        assert!(!err.contains("hunter2"), "{err}");
-    }
+    ODBC.assert_equals_file(&home, &t_env);
+    home.extract(&s_file);
+    ODBC.assert_equals_file(&home, &t_file);
+    assert_connecting_fails_without_the_password(&home, &["secret", "secret_file", "no_dsn"]);
     let err = home.fails(&["extract", "--file-id", "200", "--sink", "secret"]);
     assert!(err.contains("(SQLSTATE 08001)"), "{err}");
     let err = home.fails(&["extract", "--file-id", "200", "--sink", "unset"]);
@@ -530,39 +348,10 @@ fn the_connection_string_from_env_or_file_and_errors_never_show_the_password() {
 
 #[test]
 fn kill_9_then_rerun_is_exactly_once_through_odbc() {
-    let home = Home::sample();
-    home.edit_config(
-        "on_bad_record = \"stop\"",
-        "on_bad_record = \"stop\"\nbatch_size = 200",
-    );
-    let table = unique("crash");
-    let sink = add_sink(&home, 200, &table, "");
-    write_input(&home.layout(), &home.join("input.table"), 15_000);
-    demo(&home, "input.table");
-    let mut killed = 0;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    for i in 0..20u64 {
-        if Instant::now() > deadline {
-            break;
-        }
-        let mut child = home
-            .command(&["extract", "--file-id", "200", "--sink", &sink])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(20 + (i * 53) % 200));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap();
-            killed += 1;
-        }
-        child.wait().unwrap();
-    }
+    let (home, table, sink) = ODBC.kill_case("crash", "", 200, 15_000, 0);
+    let killed = kill_repeatedly(&home, &[&sink], 20, |i| 20 + (i * 53) % 200);
     assert!(killed >= 3, "only {killed} runs were killed mid-way");
-    extract(&home, &sink);
-    assert_eq!(pg_rows(&table).len(), 15_000);
-    assert_equals_file(&home, &table);
-    drop_table(&table, &sink);
+    assert_eq!(ODBC.rerun_equals_file(&home, &table, &sink).len(), 15_000);
 }
 
 #[test]
@@ -574,38 +363,26 @@ fn two_extractions_at_once_never_both_commit_a_batch() {
     let sink = unique("odbc");
     // No primary key: only the checkpoint's compare-and-set keeps a batch
     // from landing twice.
-    client()
+    pg_client()
         .batch_execute(&format!(
             "create table {} (err_number smallint, err_name varchar(32), err_text varchar(128), \
              err_category varchar(18), err_category2 varchar(18))",
-            quoted(&table)
+            pg_quoted(&table)
         ))
         .unwrap();
     for home in &homes {
-        home.edit_config(
-            "on_bad_record = \"stop\"",
-            "on_bad_record = \"stop\"\nbatch_size = 100",
-        );
+        home.batch_size(100);
         home.append_config(&format!(
             "\n[[sinks]]\nname = \"{sink}\"\ntype = \"odbc\"\nconnection_string = \"{CS}\"\ntables = {{ 200 = '{table}' }}\ncreate_tables = false\n"
         ));
-        write_input(&home.layout(), &home.join("input.table"), 2_000);
-        demo(home, "input.table");
+        home.demo_records(2_000);
     }
     // The checkpoint row exists: the next batches move it by compare-and-set.
-    extract(&homes[0], &sink);
+    homes[0].extract(&sink);
     for home in &homes {
-        let mut keys = keys_of(&home.file_rows("error_codes.data"));
-        home.write("ops.jsonl", &mixed_script(&mut keys, 3_000, 11));
-        home.ok(&["io", "--script", "ops.jsonl"]);
+        home.io("ops.jsonl", &mixed_script(&mut home.file_keys(), 3_000, 11));
     }
-    let children = homes.each_ref().map(|home| {
-        home.command(&["extract", "--file-id", "200", "--sink", &sink])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    });
+    let children = homes.each_ref().map(|home| home.spawn_extract(&sink));
     for child in children {
         let out = child.wait_with_output().unwrap();
         if !out.status.success() {
@@ -619,18 +396,15 @@ fn two_extractions_at_once_never_both_commit_a_batch() {
         }
     }
     // Whatever is left, a last run delivers; every record is there once.
-    extract(&homes[0], &sink);
-    assert_equals_file(&homes[0], &table);
+    homes[0].extract(&sink);
+    ODBC.assert_equals_file(&homes[0], &table);
     drop_table(&table, &sink);
 }
 
 #[test]
 fn a_lost_connection_is_reconnected_and_every_record_lands_once() {
     let home = Home::sample();
-    home.edit_config(
-        "on_bad_record = \"stop\"",
-        "on_bad_record = \"stop\"\nbatch_size = 200",
-    );
+    home.batch_size(200);
     let table = unique("reconnect");
     // The session's application_name tells which server sessions to end.
     let app = unique("drx_odbc_app");
@@ -639,20 +413,13 @@ fn a_lost_connection_is_reconnected_and_every_record_lands_once() {
         "\n[[sinks]]\nname = \"{name}\"\ntype = \"odbc\"\nconnection_string = \"{CS}pqopt={{application_name={app}}};\"\ntables = {{ 200 = '{table}' }}\n"
     ));
     let sink = name;
-    write_input(&home.layout(), &home.join("input.table"), 15_000);
-    demo(&home, "input.table");
-    let mut child = home
-        .command(&["extract", "--file-id", "200", "--sink", &sink])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut c = client();
+    home.demo_records(15_000);
+    let mut child = home.spawn_extract(&sink);
+    let mut c = pg_client();
     let mut ended = 0;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for _ in 0..600 {
-        if ended >= 3 || Instant::now() > deadline || child.try_wait().unwrap().is_some() {
-            break;
+    wait_until(Duration::from_secs(60), Duration::from_millis(150), || {
+        if ended >= 3 || child.try_wait().unwrap().is_some() {
+            return true;
         }
         let n: i64 = c
             .query_one(
@@ -662,13 +429,13 @@ fn a_lost_connection_is_reconnected_and_every_record_lands_once() {
             .unwrap()
             .get(0);
         ended += n;
-        std::thread::sleep(Duration::from_millis(150));
-    }
+        false
+    });
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(ended >= 1, "no session was ended");
     assert!(err.contains("lost the database connection"), "{err}");
-    assert_equals_file(&home, &table);
+    ODBC.assert_equals_file(&home, &table);
     drop_table(&table, &sink);
 }

@@ -5,22 +5,12 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::{Home, keys_of, mixed_script};
-use std::time::{Duration, Instant};
-
-const URL: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
+use common::{Home, PG_URL, mixed_script, pg_query_rows, pg_quoted, wait_until};
+use std::time::Duration;
 
 fn rows(table: &str) -> Option<Vec<Vec<String>>> {
-    let mut client = postgres::Client::connect(URL, postgres::NoTls).ok()?;
-    let sql = format!(
-        "select err_number::text as n, err_name, err_text, err_category, err_category2 from \"{table}\" order by err_number"
-    );
-    let rows = client.query(&sql, &[]).ok()?;
-    Some(
-        rows.iter()
-            .map(|r| (0..5).map(|i| r.get::<_, String>(i)).collect())
-            .collect(),
-    )
+    let mut client = postgres::Client::connect(PG_URL, postgres::NoTls).ok()?;
+    pg_query_rows(&mut client, table).ok()
 }
 
 fn restart_postgres() {
@@ -42,38 +32,24 @@ fn restart_postgres() {
     assert!(status.success(), "pg_ctlcluster restart failed");
 }
 
-/// Polls until `table` equals the critical file, for at most `limit`.
+/// Polls until `table` equals the critical file, for at most about `limit`.
 fn wait_for_file(home: &Home, table: &str, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if rows(table).is_some_and(|r| r == home.file_rows("error_codes.data")) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    false
+    wait_until(limit, Duration::from_millis(200), || {
+        rows(table).is_some_and(|r| r == home.file_rows("error_codes.data"))
+    })
 }
 
 #[test]
 fn a_postgres_restart_mid_run_loses_and_doubles_nothing() {
     let home = Home::sample();
-    home.edit_config(
-        "on_bad_record = \"stop\"",
-        "on_bad_record = \"stop\"\nbatch_size = 200",
-    );
+    home.batch_size(200);
     let pid = std::process::id();
     let table = format!("restart_{pid}");
     let sink = format!("pg_restart_{pid}");
     home.append_config(&format!(
-        "\n[[sinks]]\nname = \"{sink}\"\ntype = \"postgres\"\nurl = \"{URL}\"\nfile_ids = [200]\ntables = {{ 200 = \"{table}\" }}\nmode = \"mapped\"\n"
+        "\n[[sinks]]\nname = \"{sink}\"\ntype = \"postgres\"\nurl = \"{PG_URL}\"\nfile_ids = [200]\ntables = {{ 200 = \"{table}\" }}\nmode = \"mapped\"\n"
     ));
-    home.ok(&[
-        "demo",
-        "--input-path",
-        "error_codes.table",
-        "--output-path",
-        "error_codes.data",
-    ]);
+    home.demo("error_codes.table");
     let log = std::fs::File::create(home.join("extract.log")).unwrap();
     let mut follower = home
         .command(&[
@@ -100,7 +76,7 @@ fn a_postgres_restart_mid_run_loses_and_doubles_nothing() {
     );
 
     // Changes keep coming while the server restarts.
-    let mut keys = keys_of(&home.file_rows("error_codes.data"));
+    let mut keys = home.file_keys();
     let scripts: Vec<String> = (0..6)
         .map(|r| mixed_script(&mut keys, 1_500, 100 + r))
         .collect();
@@ -122,10 +98,9 @@ fn a_postgres_restart_mid_run_loses_and_doubles_nothing() {
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &follower.id().to_string()])
         .status();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while follower.try_wait().unwrap().is_none() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(Duration::from_secs(30), Duration::from_millis(50), || {
+        follower.try_wait().unwrap().is_some()
+    });
     let _ = follower.kill();
     let _ = follower.wait();
     let log = std::fs::read_to_string(home.join("extract.log")).unwrap();
@@ -141,7 +116,7 @@ fn a_postgres_restart_mid_run_loses_and_doubles_nothing() {
     let again = home.ok(&["extract", "--file-id", "200", "--sink", &sink]);
     assert!(again.contains(&format!("{sink}: 0 records")), "{again}");
     assert_eq!(rows(&table).unwrap(), home.file_rows("error_codes.data"));
-    if let Ok(mut c) = postgres::Client::connect(URL, postgres::NoTls) {
-        let _ = c.batch_execute(&format!("drop table if exists \"{table}\""));
+    if let Ok(mut c) = postgres::Client::connect(PG_URL, postgres::NoTls) {
+        let _ = c.batch_execute(&format!("drop table if exists {}", pg_quoted(&table)));
     }
 }

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::{Home, write_input};
+use common::Home;
 
 fn segments(home: &Home) -> usize {
     std::fs::read_dir(home.join("journal"))
@@ -27,14 +27,7 @@ fn segments_are_removed_only_when_every_configured_sink_has_passed_them() {
         "durability = \"group\"\nsegment_size = 65536",
     );
     home.append_config("\n[[sinks]]\nname = \"feed\"\ntype = \"csv\"\ndir = \"feeds\"\n");
-    write_input(&home.layout(), &home.join("input.table"), 3000);
-    home.ok(&[
-        "demo",
-        "--input-path",
-        "input.table",
-        "--output-path",
-        "error_codes.data",
-    ]);
+    home.demo_records(3000);
     let before = segments(&home);
     assert!(before > 5, "{before} segments");
 

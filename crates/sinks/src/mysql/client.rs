@@ -2,7 +2,10 @@
 //! on a tokio current-thread runtime of its own, each call run to its end
 //! with `block_on` (the sink is synchronous).
 
-use crate::sql::backend::{Backend, DbError, Failure, StatementId, StoredCheckpoint, ValueRef};
+use crate::sql::Settings;
+use crate::sql::backend::{
+    Backend, DbError, Failure, StatementId, StoredCheckpoint, ValueRef, tab_separated,
+};
 use crate::{Binding, Checkpoint, SinkError};
 use bytes::Bytes;
 use drx_templates::Dialect;
@@ -139,15 +142,6 @@ fn quoted_path(s: &str) -> Option<String> {
     }
 }
 
-/// What connecting needs, kept to connect again.
-pub(super) struct Settings {
-    pub sink: String,
-    /// The connection URL (may hold a password: never logged).
-    pub url: String,
-    pub binding: Binding,
-    pub create_tables: bool,
-}
-
 /// A MySQL session holding the `GET_LOCK` lock of its sink and file id.
 pub(super) struct MyClient {
     settings: Settings,
@@ -190,7 +184,7 @@ impl MyClient {
             sink: sink.clone(),
             message: e.message,
         };
-        let opts = Opts::from_url(&settings.url).map_err(|e| {
+        let opts = Opts::from_url(&settings.connection).map_err(|e| {
             err(DbError {
                 failure: Failure::Other,
                 message: format!("the connection URL: {e}"),
@@ -526,15 +520,7 @@ impl Backend for MyClient {
             return None;
         }
         let mut buf = Vec::with_capacity(values.len() * 16);
-        for row in values.chunks(columns.max(1)) {
-            for (i, v) in row.iter().enumerate() {
-                if i > 0 {
-                    buf.push(b'\t');
-                }
-                load_value(v, &mut buf);
-            }
-            buf.push(b'\n');
-        }
+        tab_separated(values, columns, &mut buf, load_value);
         let conn = match live(&mut self.conn) {
             Ok(conn) => conn,
             Err(e) => return Some(Err(e)),

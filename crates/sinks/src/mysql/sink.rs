@@ -1,9 +1,8 @@
-use super::client::{MyClient, Settings};
+use super::client::MyClient;
 use super::config::MysqlConfig;
-use crate::sql::{SqlOptions, SqlSink, connection_string, is_mapped};
+use crate::sql::{ConnectionKeys, SectionSettings, SqlSink, open_settings};
 use crate::{Binding, SinkError};
 use std::path::Path;
-use std::time::Duration;
 
 /// Applies changes to MySQL or MariaDB, each batch in one transaction that
 /// also updates its row of `drx_checkpoint`.
@@ -19,31 +18,24 @@ impl MysqlSink {
         home: &Path,
         binding: Binding,
     ) -> Result<MysqlSink, SinkError> {
-        let url_file = config
-            .url_file
-            .as_ref()
-            .map(|p| drx_config::absolute(home, p));
-        let url = connection_string(
-            &name,
-            config.url.as_deref(),
-            config.url_env.as_deref(),
-            url_file.as_deref(),
-        )?;
-        let options = SqlOptions {
-            mapped: is_mapped(config.mode, &binding)?,
-            reconnect_for: Duration::from_secs(config.reconnect_timeout_secs),
-            bulk_min_rows: if config.load_data_min_rows == 0 {
-                usize::MAX
-            } else {
-                config.load_data_min_rows
-            },
+        let keys = ConnectionKeys {
+            value: ("url", config.url.as_deref()),
+            env: ("url_env", config.url_env.as_deref()),
+            file: ("url_file", config.url_file.as_deref()),
         };
-        let client = MyClient::open(Settings {
-            sink: name.clone(),
-            url,
-            binding: binding.clone(),
-            create_tables: config.create_tables,
-        })?;
+        let (settings, options) = open_settings(
+            &name,
+            home,
+            keys,
+            SectionSettings {
+                mode: config.mode,
+                reconnect_timeout_secs: config.reconnect_timeout_secs,
+                bulk_min_rows: config.load_data_min_rows,
+                create_tables: config.create_tables,
+            },
+            &binding,
+        )?;
+        let client = MyClient::open(settings)?;
         Ok(MysqlSink(SqlSink::new(name, binding, client, options)?))
     }
 }

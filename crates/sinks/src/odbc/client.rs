@@ -1,7 +1,10 @@
 //! An ODBC connection as the SQL engine drives it.
 
-use crate::sql::backend::{Backend, DbError, Failure, StatementId, StoredCheckpoint, ValueRef};
-use crate::{Binding, Checkpoint, SinkError};
+use crate::sql::Settings;
+use crate::sql::backend::{
+    Backend, DbError, Failure, StatementId, StoredCheckpoint, ValueRef, float_text,
+};
+use crate::{Checkpoint, SinkError};
 use drx_templates::Dialect;
 use odbc_api::handles::StatementConnection;
 use odbc_api::parameter::VarWCharSlice;
@@ -148,15 +151,6 @@ fn secrets(connection_string: &str) -> Vec<String> {
     found
 }
 
-/// What connecting needs, kept to connect again.
-pub(super) struct Settings {
-    pub sink: String,
-    /// The connection string (may hold a password: never logged).
-    pub connection_string: String,
-    pub binding: Binding,
-    pub create_tables: bool,
-}
-
 /// The UTF-16 text of each value of one statement: text goes as wide
 /// characters, which every Unicode driver takes whatever the locale.
 #[derive(Default)]
@@ -204,17 +198,6 @@ impl WideValues {
                 None => VarWCharSlice::NULL,
             })
             .collect()
-    }
-}
-
-/// A float as text (`NaN` and `Infinity` as PostgreSQL spells them).
-fn float_text(v: f64, buf: &mut ryu::Buffer) -> &str {
-    if v.is_nan() {
-        "NaN"
-    } else if v.is_infinite() {
-        if v > 0.0 { "Infinity" } else { "-Infinity" }
-    } else {
-        buf.format(v)
     }
 }
 
@@ -354,12 +337,12 @@ fn session(settings: &Settings) -> Result<SharedConnection<'static>, DbError> {
     let env = odbc_api::environment()
         .map_err(|e| other(format!("the ODBC environment: {}", state_and_message(&e).1)))?;
     let conn = env
-        .connect_with_connection_string(&settings.connection_string, ConnectionOptions::default())
+        .connect_with_connection_string(&settings.connection, ConnectionOptions::default())
         .map_err(|e| {
             // The error, not the string, and the password cut even from
             // that: a driver may echo what it was given.
             let mut d = db_error(&e, None);
-            for secret in secrets(&settings.connection_string) {
+            for secret in secrets(&settings.connection) {
                 d.message = d.message.replace(&secret, "***");
             }
             d.message = format!("connecting: {}", d.message);

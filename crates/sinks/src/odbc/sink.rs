@@ -1,9 +1,8 @@
-use super::client::{OdbcClient, Settings};
+use super::client::OdbcClient;
 use super::config::OdbcConfig;
-use crate::sql::{SqlOptions, SqlSink, connection_string, is_mapped};
+use crate::sql::{ConnectionKeys, SectionSettings, SqlSink, open_settings};
 use crate::{Binding, SinkError};
 use std::path::Path;
-use std::time::Duration;
 
 /// Applies changes through ODBC, each batch in one transaction that also
 /// moves its row of `drx_checkpoint` (compare-and-set).
@@ -19,44 +18,31 @@ impl OdbcSink {
         home: &Path,
         binding: Binding,
     ) -> Result<OdbcSink, SinkError> {
-        let file = config
-            .connection_string_file
-            .as_ref()
-            .map(|p| drx_config::absolute(home, p));
-        let connection_string = connection_string(
-            &name,
-            config.connection_string.as_deref(),
-            config.connection_string_env.as_deref(),
-            file.as_deref(),
-        )
-        .map_err(own_keys)?;
-        let options = SqlOptions {
-            mapped: is_mapped(config.mode, &binding)?,
-            reconnect_for: Duration::from_secs(config.reconnect_timeout_secs),
-            bulk_min_rows: usize::MAX,
+        let keys = ConnectionKeys {
+            value: ("connection_string", config.connection_string.as_deref()),
+            env: (
+                "connection_string_env",
+                config.connection_string_env.as_deref(),
+            ),
+            file: (
+                "connection_string_file",
+                config.connection_string_file.as_deref(),
+            ),
         };
-        let client = OdbcClient::open(Settings {
-            sink: name.clone(),
-            connection_string,
-            binding: binding.clone(),
-            create_tables: config.create_tables,
-        })?;
+        let (settings, options) = open_settings(
+            &name,
+            home,
+            keys,
+            SectionSettings {
+                mode: config.mode,
+                reconnect_timeout_secs: config.reconnect_timeout_secs,
+                bulk_min_rows: 0,
+                create_tables: config.create_tables,
+            },
+            &binding,
+        )?;
+        let client = OdbcClient::open(settings)?;
         Ok(OdbcSink(SqlSink::new(name, binding, client, options)?))
-    }
-}
-
-/// The shared resolver's messages, with this sink's keys.
-fn own_keys(e: SinkError) -> SinkError {
-    match e {
-        SinkError::Config(m) => SinkError::Config(
-            m.replace("(url_env)", "(connection_string_env)")
-                .replace("(url_file)", "(connection_string_file)")
-                .replace(
-                    "give `url`, `url_env` or `url_file`",
-                    "give `connection_string`, `connection_string_env` or `connection_string_file`",
-                ),
-        ),
-        other => other,
     }
 }
 

@@ -1,7 +1,10 @@
 //! The PostgreSQL connection as the SQL engine drives it.
 
-use crate::sql::backend::{Backend, DbError, Failure, StatementId, StoredCheckpoint, ValueRef};
-use crate::{Binding, Checkpoint, SinkError};
+use crate::sql::Settings;
+use crate::sql::backend::{
+    Backend, DbError, Failure, StatementId, StoredCheckpoint, ValueRef, float_text, tab_separated,
+};
+use crate::{Checkpoint, SinkError};
 use bytes::BytesMut;
 use drx_templates::Dialect;
 use postgres::types::{Format, IsNull, ToSql, Type, to_sql_checked};
@@ -100,26 +103,6 @@ impl ToSql for Text<'_> {
     to_sql_checked!();
 }
 
-/// A float as PostgreSQL reads it.
-fn float_text(v: f64, buf: &mut ryu::Buffer) -> &str {
-    if v.is_nan() {
-        "NaN"
-    } else if v.is_infinite() {
-        if v > 0.0 { "Infinity" } else { "-Infinity" }
-    } else {
-        buf.format(v)
-    }
-}
-
-/// What connecting needs, kept to connect again.
-pub(super) struct Settings {
-    pub sink: String,
-    /// The connection string (may hold a password: never logged).
-    pub url: String,
-    pub binding: Binding,
-    pub create_tables: bool,
-}
-
 /// A PostgreSQL session holding the advisory lock of its sink and file id.
 pub(super) struct PgClient {
     settings: Settings,
@@ -202,7 +185,7 @@ impl PgClient {
 /// the session it replaces is gone).
 fn session(settings: &Settings) -> Result<Client, DbError> {
     // The error, not the string: it may hold a password.
-    let mut client = Client::connect(&settings.url, NoTls).map_err(|e| {
+    let mut client = Client::connect(&settings.connection, NoTls).map_err(|e| {
         let mut d = db_error(e);
         d.message = format!("connecting: {}", d.message);
         d
@@ -330,15 +313,7 @@ impl Backend for PgClient {
     ) -> Option<Result<u64, DbError>> {
         let mut buf = std::mem::take(&mut self.copy_buf);
         buf.clear();
-        for row in values.chunks(columns.max(1)) {
-            for (i, v) in row.iter().enumerate() {
-                if i > 0 {
-                    buf.push(b'\t');
-                }
-                copy_value(v, &mut buf);
-            }
-            buf.push(b'\n');
-        }
+        tab_separated(values, columns, &mut buf, copy_value);
         let result = (|| {
             let mut writer = self
                 .client

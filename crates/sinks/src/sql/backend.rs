@@ -137,3 +137,33 @@ pub(crate) trait Backend {
         Ok(None)
     }
 }
+
+/// A float as text (`NaN` and `Infinity` as PostgreSQL spells them).
+pub(crate) fn float_text(v: f64, buf: &mut ryu::Buffer) -> &str {
+    if v.is_nan() {
+        "NaN"
+    } else if v.is_infinite() {
+        if v > 0.0 { "Infinity" } else { "-Infinity" }
+    } else {
+        buf.format(v)
+    }
+}
+
+/// Rows of `columns` values as tab-separated lines for a bulk loader,
+/// each value written by `field`.
+pub(crate) fn tab_separated(
+    values: &[ValueRef<'_>],
+    columns: usize,
+    out: &mut Vec<u8>,
+    field: fn(&ValueRef<'_>, &mut Vec<u8>),
+) {
+    for row in values.chunks(columns.max(1)) {
+        for (i, v) in row.iter().enumerate() {
+            if i > 0 {
+                out.push(b'\t');
+            }
+            field(v, out);
+        }
+        out.push(b'\n');
+    }
+}

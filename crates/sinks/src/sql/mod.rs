@@ -19,7 +19,7 @@ mod schema;
 mod statements;
 
 pub use connection::SqlMode;
-pub(crate) use connection::{connection_string, is_mapped};
+pub(crate) use connection::{ConnectionKeys, SectionSettings, Settings, open_settings};
 pub(crate) use engine::{SqlOptions, SqlSink};
 pub use schema::{column_type, create_table_sql};
 
