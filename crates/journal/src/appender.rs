@@ -148,6 +148,17 @@ impl Appender {
     /// Appends one entry. Returns its seq and whether the writer just
     /// became dirty (the flusher thread should be woken).
     pub(crate) fn append(&mut self, entry: &NewEntry<'_>) -> Result<(u64, bool), JournalError> {
+        self.append_stamped(entry, None)
+    }
+
+    /// Appends one entry with the stamp it already has (seq, epoch and
+    /// timestamp from another journal), or, with `None`, the next seq, the
+    /// current epoch and the time now.
+    pub(crate) fn append_stamped(
+        &mut self,
+        entry: &NewEntry<'_>,
+        given: Option<Stamp>,
+    ) -> Result<(u64, bool), JournalError> {
         self.check()?;
         let plan = payload::plan(entry)?;
         let frame_len = FRAME_HEADER_LEN + plan.len;
@@ -158,10 +169,19 @@ impl Appender {
             self.flush()?;
         }
         let seq = self.last_seq + 1;
-        let stamp = Stamp {
-            seq,
-            epoch: self.epoch,
-            timestamp_us: now_us(),
+        let stamp = match given {
+            Some(stamp) if stamp.seq != seq => {
+                return Err(JournalError::OutOfSequence {
+                    expected: seq,
+                    got: stamp.seq,
+                });
+            }
+            Some(stamp) => stamp,
+            None => Stamp {
+                seq,
+                epoch: self.epoch,
+                timestamp_us: now_us(),
+            },
         };
         let start = self.buf.len();
         self.buf.extend_from_slice(&[0; FRAME_HEADER_LEN]);

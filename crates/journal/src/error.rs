@@ -59,6 +59,23 @@ pub enum JournalError {
         version: u16,
     },
 
+    /// An entry from elsewhere (another journal, the wire) does not follow
+    /// this journal's last one.
+    #[error("entry seq {got} does not follow this journal's last entry (expected seq {expected})")]
+    OutOfSequence {
+        /// The seq that would follow.
+        expected: u64,
+        /// The seq offered.
+        got: u64,
+    },
+
+    /// An encoded entry (from the wire) is malformed.
+    #[error("malformed journal entry: {reason}")]
+    BadEntry {
+        /// What is wrong.
+        reason: &'static str,
+    },
+
     /// The requested entries were removed by retention.
     #[error(
         "journal entries from seq {requested} are gone: the oldest retained entry is seq {oldest}"

@@ -77,6 +77,7 @@ pub use crate::{
     epoch::current_epoch,
     error::JournalError,
     frame::MAX_PAYLOAD,
+    payload::{decode_entry, encode_entry},
     reader::{Reader, last_seq},
     retention::remove_passed_segments,
     segment::FORMAT_VERSION,

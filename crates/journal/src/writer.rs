@@ -7,8 +7,9 @@ use std::thread::JoinHandle;
 
 use crate::appender::Appender;
 use crate::durability::{Durability, Shared, spawn_flusher};
-use crate::entry::NewEntry;
+use crate::entry::{EntryRef, NewEntry};
 use crate::error::JournalError;
+use crate::payload::Stamp;
 use crate::{epoch, lock, recovery};
 
 /// The default segment size: 64 MiB.
@@ -101,6 +102,30 @@ impl Writer {
     /// the disk as the [`Durability`] says.
     pub fn append(&mut self, entry: &NewEntry<'_>) -> Result<u64, JournalError> {
         let (seq, became_dirty) = self.shared.lock().append(entry)?;
+        if became_dirty {
+            self.shared.wake.notify_one();
+        }
+        Ok(seq)
+    }
+
+    /// Appends an entry read from another journal (a primary's), keeping
+    /// its seq, epoch and timestamp, so that this journal holds the same
+    /// entries as that one. Its seq must follow this journal's last
+    /// ([`JournalError::OutOfSequence`] otherwise); an epoch above the
+    /// current one becomes the current one, persisted.
+    pub fn append_replica(&mut self, entry: &EntryRef<'_>) -> Result<u64, JournalError> {
+        if entry.epoch > self.epoch() {
+            self.set_epoch(entry.epoch)?;
+        }
+        let stamp = Stamp {
+            seq: entry.seq,
+            epoch: entry.epoch,
+            timestamp_us: entry.timestamp_us,
+        };
+        let (seq, became_dirty) = self
+            .shared
+            .lock()
+            .append_stamped(&entry.as_new_entry(), Some(stamp))?;
         if became_dirty {
             self.shared.wake.notify_one();
         }
