@@ -372,6 +372,27 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Encodes a whole entry, stamp included, as the journal stores it (the
+/// payload of a frame, docs/JOURNAL_FORMAT.md): for shipping entries to
+/// another journal.
+pub fn encode_entry(entry: &EntryRef<'_>, out: &mut Vec<u8>) -> Result<(), JournalError> {
+    let new = entry.as_new_entry();
+    let plan = plan(&new)?;
+    let stamp = Stamp {
+        seq: entry.seq,
+        epoch: entry.epoch,
+        timestamp_us: entry.timestamp_us,
+    };
+    out.reserve(plan.len);
+    encode(&new, &plan, stamp, out);
+    Ok(())
+}
+
+/// Decodes an entry encoded by [`encode_entry`].
+pub fn decode_entry(bytes: &[u8]) -> Result<EntryRef<'_>, JournalError> {
+    decode(bytes).map_err(|reason| JournalError::BadEntry { reason })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -491,25 +512,4 @@ mod tests {
             Err(JournalError::EntryTooLarge { len: 70_000 })
         ));
     }
-}
-
-/// Encodes a whole entry, stamp included, as the journal stores it (the
-/// payload of a frame, docs/JOURNAL_FORMAT.md): for shipping entries to
-/// another journal.
-pub fn encode_entry(entry: &EntryRef<'_>, out: &mut Vec<u8>) -> Result<(), JournalError> {
-    let new = entry.as_new_entry();
-    let plan = plan(&new)?;
-    let stamp = Stamp {
-        seq: entry.seq,
-        epoch: entry.epoch,
-        timestamp_us: entry.timestamp_us,
-    };
-    out.reserve(plan.len);
-    encode(&new, &plan, stamp, out);
-    Ok(())
-}
-
-/// Decodes an entry encoded by [`encode_entry`].
-pub fn decode_entry(bytes: &[u8]) -> Result<EntryRef<'_>, JournalError> {
-    decode(bytes).map_err(|reason| JournalError::BadEntry { reason })
 }
