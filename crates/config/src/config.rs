@@ -24,6 +24,8 @@ pub struct Config {
     pub journal: JournalSettings,
     /// Extractor settings; its directories are absolute.
     pub extractor: ExtractorSettings,
+    /// Mirroring settings; its paths are absolute.
+    pub mirror: crate::MirrorSettings,
     /// The sink sections, for `drx-sinks` to parse.
     pub sinks: Vec<SinkSection>,
 }
@@ -41,6 +43,8 @@ struct RawConfig {
     journal: JournalSettings,
     #[serde(default)]
     extractor: ExtractorSettings,
+    #[serde(default)]
+    mirror: crate::MirrorSettings,
     #[serde(default)]
     sinks: Vec<toml::Spanned<toml::Table>>,
 }
@@ -71,6 +75,22 @@ impl Config {
         extractor.layouts_dir = absolute(home, &extractor.layouts_dir);
         extractor.templates_dir = absolute(home, &extractor.templates_dir);
         extractor.dead_letter_dir = absolute(home, &extractor.dead_letter_dir);
+        let mut mirror = raw.mirror;
+        mirror.standby_journal_dir = absolute(home, &mirror.standby_journal_dir);
+        for root in &mut mirror.replica_roots {
+            *root = absolute(home, root);
+        }
+        for path in [
+            &mut mirror.secret_file,
+            &mut mirror.tls_cert,
+            &mut mirror.tls_key,
+            &mut mirror.tls_ca,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *path = absolute(home, path);
+        }
         if extractor.batch_size == 0 {
             return Err(ConfigError::at(
                 file,
@@ -99,6 +119,7 @@ impl Config {
             files: FilesTable::new(raw.files, home),
             journal,
             extractor,
+            mirror,
             sinks,
         })
     }
@@ -107,6 +128,35 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mirror_section_has_defaults_and_absolute_paths() {
+        let c = Config::parse("drx.toml", "", Path::new("/srv/drx")).unwrap();
+        assert_eq!(c.mirror.commit, crate::CommitMode::Async);
+        assert_eq!(
+            c.mirror.standby_journal_dir,
+            Path::new("/srv/drx/standby_journal")
+        );
+        let text = "[mirror]\nnode_id = \"b\"\ncommit = \"sync\"\nreplica_roots = [\"replicas\", \"/abs\"]\nsecret_file = \"secret\"\n";
+        let c = Config::parse("drx.toml", text, Path::new("/srv/drx")).unwrap();
+        assert_eq!(c.mirror.commit, crate::CommitMode::Sync);
+        assert_eq!(
+            c.mirror.replica_roots,
+            [Path::new("/srv/drx/replicas"), Path::new("/abs")]
+        );
+        assert_eq!(
+            c.mirror.secret_file.as_deref(),
+            Some(Path::new("/srv/drx/secret"))
+        );
+        let err = Config::parse(
+            "drx.toml",
+            "[mirror]\ncommit = \"eventually\"\n",
+            Path::new("/srv"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("drx.toml:2:"), "{err}");
+    }
 
     #[test]
     fn unknown_key_names_file_line_col() {

@@ -8,7 +8,7 @@
 //! * `[global_settings]` — the Control Table's `GLOBAL_SETTINGS` record;
 //! * `[[servers]]` — the other Control Table records (`PRIMARY`, `BACKUP`, ...);
 //! * `[[files]]` — the Files Table: `include`, `exclude` and `equalize` records;
-//! * `[journal]`, `[extractor]` — drx's own settings;
+//! * `[journal]`, `[extractor]`, `[mirror]` — drx's own settings;
 //! * `[[sinks]]` — where extracted changes go; each is parsed by `drx-sinks`.
 //!
 //! Unknown keys are errors that name `file:line:col`.
@@ -32,6 +32,7 @@ mod error;
 mod extractor;
 mod files_table;
 mod journal;
+mod mirror;
 mod paths;
 mod sink_section;
 
@@ -42,6 +43,7 @@ pub use crate::{
     extractor::{BadRecordPolicy, ExtractorSettings},
     files_table::{FileRecord, FileRecordType, FilesTable},
     journal::{DurabilityMode, JournalSettings},
+    mirror::{CommitMode, MirrorSettings},
     paths::{absolute, normalize},
     sink_section::SinkSection,
 };
