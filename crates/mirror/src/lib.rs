@@ -1,0 +1,19 @@
+//! Mirroring: a primary streams its journal to a standby, which applies it
+//! to replica files so that they equal the primary's, byte for byte, as of
+//! the last applied sequence number.
+//!
+//! * `protocol` — the versioned wire protocol (docs/PROTOCOL.md): frames
+//!   with checksums, the handshake, authentication, entries, acks and
+//!   heartbeats; codecs only, no sockets;
+//! * `replica` — applying journal entries to replica files: path mapping,
+//!   confinement to the replica roots, transactions applied whole or not at
+//!   all, durability before an acknowledgement.
+
+mod protocol;
+
+pub use crate::protocol::{
+    AuthError, DecodeError, EncodeError, Entries, EntriesWriter, EntryIter, FrameHeader,
+    HEADER_LEN, Hello, MAGIC, MAX_ENTRY_LEN, MAX_FRAME_LEN, MAX_NODE_ID_LEN, MAX_PAYLOAD_LEN,
+    MAX_TEXT_LEN, MIN_SECRET_LEN, Message, MessageKind, NONCE_LEN, Nonce, PROOF_LEN,
+    PROTOCOL_VERSION, Proof, Reason, Recovery, Role, Secret, TRAILER_LEN, Transcript,
+};

@@ -1,0 +1,555 @@
+//! The messages of protocol version 1 and their payloads
+//! (docs/PROTOCOL.md, "Messages").
+
+use std::fmt;
+
+use super::entries::Entries;
+use super::error::{DecodeError, EncodeError};
+use super::frame;
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// The length of a handshake nonce.
+pub const NONCE_LEN: usize = 32;
+
+/// The length of a proof: an HMAC-SHA256.
+pub const PROOF_LEN: usize = 32;
+
+/// The longest node id, in bytes of UTF-8.
+pub const MAX_NODE_ID_LEN: usize = 255;
+
+/// The longest text of a `Refused` or `Goodbye`, in bytes of UTF-8.
+pub const MAX_TEXT_LEN: usize = u16::MAX as usize;
+
+/// The largest journal entry an `Entries` message carries: the journal's
+/// largest payload.
+pub const MAX_ENTRY_LEN: usize = 64 * 1024 * 1024;
+
+const _: () = assert!(MAX_ENTRY_LEN >= drx_journal::MAX_PAYLOAD);
+const _: () = assert!(MAX_ENTRY_LEN + 16 <= frame::MAX_PAYLOAD_LEN);
+
+/// The type of a message: the type byte of its frame header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum MessageKind {
+    /// [`Message::Hello`]
+    Hello = 1,
+    /// [`Message::Proof`]
+    Proof = 2,
+    /// [`Message::Welcome`]
+    Welcome = 3,
+    /// [`Message::Refused`]
+    Refused = 4,
+    /// [`Message::Entries`]
+    Entries = 5,
+    /// [`Message::Ack`]
+    Ack = 6,
+    /// [`Message::Heartbeat`]
+    Heartbeat = 7,
+    /// [`Message::Resend`]
+    Resend = 8,
+    /// [`Message::Goodbye`]
+    Goodbye = 9,
+}
+
+impl MessageKind {
+    /// Every message type, in code order.
+    pub const ALL: [MessageKind; 9] = [
+        MessageKind::Hello,
+        MessageKind::Proof,
+        MessageKind::Welcome,
+        MessageKind::Refused,
+        MessageKind::Entries,
+        MessageKind::Ack,
+        MessageKind::Heartbeat,
+        MessageKind::Resend,
+        MessageKind::Goodbye,
+    ];
+
+    /// The type byte.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The type with this byte, if any.
+    pub fn from_code(code: u8) -> Option<MessageKind> {
+        MessageKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// The message's name, as in docs/PROTOCOL.md.
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageKind::Hello => "Hello",
+            MessageKind::Proof => "Proof",
+            MessageKind::Welcome => "Welcome",
+            MessageKind::Refused => "Refused",
+            MessageKind::Entries => "Entries",
+            MessageKind::Ack => "Ack",
+            MessageKind::Heartbeat => "Heartbeat",
+            MessageKind::Resend => "Resend",
+            MessageKind::Goodbye => "Goodbye",
+        }
+    }
+}
+
+impl fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The role of a node in a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The node whose journal is mirrored; it connects.
+    Primary,
+    /// The node that receives and applies the journal; it listens.
+    Standby,
+}
+
+impl Role {
+    /// The role's byte on the wire.
+    pub fn code(self) -> u8 {
+        match self {
+            Role::Primary => 1,
+            Role::Standby => 2,
+        }
+    }
+
+    /// The role with this byte, if any.
+    pub fn from_code(code: u8) -> Option<Role> {
+        match code {
+            1 => Some(Role::Primary),
+            2 => Some(Role::Standby),
+            _ => None,
+        }
+    }
+
+    /// The other role.
+    pub fn peer(self) -> Role {
+        match self {
+            Role::Primary => Role::Standby,
+            Role::Standby => Role::Primary,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Primary => "primary",
+            Role::Standby => "standby",
+        })
+    }
+}
+
+/// Why a node refuses a handshake (`Refused`) or ends a connection
+/// (`Goodbye`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// An orderly shutdown.
+    Shutdown,
+    /// The peer's protocol version is not one this node speaks.
+    UnsupportedVersion,
+    /// The peer's proof does not match: another secret, or a replayed or
+    /// reflected proof.
+    WrongSecret,
+    /// The peer's epoch is older than this node's: it was fenced off by a
+    /// failover.
+    EpochFenced,
+    /// The peer announced the wrong role (a primary talking to a primary).
+    WrongRole,
+    /// The peer's node id is not the one configured.
+    UnknownNode,
+    /// Another primary is connected to this standby.
+    Busy,
+    /// The two journals cannot be continued from each other: the standby
+    /// holds entries the primary does not, or the primary no longer holds
+    /// the entries the standby needs.
+    CannotResume,
+    /// The peer broke the protocol: a malformed or unexpected message.
+    ProtocolViolation,
+    /// The byte stream is damaged beyond resynchronisation.
+    CorruptStream,
+    /// Nothing arrived from the peer for too long.
+    Timeout,
+    /// A code this build does not know (from a newer peer); kept as is.
+    Other(u16),
+}
+
+impl Reason {
+    const NAMED: [(u16, Reason); 11] = [
+        (1, Reason::Shutdown),
+        (2, Reason::UnsupportedVersion),
+        (3, Reason::WrongSecret),
+        (4, Reason::EpochFenced),
+        (5, Reason::WrongRole),
+        (6, Reason::UnknownNode),
+        (7, Reason::Busy),
+        (8, Reason::CannotResume),
+        (9, Reason::ProtocolViolation),
+        (10, Reason::CorruptStream),
+        (11, Reason::Timeout),
+    ];
+
+    /// The reason's code on the wire.
+    pub fn code(self) -> u16 {
+        if let Reason::Other(code) = self {
+            return code;
+        }
+        Reason::NAMED
+            .iter()
+            .find(|(_, r)| *r == self)
+            .map_or(0, |(code, _)| *code)
+    }
+
+    /// The reason with this code: a named one, or [`Reason::Other`].
+    pub fn from_code(code: u16) -> Reason {
+        Reason::NAMED
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or(Reason::Other(code), |(_, r)| *r)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Shutdown => f.write_str("shutdown"),
+            Reason::UnsupportedVersion => f.write_str("unsupported protocol version"),
+            Reason::WrongSecret => f.write_str("wrong secret"),
+            Reason::EpochFenced => f.write_str("epoch fenced"),
+            Reason::WrongRole => f.write_str("wrong role"),
+            Reason::UnknownNode => f.write_str("unknown node"),
+            Reason::Busy => f.write_str("busy"),
+            Reason::CannotResume => f.write_str("cannot resume"),
+            Reason::ProtocolViolation => f.write_str("protocol violation"),
+            Reason::CorruptStream => f.write_str("corrupt stream"),
+            Reason::Timeout => f.write_str("timeout"),
+            Reason::Other(code) => write!(f, "reason {code}"),
+        }
+    }
+}
+
+/// A handshake nonce: 32 random bytes, fresh for every connection
+/// ([`Nonce::random`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Nonce(pub [u8; NONCE_LEN]);
+
+/// A proof of knowledge of the shared secret: an HMAC-SHA256 over the
+/// handshake ([`super::auth::Transcript`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Proof(pub [u8; PROOF_LEN]);
+
+/// The first message of each side of a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hello {
+    /// The protocol version the sender speaks ([`PROTOCOL_VERSION`]).
+    pub version: u16,
+    /// The sender's role.
+    pub role: Role,
+    /// The sender's node id: 1 to 255 bytes of UTF-8.
+    pub node_id: String,
+    /// The sender's epoch.
+    pub epoch: u64,
+    /// The sender's last durable seq: for a primary the last seq of its
+    /// journal, for a standby the last entry it applied durably (0: none).
+    pub last_seq: u64,
+    /// The sender's fresh random nonce.
+    pub nonce: Nonce,
+}
+
+/// A message of the protocol. Only [`Message::Entries`] borrows from the
+/// bytes it was decoded from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message<'a> {
+    /// Opens a connection, from each side: who it is and where it stands.
+    Hello(Hello),
+    /// The sender's proof that it knows the shared secret.
+    Proof(Proof),
+    /// Standby → primary: authenticated; send entries from `resume_from`.
+    Welcome {
+        /// The first seq the standby wants: its last durable seq + 1.
+        resume_from: u64,
+    },
+    /// The handshake is refused; the sender closes the connection.
+    Refused {
+        /// Why.
+        reason: Reason,
+        /// Details for a person (UTF-8, at most 65,535 bytes).
+        text: String,
+    },
+    /// Primary → standby: consecutive journal entries.
+    Entries(Entries<'a>),
+    /// Standby → primary: every entry up to `applied` is durably applied.
+    Ack {
+        /// The last seq applied durably.
+        applied: u64,
+    },
+    /// Either way: the sender is alive.
+    Heartbeat {
+        /// The primary's last journal seq, or the standby's last durably
+        /// applied seq.
+        last_seq: u64,
+        /// The sender's clock, microseconds since 1970-01-01T00:00:00Z.
+        timestamp_us: i64,
+    },
+    /// Standby → primary: a frame was damaged; send again from `from_seq`.
+    Resend {
+        /// The first seq to send again: the last good entry received + 1.
+        from_seq: u64,
+    },
+    /// The sender closes the connection.
+    Goodbye {
+        /// Why.
+        reason: Reason,
+        /// Details for a person (UTF-8, at most 65,535 bytes).
+        text: String,
+    },
+}
+
+impl<'a> Message<'a> {
+    /// The message's type.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Message::Hello(_) => MessageKind::Hello,
+            Message::Proof(_) => MessageKind::Proof,
+            Message::Welcome { .. } => MessageKind::Welcome,
+            Message::Refused { .. } => MessageKind::Refused,
+            Message::Entries(_) => MessageKind::Entries,
+            Message::Ack { .. } => MessageKind::Ack,
+            Message::Heartbeat { .. } => MessageKind::Heartbeat,
+            Message::Resend { .. } => MessageKind::Resend,
+            Message::Goodbye { .. } => MessageKind::Goodbye,
+        }
+    }
+
+    /// Appends this message, as one frame, to `out` (which is not cleared:
+    /// frames can be gathered for one write). Returns the frame's length.
+    /// On error nothing is appended.
+    pub fn encode(&self, out: &mut Vec<u8>) -> Result<usize, EncodeError> {
+        match self {
+            Message::Hello(hello) => check_node_id(&hello.node_id)?,
+            Message::Refused { text, .. } | Message::Goodbye { text, .. }
+                if text.len() > MAX_TEXT_LEN =>
+            {
+                return Err(EncodeError::TextTooLong { len: text.len() });
+            }
+            _ => {}
+        }
+        let start = frame::begin(out, self.kind());
+        match self {
+            Message::Hello(h) => {
+                out.extend_from_slice(&h.version.to_le_bytes());
+                out.push(h.role.code());
+                out.push(0);
+                out.extend_from_slice(&h.epoch.to_le_bytes());
+                out.extend_from_slice(&h.last_seq.to_le_bytes());
+                out.extend_from_slice(&h.nonce.0);
+                // check_node_id: 1 to 255 bytes.
+                out.push(h.node_id.len() as u8);
+                out.extend_from_slice(h.node_id.as_bytes());
+            }
+            Message::Proof(proof) => out.extend_from_slice(&proof.0),
+            Message::Welcome { resume_from } => out.extend_from_slice(&resume_from.to_le_bytes()),
+            Message::Refused { reason, text } | Message::Goodbye { reason, text } => {
+                out.extend_from_slice(&reason.code().to_le_bytes());
+                // Checked above: at most u16::MAX bytes.
+                out.extend_from_slice(&(text.len() as u16).to_le_bytes());
+                out.extend_from_slice(text.as_bytes());
+            }
+            Message::Entries(entries) => entries.encode_payload(out),
+            Message::Ack { applied } => out.extend_from_slice(&applied.to_le_bytes()),
+            Message::Heartbeat {
+                last_seq,
+                timestamp_us,
+            } => {
+                out.extend_from_slice(&last_seq.to_le_bytes());
+                out.extend_from_slice(&timestamp_us.to_le_bytes());
+            }
+            Message::Resend { from_seq } => out.extend_from_slice(&from_seq.to_le_bytes()),
+        }
+        frame::finish(out, start)
+    }
+
+    /// Decodes the frame at the start of `buf`: `Ok(None)` when `buf` holds
+    /// only the beginning of a frame (read more and call again), or the
+    /// message and the number of bytes it took. The message's entries
+    /// borrow from `buf`.
+    pub fn decode(buf: &'a [u8]) -> Result<Option<(Message<'a>, usize)>, DecodeError> {
+        let Some(frame) = frame::split(buf)? else {
+            return Ok(None);
+        };
+        Ok(Some((
+            decode_payload(frame.kind, frame.payload)?,
+            frame.len,
+        )))
+    }
+}
+
+fn check_node_id(node_id: &str) -> Result<(), EncodeError> {
+    if node_id.is_empty() || node_id.len() > MAX_NODE_ID_LEN {
+        return Err(EncodeError::NodeIdLength { len: node_id.len() });
+    }
+    Ok(())
+}
+
+/// Reads the fields of one payload, front to back.
+pub(crate) struct Fields<'a> {
+    kind: MessageKind,
+    rest: &'a [u8],
+}
+
+impl<'a> Fields<'a> {
+    pub(crate) fn new(kind: MessageKind, payload: &'a [u8]) -> Self {
+        Fields {
+            kind,
+            rest: payload,
+        }
+    }
+
+    pub(crate) fn bytes(&mut self, n: usize, field: &str) -> Result<&'a [u8], DecodeError> {
+        match self.rest.split_at_checked(n) {
+            Some((head, tail)) => {
+                self.rest = tail;
+                Ok(head)
+            }
+            None => Err(DecodeError::malformed(
+                self.kind,
+                format!(
+                    "{field}: needs {n} bytes, the payload has {} left",
+                    self.rest.len()
+                ),
+            )),
+        }
+    }
+
+    fn array<const N: usize>(&mut self, field: &str) -> Result<[u8; N], DecodeError> {
+        let bytes = self.bytes(N, field)?;
+        let mut array = [0; N];
+        array.copy_from_slice(bytes);
+        Ok(array)
+    }
+
+    pub(crate) fn u8(&mut self, field: &str) -> Result<u8, DecodeError> {
+        Ok(self.array::<1>(field)?[0])
+    }
+
+    pub(crate) fn u16(&mut self, field: &str) -> Result<u16, DecodeError> {
+        Ok(u16::from_le_bytes(self.array(field)?))
+    }
+
+    pub(crate) fn u32(&mut self, field: &str) -> Result<u32, DecodeError> {
+        Ok(u32::from_le_bytes(self.array(field)?))
+    }
+
+    pub(crate) fn u64(&mut self, field: &str) -> Result<u64, DecodeError> {
+        Ok(u64::from_le_bytes(self.array(field)?))
+    }
+
+    fn i64(&mut self, field: &str) -> Result<i64, DecodeError> {
+        Ok(i64::from_le_bytes(self.array(field)?))
+    }
+
+    fn text(&mut self, len: usize, field: &str) -> Result<String, DecodeError> {
+        let bytes = self.bytes(len, field)?;
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Ok(text.to_owned()),
+            Err(e) => Err(DecodeError::malformed(
+                self.kind,
+                format!("{field}: not UTF-8 ({e})"),
+            )),
+        }
+    }
+
+    pub(crate) fn rest(&mut self) -> &'a [u8] {
+        std::mem::take(&mut self.rest)
+    }
+
+    pub(crate) fn end(&self) -> Result<(), DecodeError> {
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(DecodeError::malformed(
+                self.kind,
+                format!("{} trailing bytes after the last field", self.rest.len()),
+            ))
+        }
+    }
+
+    pub(crate) fn error(&self, detail: impl Into<String>) -> DecodeError {
+        DecodeError::malformed(self.kind, detail)
+    }
+}
+
+fn decode_payload(kind: MessageKind, payload: &[u8]) -> Result<Message<'_>, DecodeError> {
+    let mut f = Fields::new(kind, payload);
+    let message = match kind {
+        MessageKind::Hello => return decode_hello(f).map(Message::Hello),
+        MessageKind::Proof => Message::Proof(Proof(f.array("proof")?)),
+        MessageKind::Welcome => Message::Welcome {
+            resume_from: f.u64("resume from")?,
+        },
+        MessageKind::Refused | MessageKind::Goodbye => {
+            let reason = Reason::from_code(f.u16("reason")?);
+            let len = f.u16("text length")?;
+            let text = f.text(usize::from(len), "text")?;
+            if kind == MessageKind::Refused {
+                Message::Refused { reason, text }
+            } else {
+                Message::Goodbye { reason, text }
+            }
+        }
+        MessageKind::Entries => {
+            let first_seq = f.u64("first seq")?;
+            let count = f.u32("count")?;
+            let raw = f.rest();
+            Message::Entries(Entries::parse(first_seq, count, raw)?)
+        }
+        MessageKind::Ack => Message::Ack {
+            applied: f.u64("applied")?,
+        },
+        MessageKind::Heartbeat => Message::Heartbeat {
+            last_seq: f.u64("last seq")?,
+            timestamp_us: f.i64("timestamp")?,
+        },
+        MessageKind::Resend => Message::Resend {
+            from_seq: f.u64("from seq")?,
+        },
+    };
+    f.end()?;
+    Ok(message)
+}
+
+/// A `Hello` of another version is read leniently (its flags and trailing
+/// bytes are ignored), enough to refuse it with `UnsupportedVersion`.
+fn decode_hello(mut f: Fields<'_>) -> Result<Hello, DecodeError> {
+    let version = f.u16("version")?;
+    let role_code = f.u8("role")?;
+    let role = Role::from_code(role_code)
+        .ok_or_else(|| f.error(format!("role: unknown role {role_code}")))?;
+    let flags = f.u8("flags")?;
+    let epoch = f.u64("epoch")?;
+    let last_seq = f.u64("last seq")?;
+    let nonce = Nonce(f.array("nonce")?);
+    let len = f.u8("node id length")?;
+    if len == 0 {
+        return Err(f.error("node id: empty"));
+    }
+    let node_id = f.text(usize::from(len), "node id")?;
+    if version == PROTOCOL_VERSION {
+        if flags != 0 {
+            return Err(f.error(format!("flags: 0x{flags:02X}, must be 0")));
+        }
+        f.end()?;
+    }
+    Ok(Hello {
+        version,
+        role,
+        node_id,
+        epoch,
+        last_seq,
+        nonce,
+    })
+}

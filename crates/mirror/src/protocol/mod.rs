@@ -1,0 +1,39 @@
+//! The mirroring wire protocol, version 1 (docs/PROTOCOL.md): codecs only,
+//! no sockets.
+//!
+//! * [`frame`]: every message travels in one frame, `magic | length | type
+//!   | header CRC32C | payload | payload CRC32C`. A damaged header loses
+//!   the stream's step (close and reconnect); a damaged payload is skipped
+//!   and re-sent ([`Recovery`]).
+//! * [`message`]: [`Message`] and its payloads. [`Message::encode`]
+//!   appends a frame to a reusable `Vec<u8>`; [`Message::decode`] reads one
+//!   from the front of a byte slice, and answers `Ok(None)` while the slice
+//!   holds only part of a frame, so it works over a stream.
+//! * [`entries`]: the `Entries` batch, whose journal entries stay borrowed
+//!   from the received bytes, and [`EntriesWriter`], which encodes a batch
+//!   straight into the output buffer.
+//! * [`auth`]: the shared [`Secret`], nonces, and the HMAC-SHA256 proofs
+//!   over the handshake's [`Transcript`].
+//!
+//! No input makes a decoder panic: anything that is not a valid frame is a
+//! [`DecodeError`] naming what is wrong.
+
+pub(crate) mod auth;
+pub(crate) mod entries;
+pub(crate) mod error;
+pub(crate) mod frame;
+pub(crate) mod message;
+
+#[cfg(test)]
+mod tests;
+
+pub use self::{
+    auth::{MIN_SECRET_LEN, Secret, Transcript},
+    entries::{Entries, EntriesWriter, EntryIter},
+    error::{AuthError, DecodeError, EncodeError, Recovery},
+    frame::{FrameHeader, HEADER_LEN, MAGIC, MAX_FRAME_LEN, MAX_PAYLOAD_LEN, TRAILER_LEN},
+    message::{
+        Hello, MAX_ENTRY_LEN, MAX_NODE_ID_LEN, MAX_TEXT_LEN, Message, MessageKind, NONCE_LEN,
+        Nonce, PROOF_LEN, PROTOCOL_VERSION, Proof, Reason, Role,
+    },
+};
