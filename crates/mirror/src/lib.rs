@@ -10,6 +10,7 @@
 //!   all, durability before an acknowledgement.
 
 mod protocol;
+mod replica;
 
 pub use crate::protocol::{
     AuthError, DecodeError, EncodeError, Entries, EntriesWriter, EntryIter, FrameHeader,
@@ -17,3 +18,4 @@ pub use crate::protocol::{
     MAX_TEXT_LEN, MIN_SECRET_LEN, Message, MessageKind, NONCE_LEN, Nonce, PROOF_LEN,
     PROTOCOL_VERSION, Proof, Reason, Recovery, Role, Secret, TRAILER_LEN, Transcript,
 };
+pub use crate::replica::{Outcome, Refusal, Replica, ReplicaConfig, ReplicaError};
