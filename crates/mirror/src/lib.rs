@@ -7,10 +7,23 @@
 //!   heartbeats; codecs only, no sockets;
 //! * `replica` — applying journal entries to replica files: path mapping,
 //!   confinement to the replica roots, transactions applied whole or not at
-//!   all, durability before an acknowledgement.
+//!   all, durability before an acknowledgement;
+//! * [`standby`] and [`primary`] — the link over TCP (tokio): the standby
+//!   listens ([`standby::run`]), the primary connects and streams its
+//!   journal ([`primary::run`]), each until its shutdown future completes;
+//!   both keep a [`StatusBoard`] up to date for `drx status`.
 
+mod applier;
+mod error;
+mod feed;
+mod link;
+pub mod primary;
 mod protocol;
 mod replica;
+mod settings;
+mod shutdown;
+pub mod standby;
+mod status;
 
 pub use crate::protocol::{
     AuthError, DecodeError, EncodeError, Entries, EntriesWriter, EntryIter, FrameHeader,
@@ -19,3 +32,11 @@ pub use crate::protocol::{
     PROTOCOL_VERSION, Proof, Reason, Recovery, Role, Secret, TRAILER_LEN, Transcript,
 };
 pub use crate::replica::{Outcome, Refusal, Replica, ReplicaConfig, ReplicaError};
+pub use crate::{
+    error::LinkError,
+    settings::{
+        DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ENTRIES, Heartbeats, PrimarySettings, StandbySettings,
+        link_address, load_secret, node_id, standby_journal,
+    },
+    status::{AckedSeq, LinkCounters, LinkState, MirrorStatus, StatusBoard},
+};

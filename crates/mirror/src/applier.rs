@@ -1,0 +1,389 @@
+//! The standby's applier: one std thread, for the whole life of the
+//! standby server, that owns the standby's journal [`Writer`] and its
+//! [`Replica`]. Sessions hand it `Entries` frames over a bounded channel;
+//! it appends each entry to the journal (keeping the primary's seq, epoch
+//! and timestamp), applies it to the replica files, and after a group of
+//! batches makes both durable and reports the durable seq, which the
+//! session acknowledges. File I/O and fsyncs never run on the reactor.
+
+use crate::error::LinkError;
+use crate::protocol::{Entries, HEADER_LEN, TRAILER_LEN};
+use crate::replica::{Replica, ReplicaConfig, ReplicaError};
+use crate::status::StatusBoard;
+use bytes::Bytes;
+use drx_journal::{Writer, WriterConfig, decode_entry};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Batches queued for the applier, at most: the standby stops reading from
+/// the socket when they are not applied fast enough (backpressure).
+pub(crate) const QUEUE_BATCHES: usize = 8;
+/// A group of batches made durable together is at most this large: the
+/// applier takes the batches already queued, up to this, before syncing.
+const GROUP_BYTES: usize = 8 * 1024 * 1024;
+
+/// The standby's durable position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Position {
+    /// The standby journal's epoch.
+    pub epoch: u64,
+    /// Every entry up to this seq is in the standby journal and applied to
+    /// the replicas, durably (the smaller of the two).
+    pub durable: u64,
+}
+
+/// What a session asks of the applier.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Append and apply the entries of a batch.
+    Batch(Batch),
+    /// Apply everything queued before, make it durable, answer the
+    /// position: a new connection's starting point.
+    Barrier(oneshot::Sender<Position>),
+    /// The connected primary has a newer epoch: take it.
+    AdoptEpoch(u64, oneshot::Sender<Result<(), String>>),
+}
+
+/// An intact `Entries` frame and what to do with it.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    /// The whole frame (checksums verified by the session).
+    pub frame: Bytes,
+    pub first_seq: u64,
+    pub count: u32,
+    /// Entries below this seq were received before: skip them.
+    pub from_seq: u64,
+    /// The session's event channel: the applier is its only sender, the
+    /// session's main loop owns the receiver.
+    pub events: mpsc::UnboundedSender<Event>,
+}
+
+/// What the applier tells a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// Every entry up to this seq is durable: acknowledge it.
+    Durable(u64),
+    /// The session's primary sent an entry that is not what it claims (its
+    /// seq is not its place in the batch, or it does not decode): close.
+    Violation(String),
+}
+
+/// The running applier: how to reach it and how to learn that it stopped.
+#[derive(Debug)]
+pub(crate) struct Applier {
+    /// Commands; clones are held by the sessions (one each), the applier
+    /// thread owns the receiver. The applier stops once all are dropped.
+    pub commands: mpsc::Sender<Command>,
+    /// The applier thread's result, sent as it ends; owned by the server.
+    pub done: oneshot::Receiver<Result<(), LinkError>>,
+    pub thread: std::thread::JoinHandle<()>,
+}
+
+impl Applier {
+    /// Opens the standby journal and the replica on a new thread; returns
+    /// once both are open, with the position they resume from.
+    pub(crate) async fn start(
+        journal: WriterConfig,
+        replica: ReplicaConfig,
+        status: StatusBoard,
+    ) -> Result<(Applier, Position), LinkError> {
+        let (commands, rx) = mpsc::channel(QUEUE_BATCHES);
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let (done_tx, done) = oneshot::channel();
+        let thread = std::thread::Builder::new()
+            .name("drx-standby-apply".into())
+            .spawn(move || {
+                let opened = Writer::open(journal)
+                    .map_err(LinkError::from)
+                    .and_then(|w| Ok((w, Replica::open(&replica)?)));
+                let mut state = match opened {
+                    Ok((writer, replica)) => State::new(writer, replica, status),
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(state.position());
+                let result = state.run(rx);
+                let closed = state.close();
+                let result = result.and(closed);
+                if let Err(e) = &result {
+                    tracing::error!(error = %e, "the standby's apply stopped");
+                    state.status.update(|s| s.last_error = Some(e.to_string()));
+                }
+                let _ = done_tx.send(result);
+            })
+            .map_err(LinkError::io("starting the standby's apply thread"))?;
+        let position = match ready_rx.await {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(LinkError::Stopped(
+                    "the standby's apply thread ended before opening".into(),
+                ));
+            }
+        };
+        Ok((
+            Applier {
+                commands,
+                done,
+                thread,
+            },
+            position,
+        ))
+    }
+}
+
+/// The applier thread's state.
+struct State {
+    writer: Option<Writer>,
+    replica: Option<Replica>,
+    status: StatusBoard,
+    /// The session whose primary broke the protocol: its remaining
+    /// batches are dropped.
+    poisoned: Option<mpsc::UnboundedSender<Event>>,
+    /// Sessions to tell the durable seq after the group's sync.
+    waiting: Vec<mpsc::UnboundedSender<Event>>,
+    counts: Counts,
+    /// The primary's timestamp of the last entry applied.
+    last_timestamp_us: Option<i64>,
+}
+
+/// Counts since the last status update.
+#[derive(Debug, Default)]
+struct Counts {
+    batches: u64,
+    bytes: u64,
+    entries: u64,
+    skipped: u64,
+    refused: u64,
+}
+
+impl State {
+    fn new(writer: Writer, replica: Replica, status: StatusBoard) -> State {
+        let state = State {
+            writer: Some(writer),
+            replica: Some(replica),
+            status,
+            poisoned: None,
+            waiting: Vec::new(),
+            counts: Counts::default(),
+            last_timestamp_us: None,
+        };
+        if let Ok(p) = state.position() {
+            state.status.update(|s| {
+                s.epoch = p.epoch;
+                s.durable_seq = p.durable;
+                s.last_applied_seq = p.durable;
+                s.last_acked_seq = p.durable;
+            });
+        }
+        state
+    }
+
+    fn parts(&mut self) -> Result<(&mut Writer, &mut Replica), LinkError> {
+        match (self.writer.as_mut(), self.replica.as_mut()) {
+            (Some(w), Some(r)) => Ok((w, r)),
+            _ => Err(LinkError::Stopped("the standby's apply is closed".into())),
+        }
+    }
+
+    fn position(&self) -> Result<Position, LinkError> {
+        match (&self.writer, &self.replica) {
+            (Some(w), Some(r)) => Ok(Position {
+                epoch: w.epoch(),
+                durable: w.last_seq().min(r.durable_seq()),
+            }),
+            _ => Err(LinkError::Stopped("the standby's apply is closed".into())),
+        }
+    }
+
+    fn run(&mut self, mut rx: mpsc::Receiver<Command>) -> Result<(), LinkError> {
+        while let Some(command) = rx.blocking_recv() {
+            let mut next = Some(command);
+            while let Some(command) = next.take() {
+                match command {
+                    Command::Batch(batch) => {
+                        let mut group = batch.frame.len();
+                        self.batch(batch)?;
+                        // Take what is queued already into the same sync.
+                        while group < GROUP_BYTES {
+                            match rx.try_recv() {
+                                Ok(Command::Batch(batch)) => {
+                                    group += batch.frame.len();
+                                    self.batch(batch)?;
+                                }
+                                Ok(other) => {
+                                    next = Some(other);
+                                    break;
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                        self.sync(rx.len())?;
+                    }
+                    Command::Barrier(reply) => {
+                        self.sync(rx.len())?;
+                        let _ = reply.send(self.position()?);
+                    }
+                    Command::AdoptEpoch(epoch, reply) => {
+                        let (writer, _) = self.parts()?;
+                        let result = writer.set_epoch(epoch).map_err(|e| e.to_string());
+                        let failed = result.is_err();
+                        let _ = reply.send(result);
+                        if failed {
+                            return Err(LinkError::Stopped(format!(
+                                "cannot take the primary's epoch {epoch}"
+                            )));
+                        }
+                        self.status.update(|s| s.epoch = epoch);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends and applies the entries of one batch.
+    fn batch(&mut self, batch: Batch) -> Result<(), LinkError> {
+        if self
+            .poisoned
+            .as_ref()
+            .is_some_and(|p| p.same_channel(&batch.events))
+        {
+            return Ok(());
+        }
+        if !self.waiting.iter().any(|w| w.same_channel(&batch.events)) {
+            self.waiting.push(batch.events.clone());
+        }
+        self.counts.batches += 1;
+        self.counts.bytes += batch.frame.len() as u64;
+        let raw = batch
+            .frame
+            .get(HEADER_LEN + 12..batch.frame.len().saturating_sub(TRAILER_LEN))
+            .unwrap_or_default();
+        let entries = match Entries::parse(batch.first_seq, batch.count, raw) {
+            Ok(entries) => entries,
+            Err(e) => return self.violation(&batch.events, e.to_string()),
+        };
+        for (seq, bytes) in entries.with_seqs() {
+            if seq < batch.from_seq {
+                self.counts.skipped += 1;
+                continue;
+            }
+            match self.entry(seq, bytes) {
+                Ok(()) => {}
+                Err(Fault::Violation(text)) => return self.violation(&batch.events, text),
+                Err(Fault::Fatal(e)) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn violation(
+        &mut self,
+        events: &mpsc::UnboundedSender<Event>,
+        text: String,
+    ) -> Result<(), LinkError> {
+        tracing::error!(%text, "the primary sent a bad entry; closing its connection");
+        let _ = events.send(Event::Violation(text));
+        self.poisoned = Some(events.clone());
+        Ok(())
+    }
+
+    fn entry(&mut self, seq: u64, bytes: &[u8]) -> Result<(), Fault> {
+        let entry = decode_entry(bytes)
+            .map_err(|e| Fault::Violation(format!("the entry at seq {seq}: {e}")))?;
+        if entry.seq != seq {
+            return Err(Fault::Violation(format!(
+                "the entry at seq {seq} of its batch says it is seq {}",
+                entry.seq
+            )));
+        }
+        let (writer, replica) = self.parts()?;
+        let journal_last = writer.last_seq();
+        if seq > journal_last + 1 {
+            return Err(Fault::Violation(format!(
+                "seq {seq} does not follow the standby journal's last seq {journal_last}"
+            )));
+        }
+        if seq == journal_last + 1 {
+            writer.append_replica(&entry).map_err(LinkError::from)?;
+        }
+        match replica.apply(&entry) {
+            Ok(crate::replica::Outcome::Skipped) => self.counts.skipped += 1,
+            Ok(_) => self.counts.entries += 1,
+            Err(ReplicaError::Refused { .. } | ReplicaError::NotOnReplica { .. }) => {
+                // Logged by the replica; the entry counts as processed.
+                self.counts.entries += 1;
+                self.counts.refused += 1;
+            }
+            Err(e) => return Err(Fault::Fatal(e.into())),
+        }
+        self.last_timestamp_us = Some(entry.timestamp_us);
+        Ok(())
+    }
+
+    /// Makes the journal and the replicas durable, tells the waiting
+    /// sessions, updates the status.
+    fn sync(&mut self, queued: usize) -> Result<(), LinkError> {
+        let (writer, replica) = self.parts()?;
+        writer.sync()?;
+        replica.sync()?;
+        let applied = replica.applied_seq();
+        let position = self.position()?;
+        for events in self.waiting.drain(..) {
+            let _ = events.send(Event::Durable(position.durable));
+        }
+        let counts = std::mem::take(&mut self.counts);
+        let lag_ms = self.last_timestamp_us.map(|t| {
+            let age = crate::link::now_us().saturating_sub(t).max(0);
+            Duration::from_micros(age.unsigned_abs()).as_millis() as u64
+        });
+        self.status.update(|s| {
+            s.durable_seq = position.durable;
+            s.last_applied_seq = applied;
+            s.epoch = position.epoch;
+            s.queue_depth = queued;
+            s.lag_entries = s.journal_seq.saturating_sub(position.durable);
+            if lag_ms.is_some() {
+                s.lag_ms = lag_ms;
+            }
+            let c = &mut s.counters;
+            c.batches += counts.batches;
+            c.bytes += counts.bytes;
+            c.entries += counts.entries;
+            c.skipped += counts.skipped;
+            c.refused_entries += counts.refused;
+        });
+        Ok(())
+    }
+
+    /// Makes everything durable and closes the journal and the replica.
+    fn close(&mut self) -> Result<(), LinkError> {
+        let synced = self.sync(0);
+        let writer = self.writer.take().map(Writer::close);
+        let replica = self.replica.take().map(Replica::close);
+        synced?;
+        if let Some(result) = writer {
+            result?;
+        }
+        if let Some(result) = replica {
+            result?;
+        }
+        Ok(())
+    }
+}
+
+/// Why one entry was not taken.
+enum Fault {
+    /// The primary sent something wrong: close its connection.
+    Violation(String),
+    /// The journal or the replica failed: the standby stops.
+    Fatal(LinkError),
+}
+
+impl From<LinkError> for Fault {
+    fn from(e: LinkError) -> Fault {
+        Fault::Fatal(e)
+    }
+}

@@ -1,0 +1,261 @@
+//! One TCP connection of the mirroring link: complete frames read from it
+//! ([`FrameReader`]) and frames written to it by a writer task
+//! ([`Outbox`]) that also sends the heartbeats. Shared by both sides.
+//!
+//! The reading side is cancel-safe, so a session's main loop can wait in
+//! one `select!` for a frame, for its outbox to have room, for its apply or
+//! journal thread and for the heartbeat tick, and never blocks on a socket
+//! write: a slow peer cannot stop it from reading the peer's frames (and
+//! seeing its heartbeats).
+
+use crate::error::LinkError;
+use crate::protocol::{
+    FrameHeader, HEADER_LEN, MAX_FRAME_LEN, MAX_TEXT_LEN, Message, Reason, TRAILER_LEN,
+};
+use bytes::{Bytes, BytesMut};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Frames queued for the writer task, at most.
+const OUTBOX_FRAMES: usize = 16;
+/// Read at least this much at a time.
+const READ_CHUNK: usize = 256 * 1024;
+/// How long closing waits for the writer task to send what is queued.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// The largest frame before the handshake is done: a `Hello` or a
+/// `Refused` with the longest node id or text.
+const HANDSHAKE_FRAME_LEN: usize = HEADER_LEN + 4 + MAX_TEXT_LEN + TRAILER_LEN + 64;
+
+/// Microseconds since 1970-01-01T00:00:00Z by this machine's clock.
+pub(crate) fn now_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// Encodes one message as a frame in a new buffer.
+pub(crate) fn frame(message: &Message<'_>) -> Result<Vec<u8>, LinkError> {
+    let mut out = Vec::new();
+    message.encode(&mut out)?;
+    Ok(out)
+}
+
+/// Splits a connected socket into its reading side and its raw writing side
+/// (for the handshake; [`Outbox::spawn`] takes it over for streaming).
+pub(crate) fn split(stream: TcpStream) -> Result<(FrameReader, OwnedWriteHalf), LinkError> {
+    let peer = stream
+        .peer_addr()
+        .map_err(LinkError::io("the peer's address"))?;
+    // Entries, acks and heartbeats are sent whole: no Nagle delay.
+    stream
+        .set_nodelay(true)
+        .map_err(LinkError::io(format!("{peer}: TCP_NODELAY")))?;
+    let (read, write) = stream.into_split();
+    Ok((
+        FrameReader {
+            read,
+            buf: BytesMut::with_capacity(READ_CHUNK),
+            peer,
+            limit: HANDSHAKE_FRAME_LEN,
+        },
+        write,
+    ))
+}
+
+/// Writes one frame directly (during the handshake, before the writer task
+/// exists).
+pub(crate) async fn write_message(
+    write: &mut OwnedWriteHalf,
+    peer: SocketAddr,
+    message: &Message<'_>,
+) -> Result<(), LinkError> {
+    write
+        .write_all(&frame(message)?)
+        .await
+        .map_err(LinkError::io(format!("{peer}: sending {}", message.kind())))
+}
+
+/// The receiving side of a connection: whole frames whose header is
+/// intact, each in its own [`Bytes`] (split off the receive buffer without
+/// a copy).
+#[derive(Debug)]
+pub(crate) struct FrameReader {
+    read: OwnedReadHalf,
+    /// Bytes received and not yet returned as frames.
+    buf: BytesMut,
+    peer: SocketAddr,
+    /// The largest frame accepted: small until the handshake is done, so
+    /// that an unauthenticated peer cannot make this side buffer 64 MiB.
+    limit: usize,
+}
+
+impl FrameReader {
+    pub(crate) fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The handshake is done: frames up to the protocol's largest.
+    pub(crate) fn streaming(&mut self) {
+        self.limit = MAX_FRAME_LEN;
+    }
+
+    /// The next frame: `Ok(None)` when the peer closed the connection
+    /// between frames. A damaged or invalid header (the stream is out of
+    /// step, or the peer breaks the protocol) is [`LinkError::Decode`]; the
+    /// payload is not checked here (decode the frame with
+    /// [`Message::decode`]).
+    ///
+    /// Cancel-safe: the only await is a read into the buffer.
+    pub(crate) async fn next_frame(&mut self) -> Result<Option<Bytes>, LinkError> {
+        loop {
+            if let Some(header) = FrameHeader::parse(&self.buf)? {
+                let len = header.frame_len();
+                if len > self.limit {
+                    return Err(LinkError::Ended {
+                        reason: Reason::ProtocolViolation,
+                        text: format!(
+                            "a {} frame of {len} bytes during the handshake",
+                            header.kind
+                        ),
+                    });
+                }
+                if self.buf.len() >= len {
+                    return Ok(Some(self.buf.split_to(len).freeze()));
+                }
+                self.buf.reserve(len - self.buf.len());
+            }
+            if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
+                self.buf.reserve(READ_CHUNK);
+            }
+            let n = self
+                .read
+                .read_buf(&mut self.buf)
+                .await
+                .map_err(LinkError::io(format!("{}: receiving", self.peer)))?;
+            if n == 0 {
+                return if self.buf.is_empty() {
+                    Ok(None)
+                } else {
+                    Err(LinkError::Closed)
+                };
+            }
+        }
+    }
+
+    /// The next frame decoded, for the handshake: `Refused` and `Goodbye`
+    /// become errors, a closed connection is [`LinkError::Closed`].
+    pub(crate) async fn next_handshake_message(&mut self) -> Result<Message<'static>, LinkError> {
+        let Some(frame) = self.next_frame().await? else {
+            return Err(LinkError::Closed);
+        };
+        let Some((message, _)) = Message::decode(&frame)? else {
+            return Err(LinkError::Closed);
+        };
+        match message {
+            Message::Refused { reason, text } => Err(LinkError::Refused { reason, text }),
+            Message::Goodbye { reason, text } => Err(LinkError::Goodbye { reason, text }),
+            Message::Hello(hello) => Ok(Message::Hello(hello)),
+            Message::Proof(proof) => Ok(Message::Proof(proof)),
+            Message::Welcome { resume_from } => Ok(Message::Welcome { resume_from }),
+            other => Err(LinkError::Ended {
+                reason: Reason::ProtocolViolation,
+                text: format!("unexpected {} during the handshake", other.kind()),
+            }),
+        }
+    }
+}
+
+/// The sending side of a streaming connection: a writer task that owns the
+/// socket's write half, sends the queued frames in order, and a
+/// `Heartbeat` whenever it has sent nothing for a heartbeat interval.
+#[derive(Debug)]
+pub(crate) struct Outbox {
+    /// Frames to send, in order. Owned by the session's main loop (the
+    /// only sender); the writer task owns the receiver. Dropping it ends
+    /// the writer task once the queue is sent.
+    tx: mpsc::Sender<Vec<u8>>,
+    task: JoinHandle<Result<(), LinkError>>,
+}
+
+impl Outbox {
+    /// Starts the writer task. Its heartbeats carry `last_seq` as it is
+    /// when each is sent.
+    pub(crate) fn spawn(
+        write: OwnedWriteHalf,
+        peer: SocketAddr,
+        interval: Duration,
+        last_seq: Arc<AtomicU64>,
+    ) -> Outbox {
+        let (tx, rx) = mpsc::channel(OUTBOX_FRAMES);
+        let task = tokio::spawn(write_frames(write, peer, rx, interval, last_seq));
+        Outbox { tx, task }
+    }
+
+    /// Room for one frame, once there is (cancel-safe); an error when the
+    /// writer task has stopped.
+    pub(crate) async fn reserve(&self) -> Result<mpsc::Permit<'_, Vec<u8>>, LinkError> {
+        self.tx.reserve().await.map_err(|_| LinkError::Closed)
+    }
+
+    /// Queues one message.
+    pub(crate) async fn send(&self, message: &Message<'_>) -> Result<(), LinkError> {
+        self.tx
+            .send(frame(message)?)
+            .await
+            .map_err(|_| LinkError::Closed)
+    }
+
+    /// Resolves when the writer task has stopped (a write failed).
+    pub(crate) async fn closed(&self) {
+        self.tx.closed().await;
+    }
+
+    /// Queues a `Goodbye` (best effort), lets the writer task send what is
+    /// queued and shut the write side, for at most a second.
+    pub(crate) async fn close(self, goodbye: Option<(Reason, String)>) {
+        let deadline = tokio::time::Instant::now() + CLOSE_GRACE;
+        let Outbox { tx, mut task } = self;
+        if let Some((reason, text)) = goodbye
+            && let Ok(frame) = frame(&Message::Goodbye { reason, text })
+        {
+            // The writer may be stuck on a peer that does not read.
+            let _ = tokio::time::timeout_at(deadline, tx.send(frame)).await;
+        }
+        drop(tx);
+        if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+            task.abort();
+        }
+    }
+}
+
+async fn write_frames(
+    mut write: OwnedWriteHalf,
+    peer: SocketAddr,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+    interval: Duration,
+    last_seq: Arc<AtomicU64>,
+) -> Result<(), LinkError> {
+    let context = || format!("{peer}: sending");
+    loop {
+        let frame = match tokio::time::timeout(interval, rx.recv()).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(_idle) => frame(&Message::Heartbeat {
+                last_seq: last_seq.load(Ordering::Relaxed),
+                timestamp_us: now_us(),
+            })?,
+        };
+        write
+            .write_all(&frame)
+            .await
+            .map_err(LinkError::io(context()))?;
+    }
+    write.shutdown().await.map_err(LinkError::io(context()))
+}

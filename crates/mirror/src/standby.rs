@@ -1,0 +1,621 @@
+//! The standby server: listens, accepts one primary at a time, and applies
+//! what it streams (docs/PROTOCOL.md).
+//!
+//! ```text
+//! accept loop ──spawn──▶ session (handshake, then its main loop)
+//!                          │  Entries frames (bounded: backpressure)
+//!                          ▼
+//!                        applier thread ── journal + replicas, fsync
+//!                          │  Durable(seq) / Violation
+//!                          ▼
+//!                        session ──Ack──▶ outbox (writer task) ──▶ primary
+//! ```
+//!
+//! The applier lives as long as the server; sessions come and go. A
+//! second primary that proves the secret while one is connected is refused
+//! with `Busy`. On shutdown each session says `Goodbye(Shutdown)`, the
+//! applier applies what it was given, syncs, and closes the journal and
+//! the replica.
+
+use crate::applier::{Applier, Batch, Command, Event, Position};
+use crate::error::LinkError;
+use crate::link::{self, FrameReader, Outbox};
+use crate::protocol::{
+    DecodeError, Hello, Message, Nonce, PROTOCOL_VERSION, Reason, Role, Transcript,
+};
+use crate::settings::StandbySettings;
+use crate::shutdown::Shutdown;
+use crate::status::{LinkState, StatusBoard};
+use bytes::Bytes;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
+
+/// Connections handled at once (one streams; the others are being
+/// refused or time out in their handshake).
+const MAX_CONNECTIONS: usize = 8;
+/// Damaged `Entries` frames in a row before the link is taken for bad.
+const MAX_DAMAGED_IN_A_ROW: u32 = 8;
+
+/// Runs the standby server on `listener` until `shutdown` completes (e.g.
+/// `tokio::signal::ctrl_c()`), or the applier fails (a journal or replica
+/// error: the error is returned).
+///
+/// Opens the standby journal and the replica first (an error there is
+/// returned at once). Keeps `settings.status` up to date.
+pub async fn run(
+    listener: TcpListener,
+    settings: StandbySettings,
+    shutdown: impl Future,
+) -> Result<(), LinkError> {
+    let status = settings.status.clone();
+    let (applier, position) = Applier::start(
+        settings.journal.clone(),
+        settings.replica.clone(),
+        status.clone(),
+    )
+    .await?;
+    let Applier {
+        commands,
+        mut done,
+        thread,
+    } = applier;
+    tracing::info!(
+        address = ?listener.local_addr().ok(),
+        epoch = position.epoch,
+        durable = position.durable,
+        "standby listening"
+    );
+    // The server never sends on it; dropping it tells the sessions to stop.
+    let (notify_shutdown, _) = broadcast::channel(1);
+    // Each session holds a clone; the receiver yields `None` once all are
+    // dropped (every session has ended).
+    let (shutdown_complete_tx, mut shutdown_complete_rx) = mpsc::channel(1);
+    let mut server = Server {
+        listener,
+        settings: Arc::new(settings),
+        commands,
+        busy: Arc::new(Semaphore::new(1)),
+        limit_connections: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+        notify_shutdown,
+        shutdown_complete_tx,
+    };
+    let mut applier_result = None;
+    let result = tokio::select! {
+        res = server.run() => res,
+        res = &mut done => {
+            let res = res.unwrap_or(Ok(()));
+            applier_result = Some(res);
+            Err(LinkError::Stopped("the standby's apply stopped".into()))
+        }
+        _ = shutdown => {
+            tracing::info!("standby shutting down");
+            Ok(())
+        }
+    };
+    let Server {
+        notify_shutdown,
+        shutdown_complete_tx,
+        commands,
+        ..
+    } = server;
+    drop(notify_shutdown);
+    drop(shutdown_complete_tx);
+    let _ = shutdown_complete_rx.recv().await;
+    // Every session has ended: the applier applies what it holds and stops.
+    drop(commands);
+    let applied = match applier_result {
+        Some(res) => res,
+        None => done.await.unwrap_or(Ok(())),
+    };
+    let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    status.update(|s| s.disconnected(LinkState::Stopped, None));
+    applied.and(result)
+}
+
+/// The accept loop's state.
+#[derive(Debug)]
+struct Server {
+    listener: TcpListener,
+    settings: Arc<StandbySettings>,
+    /// To the applier; each session gets a clone.
+    commands: mpsc::Sender<Command>,
+    /// One permit: held by the streaming session.
+    busy: Arc<Semaphore>,
+    limit_connections: Arc<Semaphore>,
+    notify_shutdown: broadcast::Sender<()>,
+    shutdown_complete_tx: mpsc::Sender<()>,
+}
+
+impl Server {
+    async fn run(&mut self) -> Result<(), LinkError> {
+        loop {
+            let Ok(permit) = Arc::clone(&self.limit_connections).acquire_owned().await else {
+                return Ok(());
+            };
+            let (socket, addr) = self.accept().await?;
+            let mut session = Session {
+                link: Link {
+                    settings: Arc::clone(&self.settings),
+                    status: self.settings.status.clone(),
+                    commands: self.commands.clone(),
+                    busy: Arc::clone(&self.busy),
+                },
+                shutdown: Shutdown::new(self.notify_shutdown.subscribe()),
+                _shutdown_complete: self.shutdown_complete_tx.clone(),
+            };
+            tokio::spawn(async move {
+                if let Err(e) = session.run(socket, addr).await {
+                    tracing::warn!(peer = %addr, error = %e, "connection ended");
+                }
+                drop(permit);
+            });
+        }
+    }
+
+    /// Accepts a connection, retrying a failed accept with a growing pause
+    /// (1, 2, 4, ... seconds) a few times, as mini-redis does.
+    async fn accept(&mut self) -> Result<(TcpStream, SocketAddr), LinkError> {
+        let mut backoff = 1;
+        loop {
+            match self.listener.accept().await {
+                Ok(accepted) => return Ok(accepted),
+                Err(e) if backoff > 32 => return Err(LinkError::io("accepting a connection")(e)),
+                Err(e) => tracing::warn!(error = %e, "accepting a connection failed; retrying"),
+            }
+            tokio::time::sleep(Duration::from_secs(backoff)).await;
+            backoff *= 2;
+        }
+    }
+}
+
+/// One connection from a primary.
+#[derive(Debug)]
+struct Session {
+    link: Link,
+    shutdown: Shutdown,
+    /// Dropped when the session ends (never sent on).
+    _shutdown_complete: mpsc::Sender<()>,
+}
+
+/// What a session works with.
+#[derive(Debug)]
+struct Link {
+    settings: Arc<StandbySettings>,
+    status: StatusBoard,
+    /// To the applier (a clone of the server's).
+    commands: mpsc::Sender<Command>,
+    busy: Arc<Semaphore>,
+}
+
+/// A completed handshake.
+struct Accepted {
+    primary: Hello,
+    resume_from: u64,
+    /// This session streams; released when it ends.
+    _busy: OwnedSemaphorePermit,
+}
+
+/// How a session's main loop ended: the `Goodbye` to send, and the
+/// outcome.
+type End = (Option<(Reason, String)>, Result<(), LinkError>);
+
+impl Session {
+    async fn run(&mut self, socket: TcpStream, addr: SocketAddr) -> Result<(), LinkError> {
+        let (mut reader, mut write) = link::split(socket)?;
+        let timeout = self.link.settings.heartbeats.handshake_timeout;
+        let handshake = tokio::select! {
+            res = tokio::time::timeout(timeout, self.link.handshake(&mut reader, &mut write)) => res,
+            _ = self.shutdown.recv() => return Ok(()),
+        };
+        let accepted = match handshake {
+            Ok(Ok(accepted)) => accepted,
+            Ok(Err(e)) => {
+                self.link.status.update(|s| s.counters.refused += 1);
+                return Err(e);
+            }
+            Err(_) => {
+                return Err(LinkError::Timeout(format!(
+                    "{addr}: the handshake did not complete within {timeout:?}"
+                )));
+            }
+        };
+        tracing::info!(
+            peer = %addr,
+            node = %accepted.primary.node_id,
+            resume_from = accepted.resume_from,
+            "primary connected"
+        );
+        let result = self
+            .link
+            .stream(reader, write, &accepted, &mut self.shutdown)
+            .await;
+        let error = result.as_ref().err().map(|e| e.to_string());
+        self.link
+            .status
+            .update(|s| s.disconnected(LinkState::Idle, error));
+        result
+    }
+}
+
+impl Link {
+    /// The standby's side of the handshake (docs/PROTOCOL.md, "States of
+    /// the standby").
+    async fn handshake(
+        &self,
+        reader: &mut FrameReader,
+        write: &mut OwnedWriteHalf,
+    ) -> Result<Accepted, LinkError> {
+        let peer = reader.peer();
+        let nonce = Nonce::random()?;
+        let primary = match reader.next_handshake_message().await {
+            Ok(Message::Hello(hello)) => hello,
+            Ok(other) => {
+                let text = format!("expected Hello, got {}", other.kind());
+                return Err(refuse(write, peer, Reason::ProtocolViolation, text).await);
+            }
+            Err(e) => return Err(refuse_error(write, peer, e).await),
+        };
+        if primary.version != PROTOCOL_VERSION {
+            let text = format!("this node speaks protocol version {PROTOCOL_VERSION} only");
+            return Err(refuse(write, peer, Reason::UnsupportedVersion, text).await);
+        }
+        if primary.role != Role::Primary {
+            let text = format!(
+                "this node is a standby; the peer says it is a {}",
+                primary.role
+            );
+            return Err(refuse(write, peer, Reason::WrongRole, text).await);
+        }
+        if primary.nonce == nonce {
+            let text = "the Hello carries this node's own nonce".to_owned();
+            return Err(refuse(write, peer, Reason::WrongSecret, text).await);
+        }
+        let position = self.barrier().await?;
+        let ours = Hello {
+            version: PROTOCOL_VERSION,
+            role: Role::Standby,
+            node_id: self.settings.node_id.clone(),
+            epoch: position.epoch,
+            last_seq: position.durable,
+            nonce,
+        };
+        link::write_message(write, peer, &Message::Hello(ours.clone())).await?;
+        let proof = match reader.next_handshake_message().await {
+            Ok(Message::Proof(proof)) => proof,
+            Ok(other) => {
+                let text = format!("expected Proof, got {}", other.kind());
+                return Err(refuse(write, peer, Reason::ProtocolViolation, text).await);
+            }
+            Err(e) => return Err(refuse_error(write, peer, e).await),
+        };
+        let transcript = match Transcript::new(&primary, &ours, b"") {
+            Ok(t) => t,
+            Err(e) => {
+                return Err(refuse(write, peer, Reason::ProtocolViolation, e.to_string()).await);
+            }
+        };
+        let secret = &self.settings.secret;
+        if transcript.verify(secret, Role::Primary, &proof).is_err() {
+            let text = "the primary's proof does not verify".to_owned();
+            return Err(refuse(write, peer, Reason::WrongSecret, text).await);
+        }
+        if let Some(expected) = &self.settings.primary_node_id
+            && *expected != primary.node_id
+        {
+            let text = format!("this standby mirrors {expected}, not {}", primary.node_id);
+            return Err(refuse(write, peer, Reason::UnknownNode, text).await);
+        }
+        let Ok(busy) = Arc::clone(&self.busy).try_acquire_owned() else {
+            let text = "another primary is connected".to_owned();
+            return Err(refuse(write, peer, Reason::Busy, text).await);
+        };
+        if primary.epoch < position.epoch {
+            let text = format!(
+                "the primary's epoch {} is older than this standby's {}",
+                primary.epoch, position.epoch
+            );
+            return Err(refuse(write, peer, Reason::EpochFenced, text).await);
+        }
+        if position.durable > primary.last_seq {
+            let text = format!(
+                "this standby holds entries up to seq {}, the primary's journal ends at {}",
+                position.durable, primary.last_seq
+            );
+            return Err(refuse(write, peer, Reason::CannotResume, text).await);
+        }
+        if primary.epoch > position.epoch {
+            let (tx, rx) = oneshot::channel();
+            self.command(Command::AdoptEpoch(primary.epoch, tx)).await?;
+            if let Ok(Err(e)) | Err(e) = rx.await.map_err(|_| "stopped".to_owned()) {
+                return Err(LinkError::Stopped(format!(
+                    "cannot take the primary's epoch {}: {e}",
+                    primary.epoch
+                )));
+            }
+        }
+        let resume_from = position.durable + 1;
+        let proof = transcript.proof(secret, Role::Standby);
+        link::write_message(write, peer, &Message::Proof(proof)).await?;
+        link::write_message(write, peer, &Message::Welcome { resume_from }).await?;
+        Ok(Accepted {
+            primary,
+            resume_from,
+            _busy: busy,
+        })
+    }
+
+    async fn command(&self, command: Command) -> Result<(), LinkError> {
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| LinkError::Stopped("the standby's apply has stopped".into()))
+    }
+
+    /// The applier's durable position once everything queued is applied.
+    async fn barrier(&self) -> Result<Position, LinkError> {
+        let (tx, rx) = oneshot::channel();
+        self.command(Command::Barrier(tx)).await?;
+        rx.await
+            .map_err(|_| LinkError::Stopped("the standby's apply has stopped".into()))
+    }
+
+    /// Streaming: takes `Entries`, hands them to the applier, acknowledges
+    /// what it made durable; heartbeats; a damaged batch is asked for again.
+    async fn stream(
+        &self,
+        mut reader: FrameReader,
+        write: OwnedWriteHalf,
+        accepted: &Accepted,
+        shutdown: &mut Shutdown,
+    ) -> Result<(), LinkError> {
+        reader.streaming();
+        let peer = reader.peer();
+        let beats = self.settings.heartbeats;
+        let durable = Arc::new(AtomicU64::new(accepted.resume_from - 1));
+        let outbox = Outbox::spawn(write, peer, beats.interval, Arc::clone(&durable));
+        // The applier sends on clones of `events_tx` (one per batch); this
+        // loop owns the receiver.
+        let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+        let mut stream = Stream {
+            expected: accepted.resume_from,
+            resend_outstanding: false,
+            damaged_in_a_row: 0,
+            acked: accepted.resume_from - 1,
+            pending: None,
+            events_tx,
+        };
+        self.status.update(|s| {
+            s.state = LinkState::Streaming;
+            s.peer_node_id = Some(accepted.primary.node_id.clone());
+            s.peer_addr = Some(peer);
+            s.connected_since = Some(SystemTime::now());
+            s.journal_seq = accepted.primary.last_seq;
+            s.last_acked_seq = stream.acked;
+            s.counters.connections += 1;
+            s.last_error = None;
+        });
+        let mut tick = tokio::time::interval((beats.interval / 2).max(Duration::from_millis(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_received = Instant::now();
+        let end: End = loop {
+            tokio::select! {
+                _ = shutdown.recv() => {
+                    break (Some((Reason::Shutdown, "the standby is shutting down".into())), Ok(()));
+                }
+                frame = reader.next_frame(), if stream.pending.is_none() => {
+                    last_received = Instant::now();
+                    let frame = match frame {
+                        Ok(Some(frame)) => frame,
+                        Ok(None) => break (None, Err(LinkError::Closed)),
+                        Err(e) => break closing(e),
+                    };
+                    if let Some(end) = self.take(&mut stream, &outbox, frame).await {
+                        break end;
+                    }
+                }
+                permit = self.commands.reserve(), if stream.pending.is_some() => {
+                    let (Ok(permit), Some(batch)) = (permit, stream.pending.take()) else {
+                        break (
+                            Some((Reason::Shutdown, "the standby's apply stopped".into())),
+                            Err(LinkError::Stopped("the standby's apply has stopped".into())),
+                        );
+                    };
+                    permit.send(Command::Batch(batch));
+                }
+                Some(event) = events_rx.recv() => {
+                    let mut newest = None;
+                    let mut bad = None;
+                    let mut event = Some(event);
+                    while let Some(e) = event.take() {
+                        match e {
+                            Event::Durable(seq) => newest = newest.max(Some(seq)),
+                            Event::Violation(text) => bad = Some(text),
+                        }
+                        event = events_rx.try_recv().ok();
+                    }
+                    if let Some(text) = bad {
+                        break violation(text);
+                    }
+                    if let Some(seq) = newest.filter(|&seq| seq > stream.acked) {
+                        stream.acked = seq;
+                        durable.store(seq, Ordering::Relaxed);
+                        if let Err(e) = outbox.send(&Message::Ack { applied: seq }).await {
+                            break (None, Err(e));
+                        }
+                        self.status.update(|s| s.last_acked_seq = seq);
+                    }
+                }
+                _ = tick.tick() => {
+                    if stream.pending.is_some() {
+                        // Waiting for the applier, not reading: the primary
+                        // is not silent, this side is slow.
+                        last_received = Instant::now();
+                    } else if last_received.elapsed() >= beats.dead_after() {
+                        self.status.update(|s| s.counters.timeouts += 1);
+                        let text = format!("nothing from the primary for {:?}", beats.dead_after());
+                        break (Some((Reason::Timeout, text.clone())), Err(LinkError::Timeout(text)));
+                    }
+                }
+                _ = outbox.closed() => break (None, Err(LinkError::Closed)),
+            }
+        };
+        finish(end, outbox).await
+    }
+
+    /// Handles one frame; `Some` ends the connection.
+    async fn take(&self, stream: &mut Stream, outbox: &Outbox, frame: Bytes) -> Option<End> {
+        let decoded = Message::decode(&frame);
+        let batch = match decoded {
+            Ok(Some((Message::Entries(entries), _))) => {
+                stream.damaged_in_a_row = 0;
+                (entries.first_seq(), entries.last_seq(), entries.count())
+            }
+            Ok(Some((Message::Heartbeat { last_seq, .. }, _))) => {
+                self.status.update(|s| {
+                    s.counters.heartbeats_received += 1;
+                    s.journal_seq = s.journal_seq.max(last_seq);
+                    s.lag_entries = s.journal_seq.saturating_sub(s.durable_seq);
+                    if s.lag_entries == 0 {
+                        s.lag_ms = Some(0);
+                    }
+                });
+                return None;
+            }
+            Ok(Some((Message::Goodbye { reason, text }, _))) => {
+                tracing::info!(%reason, %text, "the primary said goodbye");
+                let result = if reason == Reason::Shutdown {
+                    Ok(())
+                } else {
+                    Err(LinkError::Goodbye { reason, text })
+                };
+                return Some((None, result));
+            }
+            Ok(Some((other, _))) => {
+                let text = format!("unexpected {} while streaming", other.kind());
+                return Some(violation(text));
+            }
+            Ok(None) => return Some(violation("an incomplete frame".into())),
+            Err(e @ DecodeError::PayloadChecksum { kind, .. }) => {
+                tracing::warn!(error = %e, "damaged frame dropped");
+                self.status.update(|s| s.counters.corrupt_frames += 1);
+                if kind != crate::protocol::MessageKind::Entries {
+                    return None;
+                }
+                stream.damaged_in_a_row += 1;
+                if stream.damaged_in_a_row > MAX_DAMAGED_IN_A_ROW {
+                    return Some(closing(LinkError::Decode(e)));
+                }
+                stream.resend_outstanding = true;
+                let resend = Message::Resend {
+                    from_seq: stream.expected,
+                };
+                if let Err(e) = outbox.send(&resend).await {
+                    return Some((None, Err(e)));
+                }
+                self.status.update(|s| s.counters.resends += 1);
+                return None;
+            }
+            Err(e) => return Some(closing(LinkError::Decode(e))),
+        };
+        let (first, last, count) = batch;
+        if first > stream.expected {
+            if stream.resend_outstanding {
+                return None;
+            }
+            let text = format!(
+                "a batch from seq {first}, the standby expects seq {}",
+                stream.expected
+            );
+            return Some(violation(text));
+        }
+        if last < stream.expected {
+            self.status
+                .update(|s| s.counters.skipped += u64::from(count));
+            return None;
+        }
+        stream.pending = Some(Batch {
+            frame,
+            first_seq: first,
+            count,
+            from_seq: stream.expected,
+            events: stream.events_tx.clone(),
+        });
+        stream.expected = last + 1;
+        stream.resend_outstanding = false;
+        None
+    }
+}
+
+/// A session's streaming state.
+struct Stream {
+    /// The seq after the last entry received intact.
+    expected: u64,
+    /// A `Resend(expected)` was sent and its batch has not come yet.
+    resend_outstanding: bool,
+    damaged_in_a_row: u32,
+    /// The last seq acknowledged.
+    acked: u64,
+    /// A batch waiting for room in the applier's queue; no frame is read
+    /// meanwhile (backpressure).
+    pending: Option<Batch>,
+    /// Cloned into each batch for the applier's answers.
+    events_tx: mpsc::UnboundedSender<Event>,
+}
+
+/// Sends the goodbye (if any), closes the connection.
+async fn finish((goodbye, result): End, outbox: Outbox) -> Result<(), LinkError> {
+    if let Some((reason, text)) = &goodbye {
+        tracing::info!(%reason, %text, "saying goodbye");
+    }
+    outbox.close(goodbye).await;
+    result
+}
+
+fn violation(text: String) -> End {
+    (
+        Some((Reason::ProtocolViolation, text.clone())),
+        Err(LinkError::Ended {
+            reason: Reason::ProtocolViolation,
+            text,
+        }),
+    )
+}
+
+/// Closing because of a read error: a decode error is named to the peer.
+fn closing(e: LinkError) -> End {
+    match &e {
+        LinkError::Decode(d) => (Some((d.reason(), d.to_string())), Err(e)),
+        _ => (None, Err(e)),
+    }
+}
+
+/// Sends `Refused(reason, text)` (best effort); the error to return.
+async fn refuse(
+    write: &mut OwnedWriteHalf,
+    peer: SocketAddr,
+    reason: Reason,
+    text: String,
+) -> LinkError {
+    tracing::warn!(%peer, %reason, %text, "refusing a primary");
+    let refused = Message::Refused {
+        reason,
+        text: text.clone(),
+    };
+    let _ = link::write_message(write, peer, &refused).await;
+    LinkError::Ended { reason, text }
+}
+
+/// A handshake read failed: a decode error is refused, others returned.
+async fn refuse_error(write: &mut OwnedWriteHalf, peer: SocketAddr, e: LinkError) -> LinkError {
+    match e {
+        LinkError::Decode(d) => refuse(write, peer, d.reason(), d.to_string()).await,
+        LinkError::Ended { reason, text } => refuse(write, peer, reason, text).await,
+        other => other,
+    }
+}

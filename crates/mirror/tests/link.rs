@@ -1,0 +1,1151 @@
+//! The mirroring link over loopback TCP: a workload through `drx_capture`
+//! on a primary home, the primary and standby servers running in-process
+//! → every replica file blake3-identical to its primary file, the standby
+//! journal holding the same entries as the primary's. Cut links resume
+//! after the last acknowledgement with no entry applied twice; a wrong
+//! secret, an older epoch, a second primary are refused; a damaged frame is
+//! asked for again. Every wait is bounded in time.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use drx_capture::{Capture, CapturedFile, FileSpec, Org, Target};
+use drx_config::Config;
+use drx_journal::{Reader, Writer, WriterConfig, encode_entry};
+use drx_layouts::Layout;
+use drx_mirror::{
+    FrameHeader, HEADER_LEN, Heartbeats, Hello, LinkError, LinkState, Message, MessageKind,
+    MirrorStatus, Nonce, PROTOCOL_VERSION, PrimarySettings, Reason, ReplicaConfig, Role, Secret,
+    StandbySettings, StatusBoard, Transcript, primary, standby, standby_journal,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The longest any test waits for the link to get somewhere.
+const PATIENCE: Duration = Duration::from_secs(60);
+const SECRET: &[u8] = b"a shared secret of 32 bytes.....";
+
+// ---------------------------------------------------------------------
+// Homes, servers and waiting.
+
+/// One home for both nodes: the primary's files under `primary/`, its
+/// journal in `journal/`; the standby's replicas under `standby/`, its
+/// journal in `standby_journal/`, its state in `replica_state/`.
+struct Home {
+    _dir: tempfile::TempDir,
+    config: Config,
+}
+
+impl Home {
+    fn new() -> Home {
+        let dir = tempfile::tempdir().unwrap();
+        let home = fs::canonicalize(dir.path()).unwrap();
+        let text = "[mirror]\nreplica_roots = [\"standby\"]\n\
+                    [[files]]\nsource_path = \"primary/*\"\n";
+        let config = Config::parse("drx.toml", text, &home).unwrap();
+        fs::create_dir_all(home.join("primary")).unwrap();
+        Home { _dir: dir, config }
+    }
+
+    fn home(&self) -> &Path {
+        &self.config.home
+    }
+
+    fn primary_dir(&self) -> PathBuf {
+        self.home().join("primary")
+    }
+
+    fn journal_dir(&self) -> PathBuf {
+        self.config.journal.dir.clone()
+    }
+
+    fn standby_journal_dir(&self) -> PathBuf {
+        self.home().join("standby_journal")
+    }
+
+    fn capture(&self) -> Capture {
+        Capture::open(&self.config, "workload").unwrap()
+    }
+
+    fn standby_settings(&self) -> StandbySettings {
+        StandbySettings {
+            node_id: "standby".into(),
+            secret: Secret::new(SECRET).unwrap(),
+            primary_node_id: Some("primary".into()),
+            replica: ReplicaConfig::from_config(&self.config),
+            journal: standby_journal(self.standby_journal_dir()),
+            heartbeats: beats(),
+            status: StatusBoard::new(Role::Standby, "standby"),
+        }
+    }
+
+    fn primary_settings(&self, address: SocketAddr) -> PrimarySettings {
+        PrimarySettings {
+            node_id: "primary".into(),
+            secret: Secret::new(SECRET).unwrap(),
+            standby_node_id: Some("standby".into()),
+            address: address.to_string(),
+            journal_dir: self.journal_dir(),
+            consumer: Some(PrimarySettings::CONSUMER.into()),
+            reconnect_interval: Duration::from_millis(100),
+            keep_trying: true,
+            heartbeats: beats(),
+            max_batch_entries: 25,
+            max_batch_bytes: 16 * 1024,
+            warn_lag_entries: 0,
+            status: StatusBoard::new(Role::Primary, "primary"),
+        }
+    }
+}
+
+fn beats() -> Heartbeats {
+    Heartbeats {
+        interval: Duration::from_millis(50),
+        missed: 20,
+        handshake_timeout: Duration::from_secs(5),
+    }
+}
+
+/// A server running on the test's runtime, stopped by `stop`.
+struct Running {
+    status: StatusBoard,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), LinkError>>,
+}
+
+impl Running {
+    fn standby(listener: TcpListener, settings: StandbySettings) -> Running {
+        let status = settings.status.clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(standby::run(listener, settings, stopped));
+        Running {
+            status,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    fn primary(settings: PrimarySettings) -> Running {
+        let status = settings.status.clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(primary::run(settings, stopped));
+        Running {
+            status,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Signals the shutdown, waits for the server's result.
+    async fn stop(mut self) -> Result<(), LinkError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(PATIENCE, self.task)
+            .await
+            .expect("the server stops in time")
+            .expect("the server task does not panic")
+    }
+
+    /// The server's result, once it ends by itself.
+    async fn ended(self) -> Result<(), LinkError> {
+        tokio::time::timeout(PATIENCE, self.task)
+            .await
+            .expect("the server ends in time")
+            .expect("the server task does not panic")
+    }
+
+    fn snapshot(&self) -> MirrorStatus {
+        self.status.snapshot()
+    }
+}
+
+/// Waits (at most [`PATIENCE`]) until the status satisfies `done`.
+async fn wait_for(status: &StatusBoard, what: &str, done: impl Fn(&MirrorStatus) -> bool) {
+    let mut rx = status.subscribe();
+    let waited = tokio::time::timeout(PATIENCE, rx.wait_for(|s| done(s))).await;
+    assert!(
+        matches!(waited, Ok(Ok(_))),
+        "timed out waiting for {what}: {:#?}",
+        status.snapshot()
+    );
+}
+
+async fn bind() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").await.unwrap()
+}
+
+// ---------------------------------------------------------------------
+// Comparing the two nodes.
+
+/// blake3 of every regular file under `dir`, by path relative to `dir`.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, blake3::Hash> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, blake3::Hash>) {
+        let Ok(items) = fs::read_dir(dir) else {
+            return;
+        };
+        for item in items {
+            let path = item.unwrap().path();
+            if fs::symlink_metadata(&path).unwrap().is_dir() {
+                walk(base, &path, out);
+            } else {
+                let rel = path.strip_prefix(base).unwrap().to_owned();
+                out.insert(rel, blake3::hash(&fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// Every replica is its primary file, byte for byte, and there is no other.
+fn assert_mirrored(home: &Home) {
+    let primary = tree(&home.primary_dir());
+    assert!(!primary.is_empty(), "the workload leaves files");
+    let below = home.primary_dir().strip_prefix("/").unwrap().to_owned();
+    let replicas: BTreeMap<PathBuf, blake3::Hash> = tree(&home.home().join("standby"))
+        .into_iter()
+        .map(|(rel, hash)| (rel.strip_prefix(&below).unwrap().to_owned(), hash))
+        .collect();
+    assert_eq!(
+        replicas.keys().collect::<Vec<_>>(),
+        primary.keys().collect::<Vec<_>>(),
+        "the same files"
+    );
+    for (name, hash) in &primary {
+        assert_eq!(replicas[name], *hash, "{} differs", name.display());
+    }
+}
+
+/// Every entry of a journal, encoded with its stamp.
+fn journal(dir: &Path) -> Vec<Vec<u8>> {
+    let mut reader = Reader::open(dir, 1).unwrap();
+    let mut out = Vec::new();
+    while let Some(entry) = reader.next().unwrap() {
+        let mut bytes = Vec::new();
+        encode_entry(&entry, &mut bytes).unwrap();
+        out.push(bytes);
+    }
+    out
+}
+
+/// The standby journal holds the primary's entries, stamps included.
+fn assert_same_journal(home: &Home) -> u64 {
+    let primary = journal(&home.journal_dir());
+    let standby = journal(&home.standby_journal_dir());
+    assert_eq!(standby.len(), primary.len(), "as many entries");
+    assert!(standby == primary, "the same entries");
+    primary.len() as u64
+}
+
+fn last_seq(home: &Home) -> u64 {
+    drx_journal::last_seq(&home.journal_dir()).unwrap()
+}
+
+// ---------------------------------------------------------------------
+// The workload (as in tests/replica.rs, fixed): every operation across
+// every organization, transactions committed and aborted.
+
+const KEYED_LAYOUT: &str =
+    "organization: indexed;\nkey: id;\nfields: id fixed bin(15),\n        name char(6);\nend;\n";
+const ORGS: [Org; 4] = [Org::Fixed, Org::Relative, Org::Sequential, Org::Indexed];
+const FILES: usize = 8;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Write {
+        file: usize,
+        id: i16,
+        fill: u8,
+    },
+    Rewrite {
+        file: usize,
+        at: u64,
+        id: i16,
+        fill: u8,
+    },
+    Delete {
+        file: usize,
+        at: u64,
+        id: i16,
+    },
+    Truncate {
+        file: usize,
+        records: u64,
+    },
+    Recreate {
+        file: usize,
+    },
+    Rename {
+        file: usize,
+    },
+    Copy {
+        file: usize,
+    },
+    DeleteFile {
+        file: usize,
+    },
+    Txn {
+        ops: Vec<Op>,
+        commit: bool,
+    },
+}
+
+fn spec(org: Org, layout: &Arc<Layout>) -> FileSpec {
+    FileSpec {
+        organization: org,
+        record_len: 8,
+        layout: (org == Org::Indexed).then(|| Arc::clone(layout)),
+    }
+}
+
+fn rec(id: i16, fill: u8) -> Vec<u8> {
+    let mut r = id.to_be_bytes().to_vec();
+    r.extend_from_slice(&[fill; 6]);
+    r
+}
+
+/// The application on the primary.
+struct App {
+    capture: Capture,
+    dir: PathBuf,
+    layout: Arc<Layout>,
+    open: HashMap<usize, CapturedFile>,
+}
+
+impl App {
+    fn new(home: &Home) -> App {
+        App {
+            capture: home.capture(),
+            dir: home.primary_dir(),
+            layout: Arc::new(Layout::parse("keyed", KEYED_LAYOUT).unwrap()),
+            open: HashMap::new(),
+        }
+    }
+
+    fn org(file: usize) -> Org {
+        ORGS[file % ORGS.len()]
+    }
+
+    fn path(&self, file: usize) -> PathBuf {
+        let org = App::org(file);
+        self.dir
+            .join(format!("{}_{}.dat", org.name(), file / ORGS.len()))
+    }
+
+    fn partner(file: usize) -> usize {
+        (file + ORGS.len()) % FILES
+    }
+
+    fn handle(&mut self, file: usize, create: bool) -> Option<&mut CapturedFile> {
+        if !self.open.contains_key(&file) {
+            let path = self.path(file);
+            let spec = spec(App::org(file), &self.layout);
+            let handle = if path.exists() {
+                self.capture.open_file(&path, spec).ok()?
+            } else if create {
+                self.capture.create(&path, spec).ok()?
+            } else {
+                return None;
+            };
+            self.open.insert(file, handle);
+        }
+        self.open.get_mut(&file)
+    }
+
+    fn record_op(&mut self, op: &Op, in_txn: bool) {
+        let file = match op {
+            Op::Write { file, .. }
+            | Op::Rewrite { file, .. }
+            | Op::Delete { file, .. }
+            | Op::Truncate { file, .. }
+            | Op::Recreate { file } => *file,
+            _ => return,
+        };
+        let org = App::org(file);
+        if let Op::Recreate { file } = op {
+            if in_txn && !self.path(*file).exists() {
+                return;
+            }
+            self.open.remove(file);
+            if let Ok(h) = self
+                .capture
+                .create(&self.path(*file), spec(org, &self.layout))
+            {
+                self.open.insert(*file, h);
+            }
+            return;
+        }
+        if self.handle(file, !in_txn).is_none() {
+            return;
+        }
+        let mut h = self.open.remove(&file).unwrap();
+        let capture = &mut self.capture;
+        let key = |at: u64, id: i16| -> Vec<u8> {
+            if org == Org::Indexed {
+                id.to_be_bytes().to_vec()
+            } else {
+                at.to_be_bytes().to_vec()
+            }
+        };
+        fn target(org: Org, key: &[u8], at: u64) -> Target<'_> {
+            if org == Org::Indexed {
+                Target::Key(key)
+            } else {
+                Target::RecNo(at)
+            }
+        }
+        let _ = match op {
+            Op::Write { id, fill, .. } => capture.write(&mut h, &rec(*id, *fill), None).map(|_| ()),
+            Op::Rewrite { at, id, fill, .. } => {
+                let k = key(*at, *id);
+                capture
+                    .rewrite(&mut h, target(org, &k, *at), &rec(*id, *fill))
+                    .map(|_| ())
+            }
+            Op::Delete { at, id, .. } => {
+                let k = key(*at, *id);
+                capture.delete(&mut h, target(org, &k, *at)).map(|_| ())
+            }
+            Op::Truncate { records, .. } => capture.truncate(&mut h, *records).map(|_| ()),
+            _ => Ok(()),
+        };
+        self.open.insert(file, h);
+    }
+
+    fn run(&mut self, op: &Op) {
+        match op {
+            Op::Rename { file } => {
+                let to = App::partner(*file);
+                self.open.remove(file);
+                self.open.remove(&to);
+                let _ = self.capture.rename(&self.path(*file), &self.path(to));
+            }
+            Op::Copy { file } => {
+                let to = App::partner(*file);
+                self.open.remove(&to);
+                let _ = self.capture.copy(&self.path(*file), &self.path(to));
+            }
+            Op::DeleteFile { file } => {
+                self.open.remove(file);
+                let _ = self.capture.delete_file(&self.path(*file));
+            }
+            Op::Txn { ops, commit } => {
+                self.capture.begin().unwrap();
+                for op in ops {
+                    self.record_op(op, true);
+                }
+                if *commit {
+                    self.capture.commit().unwrap();
+                } else {
+                    self.capture.abort().unwrap();
+                }
+            }
+            record => self.record_op(record, false),
+        }
+    }
+
+    fn close(self) {
+        drop(self.open);
+        self.capture.close().unwrap();
+    }
+}
+
+/// `rounds` rounds of every operation; round numbers from `first`.
+fn workload(first: u8, rounds: u8) -> Vec<Op> {
+    let mut ops = Vec::new();
+    for round in first..first + rounds {
+        let r = usize::from(round);
+        for file in 0..FILES {
+            for id in 0..5i16 {
+                ops.push(Op::Write {
+                    file,
+                    id: id + i16::from(round % 7),
+                    fill: b'a' + round % 26,
+                });
+            }
+            ops.push(Op::Rewrite {
+                file,
+                at: 2,
+                id: 2,
+                fill: b'R',
+            });
+            ops.push(Op::Delete { file, at: 3, id: 3 });
+        }
+        ops.push(Op::Txn {
+            ops: (0..FILES)
+                .map(|file| Op::Write {
+                    file,
+                    id: 5 + i16::from(round % 7),
+                    fill: b'T',
+                })
+                .chain([Op::Truncate {
+                    file: r % FILES,
+                    records: 2,
+                }])
+                .collect(),
+            commit: true,
+        });
+        ops.push(Op::Txn {
+            ops: (0..FILES)
+                .map(|file| Op::Rewrite {
+                    file,
+                    at: 1,
+                    id: 1,
+                    fill: b'X',
+                })
+                .chain([Op::Recreate { file: 3 }])
+                .collect(),
+            commit: false,
+        });
+        ops.push(Op::Copy { file: r % FILES });
+        ops.push(Op::Rename {
+            file: (1 + r) % FILES,
+        });
+        ops.push(Op::Truncate {
+            file: 6,
+            records: 1,
+        });
+        ops.push(Op::DeleteFile {
+            file: (2 + 2 * r) % FILES,
+        });
+        ops.push(Op::Recreate { file: 7 });
+    }
+    ops
+}
+
+/// Runs `ops` through the capture, on a blocking thread.
+async fn run_app(home: &Home, ops: Vec<Op>) {
+    let mut app = App::new(home);
+    tokio::task::spawn_blocking(move || {
+        for op in &ops {
+            app.run(op);
+        }
+        app.close();
+    })
+    .await
+    .unwrap();
+}
+
+// ---------------------------------------------------------------------
+// A relay between primary and standby that cuts connections and damages
+// frames on the way to the standby.
+
+#[derive(Debug, Default, Clone)]
+struct Faults {
+    /// Connection `i` (from 0) is cut after this many bytes towards the
+    /// standby, in the middle of a frame.
+    cut_after: Vec<usize>,
+    /// These `Entries` frames (counted from 0 across connections) get one
+    /// payload byte flipped.
+    damage: Vec<usize>,
+    /// A pause before each `Entries` frame.
+    delay: Duration,
+}
+
+struct Relay {
+    addr: SocketAddr,
+    connections: Arc<AtomicUsize>,
+    damaged: Arc<AtomicUsize>,
+    /// Set: every connection is dropped before its next frame, and new
+    /// ones are closed at once.
+    cut: Arc<AtomicBool>,
+    task: JoinHandle<()>,
+}
+
+impl Relay {
+    async fn start(target: SocketAddr, faults: Faults) -> Relay {
+        let listener = bind().await;
+        let addr = listener.local_addr().unwrap();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let damaged = Arc::new(AtomicUsize::new(0));
+        let entries_frames = Arc::new(AtomicUsize::new(0));
+        let cut_now = Arc::new(AtomicBool::new(false));
+        let (c, d, k) = (
+            Arc::clone(&connections),
+            Arc::clone(&damaged),
+            Arc::clone(&cut_now),
+        );
+        let task = tokio::spawn(async move {
+            // Ends when the test aborts it.
+            loop {
+                let Ok((primary, _)) = listener.accept().await else {
+                    return;
+                };
+                if k.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let Ok(standby) = TcpStream::connect(target).await else {
+                    continue;
+                };
+                let index = c.fetch_add(1, Ordering::SeqCst);
+                let cut = faults.cut_after.get(index).copied();
+                let faults = faults.clone();
+                let (d, n, k) = (Arc::clone(&d), Arc::clone(&entries_frames), Arc::clone(&k));
+                tokio::spawn(async move {
+                    let (mut from_primary, mut to_primary) = primary.into_split();
+                    let (mut from_standby, mut to_standby) = standby.into_split();
+                    let back = tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut from_standby, &mut to_primary).await;
+                    });
+                    let counts = (&*d, &*n, &*k);
+                    let _ = forward(&mut from_primary, &mut to_standby, cut, &faults, counts).await;
+                    // Cut (or done): both connections close.
+                    back.abort();
+                });
+            }
+        });
+        Relay {
+            addr,
+            connections,
+            damaged,
+            cut: cut_now,
+            task,
+        }
+    }
+
+    /// Drops every connection now (before its next frame).
+    fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Copies frames from the primary to the standby, damaging and cutting.
+async fn forward(
+    from: &mut tokio::net::tcp::OwnedReadHalf,
+    to: &mut tokio::net::tcp::OwnedWriteHalf,
+    cut: Option<usize>,
+    faults: &Faults,
+    (damaged, entries_frames, cut_now): (&AtomicUsize, &AtomicUsize, &AtomicBool),
+) -> std::io::Result<()> {
+    let mut total = 0;
+    loop {
+        let mut frame = vec![0; HEADER_LEN];
+        if from.read_exact(&mut frame).await.is_err() {
+            return Ok(());
+        }
+        let header = FrameHeader::parse(&frame)
+            .expect("an intact header from the primary")
+            .expect("a whole header");
+        frame.resize(header.frame_len(), 0);
+        from.read_exact(&mut frame[HEADER_LEN..]).await?;
+        if header.kind == MessageKind::Entries {
+            tokio::time::sleep(faults.delay).await;
+            if cut_now.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            let n = entries_frames.fetch_add(1, Ordering::SeqCst);
+            if faults.damage.contains(&n) {
+                frame[HEADER_LEN + 20] ^= 0x40;
+                damaged.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        if let Some(cut) = cut
+            && total + frame.len() > cut
+        {
+            to.write_all(&frame[..cut - total]).await?;
+            return Ok(());
+        }
+        total += frame.len();
+        to.write_all(&frame).await?;
+    }
+}
+
+// ---------------------------------------------------------------------
+// A hand-made peer, for what the real servers never do.
+
+/// Reads one message from `stream` (owned variants only).
+async fn read_message(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Message<'static> {
+    loop {
+        if let Some((message, used)) = Message::decode(buf).unwrap() {
+            let owned = match message {
+                Message::Hello(h) => Message::Hello(h),
+                Message::Proof(p) => Message::Proof(p),
+                Message::Welcome { resume_from } => Message::Welcome { resume_from },
+                Message::Refused { reason, text } => Message::Refused { reason, text },
+                Message::Goodbye { reason, text } => Message::Goodbye { reason, text },
+                Message::Ack { applied } => Message::Ack { applied },
+                Message::Resend { from_seq } => Message::Resend { from_seq },
+                Message::Heartbeat {
+                    last_seq,
+                    timestamp_us,
+                } => Message::Heartbeat {
+                    last_seq,
+                    timestamp_us,
+                },
+                Message::Entries(e) => panic!("unexpected {e:?}"),
+            };
+            buf.drain(..used);
+            return owned;
+        }
+        let mut chunk = [0; 4096];
+        let n = tokio::time::timeout(PATIENCE, stream.read(&mut chunk))
+            .await
+            .expect("a message in time")
+            .unwrap();
+        assert!(n > 0, "the peer closed the connection");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+async fn send(stream: &mut TcpStream, message: &Message<'_>) {
+    let mut out = Vec::new();
+    message.encode(&mut out).unwrap();
+    stream.write_all(&out).await.unwrap();
+}
+
+fn hello(role: Role, node_id: &str, epoch: u64, last_seq: u64) -> Hello {
+    Hello {
+        version: PROTOCOL_VERSION,
+        role,
+        node_id: node_id.into(),
+        epoch,
+        last_seq,
+        nonce: Nonce::random().unwrap(),
+    }
+}
+
+// ---------------------------------------------------------------------
+// The tests.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workload_is_mirrored_byte_for_byte_while_it_runs() {
+    let home = Home::new();
+    let listener = bind().await;
+    let address = listener.local_addr().unwrap();
+    let standby = Running::standby(listener, home.standby_settings());
+    let primary = Running::primary(home.primary_settings(address));
+    wait_for(&primary.status, "the connection", |s| {
+        s.state == LinkState::Streaming
+    })
+    .await;
+
+    // The application runs while the link streams.
+    run_app(&home, workload(0, 8)).await;
+    let last = last_seq(&home);
+    assert!(last > 500, "{last} entries");
+    wait_for(&standby.status, "the standby's durable apply", |s| {
+        s.durable_seq == last
+    })
+    .await;
+    wait_for(&primary.status, "the last Ack", |s| {
+        s.last_acked_seq == last
+    })
+    .await;
+    assert_eq!(primary.status.acked().get(), last);
+    assert!(primary.status.acked().wait(last, Duration::ZERO).await);
+    assert!(
+        !primary
+            .status
+            .acked()
+            .wait_blocking(last + 1, Duration::from_millis(1))
+    );
+
+    let p = primary.snapshot();
+    let s = standby.snapshot();
+    assert_eq!(p.peer_node_id.as_deref(), Some("standby"));
+    assert_eq!(s.peer_node_id.as_deref(), Some("primary"));
+    assert!(p.connected_since.is_some() && s.connected_since.is_some());
+    assert_eq!((p.counters.connections, s.counters.connections), (1, 1));
+    assert_eq!(p.last_sent_seq, last);
+    assert_eq!(s.last_applied_seq, last);
+    assert_eq!(s.counters.entries, last, "each entry applied once");
+    assert_eq!(s.counters.skipped, 0);
+    assert_eq!(s.counters.refused_entries, 0);
+    assert!(p.counters.batches >= last / 25, "batches of at most 25");
+
+    primary.stop().await.unwrap();
+    wait_for(&standby.status, "the primary's goodbye", |s| {
+        s.state == LinkState::Idle
+    })
+    .await;
+    standby.stop().await.unwrap();
+    assert_mirrored(&home);
+    assert_eq!(assert_same_journal(&home), last);
+    // The standby's position is kept for retention.
+    assert_eq!(
+        drx_journal::consumer_position(&home.journal_dir(), PrimarySettings::CONSUMER).unwrap(),
+        Some(last)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_cut_mid_frame_resume_after_the_last_ack() {
+    let home = Home::new();
+    run_app(&home, workload(0, 12)).await;
+    let last = last_seq(&home);
+    let listener = bind().await;
+    let standby_addr = listener.local_addr().unwrap();
+    let standby = Running::standby(listener, home.standby_settings());
+    // Three connections cut in the middle of a frame, then one that lasts.
+    let relay = Relay::start(
+        standby_addr,
+        Faults {
+            cut_after: vec![30_000, 50_001, 20_003],
+            ..Faults::default()
+        },
+    )
+    .await;
+    let primary = Running::primary(home.primary_settings(relay.addr));
+    wait_for(&standby.status, "the standby's durable apply", |s| {
+        s.durable_seq == last
+    })
+    .await;
+    wait_for(&primary.status, "the last Ack", |s| {
+        s.last_acked_seq == last
+    })
+    .await;
+    assert!(relay.connections.load(Ordering::SeqCst) >= 4);
+    let s = standby.snapshot();
+    assert!(s.counters.connections >= 4, "{:?}", s.counters);
+    assert_eq!(s.counters.entries, last, "no entry applied twice");
+    primary.stop().await.unwrap();
+    standby.stop().await.unwrap();
+    assert_mirrored(&home);
+    assert_eq!(assert_same_journal(&home), last);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_stopped_mid_stream_resumes_exactly_after_the_last_ack() {
+    let home = Home::new();
+    run_app(&home, workload(0, 8)).await;
+    let first = last_seq(&home);
+    let listener = bind().await;
+    let standby_addr = listener.local_addr().unwrap();
+    let standby = Running::standby(listener, home.standby_settings());
+    // A slow link (a pause before each frame), so that the cut comes
+    // mid-stream.
+    let relay = Relay::start(
+        standby_addr,
+        Faults {
+            delay: Duration::from_millis(2),
+            ..Faults::default()
+        },
+    )
+    .await;
+    let mut settings = home.primary_settings(relay.addr);
+    settings.max_batch_entries = 4;
+    let primary = Running::primary(settings);
+    wait_for(&standby.status, "a third of the journal", |s| {
+        s.durable_seq >= first / 3
+    })
+    .await;
+    // The link drops, and the primary stops.
+    relay.cut();
+    primary.stop().await.unwrap();
+    wait_for(&standby.status, "the primary's goodbye", |s| {
+        s.state == LinkState::Idle
+    })
+    .await;
+    standby.stop().await.unwrap();
+    let durable = drx_mirror::Replica::open(&ReplicaConfig::from_config(&home.config))
+        .unwrap()
+        .durable_seq();
+    assert!(
+        durable >= first / 3 && durable < first,
+        "stopped mid-stream: {durable} of {first}"
+    );
+
+    // The application goes on while the link is down; then both servers
+    // start again.
+    run_app(&home, workload(8, 2)).await;
+    let last = last_seq(&home);
+    let listener = bind().await;
+    let address = listener.local_addr().unwrap();
+    let standby = Running::standby(listener, home.standby_settings());
+    let primary = Running::primary(home.primary_settings(address));
+    wait_for(&standby.status, "the rest", |s| s.durable_seq == last).await;
+    wait_for(&primary.status, "the last Ack", |s| {
+        s.last_acked_seq == last
+    })
+    .await;
+    let (p, s) = (primary.snapshot(), standby.snapshot());
+    assert_eq!(
+        p.counters.entries,
+        last - durable,
+        "the primary sends exactly what was not acknowledged"
+    );
+    assert_eq!(s.counters.entries, last - durable, "no entry applied twice");
+    assert_eq!(s.counters.skipped, 0);
+    primary.stop().await.unwrap();
+    standby.stop().await.unwrap();
+    assert_mirrored(&home);
+    assert_eq!(assert_same_journal(&home), last);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_frame_is_asked_for_again() {
+    let home = Home::new();
+    run_app(&home, workload(0, 4)).await;
+    let last = last_seq(&home);
+    let listener = bind().await;
+    let standby_addr = listener.local_addr().unwrap();
+    let standby = Running::standby(listener, home.standby_settings());
+    let relay = Relay::start(
+        standby_addr,
+        Faults {
+            damage: vec![2, 3, 9],
+            ..Faults::default()
+        },
+    )
+    .await;
+    let primary = Running::primary(home.primary_settings(relay.addr));
+    wait_for(&standby.status, "the standby's durable apply", |s| {
+        s.durable_seq == last
+    })
+    .await;
+    wait_for(&primary.status, "the last Ack", |s| {
+        s.last_acked_seq == last
+    })
+    .await;
+    assert_eq!(relay.damaged.load(Ordering::SeqCst), 3);
+    let s = standby.snapshot();
+    let p = primary.snapshot();
+    assert_eq!(s.counters.corrupt_frames, 3, "{:?}", s.counters);
+    assert!(s.counters.resends >= 2, "{:?}", s.counters);
+    assert!(p.counters.resends >= 2, "{:?}", p.counters);
+    assert_eq!(
+        (s.counters.connections, p.counters.connections),
+        (1, 1),
+        "the connection survives"
+    );
+    assert_eq!(s.counters.entries, last, "no entry applied twice");
+    primary.stop().await.unwrap();
+    standby.stop().await.unwrap();
+    assert_mirrored(&home);
+    assert_eq!(assert_same_journal(&home), last);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_with_a_wrong_secret_is_refused() {
+    let home = Home::new();
+    run_app(&home, workload(0, 1)).await;
+    let listener = bind().await;
+    let address = listener.local_addr().unwrap();
+    let standby = Running::standby(listener, home.standby_settings());
+    let mut settings = home.primary_settings(address);
+    settings.secret = Secret::new(b"another secret of 32 bytes......").unwrap();
+    settings.keep_trying = false;
+    let result = Running::primary(settings).ended().await;
+    assert!(
+        matches!(
+            result,
+            Err(LinkError::Refused {
+                reason: Reason::WrongSecret,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    wait_for(&standby.status, "the refusal", |s| s.counters.refused == 1).await;
+    let s = standby.snapshot();
+    assert_eq!((s.counters.connections, s.durable_seq), (0, 0));
+    standby.stop().await.unwrap();
+    assert!(tree(&home.home().join("standby")).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_with_a_wrong_secret_is_left() {
+    let home = Home::new();
+    run_app(&home, workload(0, 1)).await;
+    let listener = bind().await;
+    let address = listener.local_addr().unwrap();
+    // An impostor standby: it answers with a proof of another secret.
+    let impostor = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let Message::Hello(primary) = read_message(&mut stream, &mut buf).await else {
+            panic!("a Hello first");
+        };
+        let ours = hello(Role::Standby, "standby", 1, 0);
+        send(&mut stream, &Message::Hello(ours.clone())).await;
+        let Message::Proof(_) = read_message(&mut stream, &mut buf).await else {
+            panic!("the primary's proof");
+        };
+        let wrong = Secret::new(b"another secret of 32 bytes......").unwrap();
+        let transcript = Transcript::new(&primary, &ours, b"").unwrap();
+        send(
+            &mut stream,
+            &Message::Proof(transcript.proof(&wrong, Role::Standby)),
+        )
+        .await;
+        send(&mut stream, &Message::Welcome { resume_from: 1 }).await;
+        read_message(&mut stream, &mut buf).await
+    });
+    let mut settings = home.primary_settings(address);
+    settings.keep_trying = false;
+    let result = Running::primary(settings).ended().await;
+    assert!(
+        matches!(
+            result,
+            Err(LinkError::Ended {
+                reason: Reason::WrongSecret,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    let last = tokio::time::timeout(PATIENCE, impostor)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(
+            last,
+            Message::Goodbye {
+                reason: Reason::WrongSecret,
+                ..
+            }
+        ),
+        "the impostor gets a Goodbye, no entry: {last:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_epoch_is_fenced_and_a_newer_one_taken() {
+    let home = Home::new();
+    run_app(&home, workload(0, 1)).await;
+    // A failover made the standby's journal epoch 2.
+    let mut writer = Writer::open(WriterConfig::new(home.standby_journal_dir())).unwrap();
+    writer.set_epoch(2).unwrap();
+    writer.close().unwrap();
+    let listener = bind().await;
+    let address = listener.local_addr().unwrap();
+    let standby = Running::standby(listener, home.standby_settings());
+    // Fenced even while keep_trying: retrying cannot help.
+    let result = Running::primary(home.primary_settings(address))
+        .ended()
+        .await;
+    match &result {
+        Err(
+            e @ LinkError::Refused {
+                reason: Reason::EpochFenced,
+                ..
+            },
+        ) => assert!(e.is_terminal()),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(standby.snapshot().durable_seq, 0);
+
+    // A primary of epoch 3 is followed, and its epoch taken.
+    let mut capture = home.capture();
+    capture.journal().set_epoch(3).unwrap();
+    capture.close().unwrap();
+    run_app(&home, workload(1, 1)).await;
+    let last = last_seq(&home);
+    let primary = Running::primary(home.primary_settings(address));
+    wait_for(&standby.status, "the standby's durable apply", |s| {
+        s.durable_seq == last
+    })
+    .await;
+    assert_eq!(standby.snapshot().epoch, 3);
+    primary.stop().await.unwrap();
+    standby.stop().await.unwrap();
+    assert_eq!(
+        drx_journal::current_epoch(&home.standby_journal_dir()).unwrap(),
+        3
+    );
+    assert_mirrored(&home);
+    assert_eq!(assert_same_journal(&home), last);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_primary_is_refused_while_one_is_connected() {
+    let home = Home::new();
+    run_app(&home, workload(0, 1)).await;
+    let listener = bind().await;
+    let address = listener.local_addr().unwrap();
+    let standby = Running::standby(listener, home.standby_settings());
+    let primary = Running::primary(home.primary_settings(address));
+    wait_for(&standby.status, "the first primary", |s| {
+        s.state == LinkState::Streaming
+    })
+    .await;
+    let mut settings = home.primary_settings(address);
+    settings.keep_trying = false;
+    let result = Running::primary(settings).ended().await;
+    assert!(
+        matches!(
+            result,
+            Err(LinkError::Refused {
+                reason: Reason::Busy,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    assert_eq!(standby.snapshot().counters.connections, 1);
+    primary.stop().await.unwrap();
+    standby.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_primary_is_taken_for_gone() {
+    let home = Home::new();
+    let listener = bind().await;
+    let address = listener.local_addr().unwrap();
+    let standby = Running::standby(listener, home.standby_settings());
+    // A primary that completes the handshake, then says nothing.
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let mut buf = Vec::new();
+    let ours = hello(Role::Primary, "primary", 1, 0);
+    send(&mut stream, &Message::Hello(ours.clone())).await;
+    let Message::Hello(theirs) = read_message(&mut stream, &mut buf).await else {
+        panic!("the standby's Hello");
+    };
+    let secret = Secret::new(SECRET).unwrap();
+    let transcript = Transcript::new(&ours, &theirs, b"").unwrap();
+    send(
+        &mut stream,
+        &Message::Proof(transcript.proof(&secret, Role::Primary)),
+    )
+    .await;
+    let Message::Proof(proof) = read_message(&mut stream, &mut buf).await else {
+        panic!("the standby's proof");
+    };
+    transcript.verify(&secret, Role::Standby, &proof).unwrap();
+    assert!(matches!(
+        read_message(&mut stream, &mut buf).await,
+        Message::Welcome { resume_from: 1 }
+    ));
+    // The standby sends heartbeats, then gives up on the silent primary:
+    // at most 20 heartbeats of 50 ms, and a Goodbye(Timeout).
+    let mut heartbeats = 0;
+    let goodbye = loop {
+        match read_message(&mut stream, &mut buf).await {
+            Message::Heartbeat { .. } => heartbeats += 1,
+            other => break other,
+        }
+        assert!(heartbeats < 100, "the standby keeps waiting");
+    };
+    assert!(heartbeats >= 5, "{heartbeats} heartbeats");
+    assert!(
+        matches!(
+            goodbye,
+            Message::Goodbye {
+                reason: Reason::Timeout,
+                ..
+            }
+        ),
+        "{goodbye:?}"
+    );
+    wait_for(&standby.status, "the timeout", |s| {
+        s.counters.timeouts == 1 && s.state == LinkState::Idle
+    })
+    .await;
+    standby.stop().await.unwrap();
+}
