@@ -92,11 +92,47 @@ enum Command {
         #[arg(long)]
         apply: bool,
     },
+    /// Run this host's mirroring server until Ctrl-C or SIGTERM.
+    Mirror {
+        #[command(subcommand)]
+        role: MirrorRole,
+    },
+    /// The mirroring servers' status (from their status files).
+    Status {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure drx against its anchors (docs/PERFORMANCE.md).
     Bench {
         #[command(subcommand)]
         what: bench::BenchCommand,
     },
+}
+
+/// The side of the mirroring link to run.
+#[derive(Debug, Subcommand)]
+enum MirrorRole {
+    /// Listen on tcp_host:tcp_port and apply what the primary sends.
+    Standby,
+    /// Stream this host's journal to the standby.
+    Primary,
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 /// The dialects `drx schema` writes.
@@ -286,6 +322,46 @@ fn run(cli: Cli) -> Result<()> {
                 apply,
             };
             println!("{};", drx_extractor::schema(&config, &options)?);
+        }
+        Command::Mirror { role } => {
+            let config = Config::load(&home)?;
+            let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+            match role {
+                MirrorRole::Standby => {
+                    runtime.block_on(drx_mirror::serve_standby(&config, shutdown_signal()))?
+                }
+                MirrorRole::Primary => {
+                    runtime.block_on(drx_mirror::serve_primary(&config, shutdown_signal()))?
+                }
+            }
+        }
+        Command::Status { json } => {
+            for status in drx_mirror::read_status(&home)? {
+                if json {
+                    println!("{}", serde_json::to_string(&status)?);
+                } else {
+                    println!(
+                        "{:?} {}: {:?}, peer {}, epoch {}, journal seq {}, sent {}, acknowledged {}, applied {}, durable {}, lag {} entries / {} bytes{}",
+                        status.role,
+                        status.node_id,
+                        status.state,
+                        status.peer_node_id.as_deref().unwrap_or("-"),
+                        status.epoch,
+                        status.journal_seq,
+                        status.last_sent_seq,
+                        status.last_acked_seq,
+                        status.last_applied_seq,
+                        status.durable_seq,
+                        status.lag_entries,
+                        status.lag_bytes,
+                        status
+                            .last_error
+                            .as_deref()
+                            .map(|e| format!("; last error: {e}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
         }
         Command::Bench { what } => bench::run(&what)?,
     }

@@ -20,6 +20,7 @@ mod link;
 pub mod primary;
 mod protocol;
 mod replica;
+mod service;
 mod settings;
 mod shutdown;
 pub mod standby;
@@ -34,6 +35,7 @@ pub use crate::protocol::{
 pub use crate::replica::{Outcome, Refusal, Replica, ReplicaConfig, ReplicaError};
 pub use crate::{
     error::LinkError,
+    service::{read_status, serve_primary, serve_standby},
     settings::{
         DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ENTRIES, Heartbeats, PrimarySettings, StandbySettings,
         link_address, load_secret, node_id, standby_journal,

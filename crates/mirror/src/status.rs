@@ -10,7 +10,8 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
 
 /// Where a link stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LinkState {
     /// The server has not started, or waits for a primary (standby).
     Idle,
@@ -25,7 +26,7 @@ pub enum LinkState {
 }
 
 /// Counters since the server started.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LinkCounters {
     /// Connections whose handshake completed.
     pub connections: u64,
@@ -55,7 +56,7 @@ pub struct LinkCounters {
 }
 
 /// The state of one side of the mirroring link, for `drx status`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MirrorStatus {
     /// This node's role.
     pub role: Role,

@@ -100,7 +100,8 @@ impl fmt::Display for MessageKind {
 }
 
 /// The role of a node in a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     /// The node whose journal is mirrored; it connects.
     Primary,
