@@ -259,3 +259,50 @@ async fn write_frames(
     }
     write.shutdown().await.map_err(LinkError::io(context()))
 }
+
+/// How a side ends a connection it will not go on with: the standby
+/// refuses a primary in the handshake, the primary says goodbye.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Farewell {
+    Refused,
+    Goodbye,
+}
+
+/// Sends `Refused` or `Goodbye` with `reason` and `text` (best effort);
+/// returns the error the caller ends with.
+pub(crate) async fn farewell(
+    write: &mut OwnedWriteHalf,
+    peer: SocketAddr,
+    how: Farewell,
+    reason: Reason,
+    text: String,
+) -> LinkError {
+    tracing::warn!(%peer, %reason, %text, "ending the connection");
+    let message = match how {
+        Farewell::Refused => Message::Refused {
+            reason,
+            text: text.clone(),
+        },
+        Farewell::Goodbye => Message::Goodbye {
+            reason,
+            text: text.clone(),
+        },
+    };
+    let _ = write_message(write, peer, &message).await;
+    LinkError::Ended { reason, text }
+}
+
+/// A handshake read failed: a decode error (or an ending) is told to the
+/// peer, other errors are returned as they are.
+pub(crate) async fn farewell_error(
+    write: &mut OwnedWriteHalf,
+    peer: SocketAddr,
+    how: Farewell,
+    e: LinkError,
+) -> LinkError {
+    match e {
+        LinkError::Decode(d) => farewell(write, peer, how, d.reason(), d.to_string()).await,
+        LinkError::Ended { reason, text } => farewell(write, peer, how, reason, text).await,
+        other => other,
+    }
+}

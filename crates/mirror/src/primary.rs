@@ -313,32 +313,6 @@ async fn handshake(
     })
 }
 
-/// Sends `Goodbye(reason, text)` (best effort); the error to return.
-async fn goodbye(
-    write: &mut OwnedWriteHalf,
-    peer: SocketAddr,
-    reason: Reason,
-    text: String,
-) -> LinkError {
-    tracing::warn!(%peer, %reason, %text, "leaving the standby");
-    let message = Message::Goodbye {
-        reason,
-        text: text.clone(),
-    };
-    let _ = link::write_message(write, peer, &message).await;
-    LinkError::Ended { reason, text }
-}
-
-/// A handshake read failed: a decode error is named to the peer, others
-/// returned.
-async fn goodbye_error(write: &mut OwnedWriteHalf, peer: SocketAddr, e: LinkError) -> LinkError {
-    match e {
-        LinkError::Decode(d) => goodbye(write, peer, d.reason(), d.to_string()).await,
-        LinkError::Ended { reason, text } => goodbye(write, peer, reason, text).await,
-        other => other,
-    }
-}
-
 /// One streaming connection to the standby.
 #[derive(Debug)]
 struct Session {
@@ -694,4 +668,19 @@ fn closing(e: LinkError) -> End {
         LinkError::Decode(d) => (Some((d.reason(), d.to_string())), Err(e)),
         _ => (None, Err(e)),
     }
+}
+
+/// Says goodbye to the standby with `reason`; the error to return.
+async fn goodbye(
+    write: &mut OwnedWriteHalf,
+    peer: SocketAddr,
+    reason: Reason,
+    text: String,
+) -> LinkError {
+    link::farewell(write, peer, link::Farewell::Goodbye, reason, text).await
+}
+
+/// A handshake read failed: told to the standby where it can be.
+async fn goodbye_error(write: &mut OwnedWriteHalf, peer: SocketAddr, e: LinkError) -> LinkError {
+    link::farewell_error(write, peer, link::Farewell::Goodbye, e).await
 }

@@ -595,27 +595,17 @@ fn closing(e: LinkError) -> End {
     }
 }
 
-/// Sends `Refused(reason, text)` (best effort); the error to return.
+/// Refuses the primary with `reason`; the error to return.
 async fn refuse(
     write: &mut OwnedWriteHalf,
     peer: SocketAddr,
     reason: Reason,
     text: String,
 ) -> LinkError {
-    tracing::warn!(%peer, %reason, %text, "refusing a primary");
-    let refused = Message::Refused {
-        reason,
-        text: text.clone(),
-    };
-    let _ = link::write_message(write, peer, &refused).await;
-    LinkError::Ended { reason, text }
+    link::farewell(write, peer, link::Farewell::Refused, reason, text).await
 }
 
-/// A handshake read failed: a decode error is refused, others returned.
+/// A handshake read failed: told to the primary where it can be.
 async fn refuse_error(write: &mut OwnedWriteHalf, peer: SocketAddr, e: LinkError) -> LinkError {
-    match e {
-        LinkError::Decode(d) => refuse(write, peer, d.reason(), d.to_string()).await,
-        LinkError::Ended { reason, text } => refuse(write, peer, reason, text).await,
-        other => other,
-    }
+    link::farewell_error(write, peer, link::Farewell::Refused, e).await
 }

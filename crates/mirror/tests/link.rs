@@ -7,22 +7,20 @@
 //! asked for again. Every wait is bounded in time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use drx_capture::{Capture, CapturedFile, FileSpec, Org, Target};
-use drx_config::Config;
+mod support;
+
 use drx_journal::{Reader, Writer, WriterConfig, encode_entry};
-use drx_layouts::Layout;
 use drx_mirror::{
     FrameHeader, HEADER_LEN, Heartbeats, Hello, LinkError, LinkState, Message, MessageKind,
     MirrorStatus, Nonce, PROTOCOL_VERSION, PrimarySettings, Reason, ReplicaConfig, Role, Secret,
     StandbySettings, StatusBoard, Transcript, primary, standby, standby_journal,
 };
-use std::collections::{BTreeMap, HashMap};
-use std::fs;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
+use support::{App, Home, Op, fixed_workload, tree};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -35,43 +33,20 @@ const SECRET: &[u8] = b"a shared secret of 32 bytes.....";
 // ---------------------------------------------------------------------
 // Homes, servers and waiting.
 
-/// One home for both nodes: the primary's files under `primary/`, its
-/// journal in `journal/`; the standby's replicas under `standby/`, its
-/// journal in `standby_journal/`, its state in `replica_state/`.
-struct Home {
-    _dir: tempfile::TempDir,
-    config: Config,
-}
-
+/// One home for both nodes (see `support`): the primary's files under
+/// `primary/`, its journal in `journal/`; the standby's replicas under
+/// `standby/`, its journal in `standby_journal/`, its state in
+/// `replica_state/`.
 impl Home {
     fn new() -> Home {
-        let dir = tempfile::tempdir().unwrap();
-        let home = fs::canonicalize(dir.path()).unwrap();
-        let text = "[mirror]\nreplica_roots = [\"standby\"]\n\
-                    [[files]]\nsource_path = \"primary/*\"\n";
-        let config = Config::parse("drx.toml", text, &home).unwrap();
-        fs::create_dir_all(home.join("primary")).unwrap();
-        Home { _dir: dir, config }
-    }
-
-    fn home(&self) -> &Path {
-        &self.config.home
-    }
-
-    fn primary_dir(&self) -> PathBuf {
-        self.home().join("primary")
-    }
-
-    fn journal_dir(&self) -> PathBuf {
-        self.config.journal.dir.clone()
+        Home::parse(
+            "[mirror]\nreplica_roots = [\"standby\"]\n\
+             [[files]]\nsource_path = \"primary/*\"\n",
+        )
     }
 
     fn standby_journal_dir(&self) -> PathBuf {
         self.home().join("standby_journal")
-    }
-
-    fn capture(&self) -> Capture {
-        Capture::open(&self.config, "workload").unwrap()
     }
 
     fn standby_settings(&self) -> StandbySettings {
@@ -185,44 +160,13 @@ async fn bind() -> TcpListener {
 // ---------------------------------------------------------------------
 // Comparing the two nodes.
 
-/// blake3 of every regular file under `dir`, by path relative to `dir`.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, blake3::Hash> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, blake3::Hash>) {
-        let Ok(items) = fs::read_dir(dir) else {
-            return;
-        };
-        for item in items {
-            let path = item.unwrap().path();
-            if fs::symlink_metadata(&path).unwrap().is_dir() {
-                walk(base, &path, out);
-            } else {
-                let rel = path.strip_prefix(base).unwrap().to_owned();
-                out.insert(rel, blake3::hash(&fs::read(&path).unwrap()));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
-
 /// Every replica is its primary file, byte for byte, and there is no other.
 fn assert_mirrored(home: &Home) {
-    let primary = tree(&home.primary_dir());
-    assert!(!primary.is_empty(), "the workload leaves files");
-    let below = home.primary_dir().strip_prefix("/").unwrap().to_owned();
-    let replicas: BTreeMap<PathBuf, blake3::Hash> = tree(&home.home().join("standby"))
-        .into_iter()
-        .map(|(rel, hash)| (rel.strip_prefix(&below).unwrap().to_owned(), hash))
-        .collect();
-    assert_eq!(
-        replicas.keys().collect::<Vec<_>>(),
-        primary.keys().collect::<Vec<_>>(),
-        "the same files"
+    assert!(
+        !tree(&home.primary()).is_empty(),
+        "the workload leaves files"
     );
-    for (name, hash) in &primary {
-        assert_eq!(replicas[name], *hash, "{} differs", name.display());
-    }
+    support::assert_mirrored(home, &home.standby());
 }
 
 /// Every entry of a journal, encoded with its stamp.
@@ -251,288 +195,14 @@ fn last_seq(home: &Home) -> u64 {
 }
 
 // ---------------------------------------------------------------------
-// The workload (as in tests/replica.rs, fixed): every operation across
-// every organization, transactions committed and aborted.
-
-const KEYED_LAYOUT: &str =
-    "organization: indexed;\nkey: id;\nfields: id fixed bin(15),\n        name char(6);\nend;\n";
-const ORGS: [Org; 4] = [Org::Fixed, Org::Relative, Org::Sequential, Org::Indexed];
-const FILES: usize = 8;
-
-#[derive(Debug, Clone)]
-enum Op {
-    Write {
-        file: usize,
-        id: i16,
-        fill: u8,
-    },
-    Rewrite {
-        file: usize,
-        at: u64,
-        id: i16,
-        fill: u8,
-    },
-    Delete {
-        file: usize,
-        at: u64,
-        id: i16,
-    },
-    Truncate {
-        file: usize,
-        records: u64,
-    },
-    Recreate {
-        file: usize,
-    },
-    Rename {
-        file: usize,
-    },
-    Copy {
-        file: usize,
-    },
-    DeleteFile {
-        file: usize,
-    },
-    Txn {
-        ops: Vec<Op>,
-        commit: bool,
-    },
-}
-
-fn spec(org: Org, layout: &Arc<Layout>) -> FileSpec {
-    FileSpec {
-        organization: org,
-        record_len: 8,
-        layout: (org == Org::Indexed).then(|| Arc::clone(layout)),
-    }
-}
-
-fn rec(id: i16, fill: u8) -> Vec<u8> {
-    let mut r = id.to_be_bytes().to_vec();
-    r.extend_from_slice(&[fill; 6]);
-    r
-}
-
-/// The application on the primary.
-struct App {
-    capture: Capture,
-    dir: PathBuf,
-    layout: Arc<Layout>,
-    open: HashMap<usize, CapturedFile>,
-}
-
-impl App {
-    fn new(home: &Home) -> App {
-        App {
-            capture: home.capture(),
-            dir: home.primary_dir(),
-            layout: Arc::new(Layout::parse("keyed", KEYED_LAYOUT).unwrap()),
-            open: HashMap::new(),
-        }
-    }
-
-    fn org(file: usize) -> Org {
-        ORGS[file % ORGS.len()]
-    }
-
-    fn path(&self, file: usize) -> PathBuf {
-        let org = App::org(file);
-        self.dir
-            .join(format!("{}_{}.dat", org.name(), file / ORGS.len()))
-    }
-
-    fn partner(file: usize) -> usize {
-        (file + ORGS.len()) % FILES
-    }
-
-    fn handle(&mut self, file: usize, create: bool) -> Option<&mut CapturedFile> {
-        if !self.open.contains_key(&file) {
-            let path = self.path(file);
-            let spec = spec(App::org(file), &self.layout);
-            let handle = if path.exists() {
-                self.capture.open_file(&path, spec).ok()?
-            } else if create {
-                self.capture.create(&path, spec).ok()?
-            } else {
-                return None;
-            };
-            self.open.insert(file, handle);
-        }
-        self.open.get_mut(&file)
-    }
-
-    fn record_op(&mut self, op: &Op, in_txn: bool) {
-        let file = match op {
-            Op::Write { file, .. }
-            | Op::Rewrite { file, .. }
-            | Op::Delete { file, .. }
-            | Op::Truncate { file, .. }
-            | Op::Recreate { file } => *file,
-            _ => return,
-        };
-        let org = App::org(file);
-        if let Op::Recreate { file } = op {
-            if in_txn && !self.path(*file).exists() {
-                return;
-            }
-            self.open.remove(file);
-            if let Ok(h) = self
-                .capture
-                .create(&self.path(*file), spec(org, &self.layout))
-            {
-                self.open.insert(*file, h);
-            }
-            return;
-        }
-        if self.handle(file, !in_txn).is_none() {
-            return;
-        }
-        let mut h = self.open.remove(&file).unwrap();
-        let capture = &mut self.capture;
-        let key = |at: u64, id: i16| -> Vec<u8> {
-            if org == Org::Indexed {
-                id.to_be_bytes().to_vec()
-            } else {
-                at.to_be_bytes().to_vec()
-            }
-        };
-        fn target(org: Org, key: &[u8], at: u64) -> Target<'_> {
-            if org == Org::Indexed {
-                Target::Key(key)
-            } else {
-                Target::RecNo(at)
-            }
-        }
-        let _ = match op {
-            Op::Write { id, fill, .. } => capture.write(&mut h, &rec(*id, *fill), None).map(|_| ()),
-            Op::Rewrite { at, id, fill, .. } => {
-                let k = key(*at, *id);
-                capture
-                    .rewrite(&mut h, target(org, &k, *at), &rec(*id, *fill))
-                    .map(|_| ())
-            }
-            Op::Delete { at, id, .. } => {
-                let k = key(*at, *id);
-                capture.delete(&mut h, target(org, &k, *at)).map(|_| ())
-            }
-            Op::Truncate { records, .. } => capture.truncate(&mut h, *records).map(|_| ()),
-            _ => Ok(()),
-        };
-        self.open.insert(file, h);
-    }
-
-    fn run(&mut self, op: &Op) {
-        match op {
-            Op::Rename { file } => {
-                let to = App::partner(*file);
-                self.open.remove(file);
-                self.open.remove(&to);
-                let _ = self.capture.rename(&self.path(*file), &self.path(to));
-            }
-            Op::Copy { file } => {
-                let to = App::partner(*file);
-                self.open.remove(&to);
-                let _ = self.capture.copy(&self.path(*file), &self.path(to));
-            }
-            Op::DeleteFile { file } => {
-                self.open.remove(file);
-                let _ = self.capture.delete_file(&self.path(*file));
-            }
-            Op::Txn { ops, commit } => {
-                self.capture.begin().unwrap();
-                for op in ops {
-                    self.record_op(op, true);
-                }
-                if *commit {
-                    self.capture.commit().unwrap();
-                } else {
-                    self.capture.abort().unwrap();
-                }
-            }
-            record => self.record_op(record, false),
-        }
-    }
-
-    fn close(self) {
-        drop(self.open);
-        self.capture.close().unwrap();
-    }
-}
-
-/// `rounds` rounds of every operation; round numbers from `first`.
-fn workload(first: u8, rounds: u8) -> Vec<Op> {
-    let mut ops = Vec::new();
-    for round in first..first + rounds {
-        let r = usize::from(round);
-        for file in 0..FILES {
-            for id in 0..5i16 {
-                ops.push(Op::Write {
-                    file,
-                    id: id + i16::from(round % 7),
-                    fill: b'a' + round % 26,
-                });
-            }
-            ops.push(Op::Rewrite {
-                file,
-                at: 2,
-                id: 2,
-                fill: b'R',
-            });
-            ops.push(Op::Delete { file, at: 3, id: 3 });
-        }
-        ops.push(Op::Txn {
-            ops: (0..FILES)
-                .map(|file| Op::Write {
-                    file,
-                    id: 5 + i16::from(round % 7),
-                    fill: b'T',
-                })
-                .chain([Op::Truncate {
-                    file: r % FILES,
-                    records: 2,
-                }])
-                .collect(),
-            commit: true,
-        });
-        ops.push(Op::Txn {
-            ops: (0..FILES)
-                .map(|file| Op::Rewrite {
-                    file,
-                    at: 1,
-                    id: 1,
-                    fill: b'X',
-                })
-                .chain([Op::Recreate { file: 3 }])
-                .collect(),
-            commit: false,
-        });
-        ops.push(Op::Copy { file: r % FILES });
-        ops.push(Op::Rename {
-            file: (1 + r) % FILES,
-        });
-        ops.push(Op::Truncate {
-            file: 6,
-            records: 1,
-        });
-        ops.push(Op::DeleteFile {
-            file: (2 + 2 * r) % FILES,
-        });
-        ops.push(Op::Recreate { file: 7 });
-    }
-    ops
-}
+// The workload (`support::fixed_workload`), run by the application.
 
 /// Runs `ops` through the capture, on a blocking thread.
 async fn run_app(home: &Home, ops: Vec<Op>) {
-    let mut app = App::new(home);
-    tokio::task::spawn_blocking(move || {
-        for op in &ops {
-            app.run(op);
-        }
-        app.close();
-    })
-    .await
-    .unwrap();
+    let app = App::new(home);
+    tokio::task::spawn_blocking(move || app.run_all(&ops))
+        .await
+        .unwrap();
 }
 
 // ---------------------------------------------------------------------
@@ -720,24 +390,18 @@ fn hello(role: Role, node_id: &str, epoch: u64, last_seq: u64) -> Hello {
 }
 
 // ---------------------------------------------------------------------
-// The tests.
+// Setting up and taking down.
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_workload_is_mirrored_byte_for_byte_while_it_runs() {
-    let home = Home::new();
+/// A standby serving on a new port of 127.0.0.1, and that port.
+async fn start_standby(home: &Home) -> (Running, SocketAddr) {
     let listener = bind().await;
     let address = listener.local_addr().unwrap();
-    let standby = Running::standby(listener, home.standby_settings());
-    let primary = Running::primary(home.primary_settings(address));
-    wait_for(&primary.status, "the connection", |s| {
-        s.state == LinkState::Streaming
-    })
-    .await;
+    (Running::standby(listener, home.standby_settings()), address)
+}
 
-    // The application runs while the link streams.
-    run_app(&home, workload(0, 8)).await;
-    let last = last_seq(&home);
-    assert!(last > 500, "{last} entries");
+/// Waits until the standby has applied everything to `last` durably and the
+/// primary has the Ack of it.
+async fn wait_caught_up(standby: &Running, primary: &Running, last: u64) {
     wait_for(&standby.status, "the standby's durable apply", |s| {
         s.durable_seq == last
     })
@@ -746,6 +410,82 @@ async fn a_workload_is_mirrored_byte_for_byte_while_it_runs() {
         s.last_acked_seq == last
     })
     .await;
+}
+
+/// Stops the primary, and waits until the standby has seen it go.
+async fn stop_primary_seen(primary: Running, standby: &Running) {
+    primary.stop().await.unwrap();
+    wait_for(&standby.status, "the primary's goodbye", |s| {
+        s.state == LinkState::Idle
+    })
+    .await;
+}
+
+/// Stops the primary, then the standby; the standby's replicas are the
+/// primary's files and its journal the primary's, `last` entries.
+async fn stop_both_and_compare(home: &Home, primary: Running, standby: Running, last: u64) {
+    primary.stop().await.unwrap();
+    standby.stop().await.unwrap();
+    assert_mirrored(home);
+    assert_eq!(assert_same_journal(home), last);
+}
+
+/// After the application ran `rounds` rounds of the workload: a standby,
+/// and a relay to it with `faults` for the primary to connect through;
+/// returns them with the primary's last seq.
+async fn start_behind_relay(home: &Home, rounds: u8, faults: Faults) -> (Running, Relay, u64) {
+    run_app(home, fixed_workload(0, rounds)).await;
+    let last = last_seq(home);
+    let (standby, standby_addr) = start_standby(home).await;
+    let relay = Relay::start(standby_addr, faults).await;
+    (standby, relay, last)
+}
+
+/// [`start_behind_relay`], then a primary through the relay, waited for
+/// until the standby has caught up; returns them with the last seq.
+async fn mirror_through_relay(
+    home: &Home,
+    rounds: u8,
+    faults: Faults,
+) -> (Running, Relay, Running, u64) {
+    let (standby, relay, last) = start_behind_relay(home, rounds, faults).await;
+    let primary = Running::primary(home.primary_settings(relay.addr));
+    wait_caught_up(&standby, &primary, last).await;
+    (standby, relay, primary, last)
+}
+
+/// A primary that gives up at the first failure, run until it ends.
+async fn run_primary_once(mut settings: PrimarySettings) -> Result<(), LinkError> {
+    settings.keep_trying = false;
+    Running::primary(settings).ended().await
+}
+
+/// The standby refused the primary, for `reason`.
+fn assert_refused(result: &Result<(), LinkError>, reason: Reason) {
+    assert!(
+        matches!(result, Err(LinkError::Refused { reason: r, .. }) if *r == reason),
+        "{result:?}"
+    );
+}
+
+// ---------------------------------------------------------------------
+// The tests.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workload_is_mirrored_byte_for_byte_while_it_runs() {
+    let home = Home::new();
+    let (standby, address) = start_standby(&home).await;
+    let primary = Running::primary(home.primary_settings(address));
+    wait_for(&primary.status, "the connection", |s| {
+        s.state == LinkState::Streaming
+    })
+    .await;
+
+    // The application runs while the link streams.
+    run_app(&home, fixed_workload(0, 8)).await;
+    let last = last_seq(&home);
+    assert!(last > 500, "{last} entries");
+    wait_caught_up(&standby, &primary, last).await;
     assert_eq!(primary.status.acked().get(), last);
     assert!(primary.status.acked().wait(last, Duration::ZERO).await);
     assert!(
@@ -768,11 +508,7 @@ async fn a_workload_is_mirrored_byte_for_byte_while_it_runs() {
     assert_eq!(s.counters.refused_entries, 0);
     assert!(p.counters.batches >= last / 25, "batches of at most 25");
 
-    primary.stop().await.unwrap();
-    wait_for(&standby.status, "the primary's goodbye", |s| {
-        s.state == LinkState::Idle
-    })
-    .await;
+    stop_primary_seen(primary, &standby).await;
     standby.stop().await.unwrap();
     assert_mirrored(&home);
     assert_eq!(assert_same_journal(&home), last);
@@ -786,57 +522,29 @@ async fn a_workload_is_mirrored_byte_for_byte_while_it_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_cut_mid_frame_resume_after_the_last_ack() {
     let home = Home::new();
-    run_app(&home, workload(0, 12)).await;
-    let last = last_seq(&home);
-    let listener = bind().await;
-    let standby_addr = listener.local_addr().unwrap();
-    let standby = Running::standby(listener, home.standby_settings());
     // Three connections cut in the middle of a frame, then one that lasts.
-    let relay = Relay::start(
-        standby_addr,
-        Faults {
-            cut_after: vec![30_000, 50_001, 20_003],
-            ..Faults::default()
-        },
-    )
-    .await;
-    let primary = Running::primary(home.primary_settings(relay.addr));
-    wait_for(&standby.status, "the standby's durable apply", |s| {
-        s.durable_seq == last
-    })
-    .await;
-    wait_for(&primary.status, "the last Ack", |s| {
-        s.last_acked_seq == last
-    })
-    .await;
+    let faults = Faults {
+        cut_after: vec![30_000, 50_001, 20_003],
+        ..Faults::default()
+    };
+    let (standby, relay, primary, last) = mirror_through_relay(&home, 12, faults).await;
     assert!(relay.connections.load(Ordering::SeqCst) >= 4);
     let s = standby.snapshot();
     assert!(s.counters.connections >= 4, "{:?}", s.counters);
     assert_eq!(s.counters.entries, last, "no entry applied twice");
-    primary.stop().await.unwrap();
-    standby.stop().await.unwrap();
-    assert_mirrored(&home);
-    assert_eq!(assert_same_journal(&home), last);
+    stop_both_and_compare(&home, primary, standby, last).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_primary_stopped_mid_stream_resumes_exactly_after_the_last_ack() {
     let home = Home::new();
-    run_app(&home, workload(0, 8)).await;
-    let first = last_seq(&home);
-    let listener = bind().await;
-    let standby_addr = listener.local_addr().unwrap();
-    let standby = Running::standby(listener, home.standby_settings());
     // A slow link (a pause before each frame), so that the cut comes
     // mid-stream.
-    let relay = Relay::start(
-        standby_addr,
-        Faults {
-            delay: Duration::from_millis(2),
-            ..Faults::default()
-        },
-    )
-    .await;
+    let faults = Faults {
+        delay: Duration::from_millis(2),
+        ..Faults::default()
+    };
+    let (standby, relay, first) = start_behind_relay(&home, 8, faults).await;
     let mut settings = home.primary_settings(relay.addr);
     settings.max_batch_entries = 4;
     let primary = Running::primary(settings);
@@ -846,11 +554,7 @@ async fn a_primary_stopped_mid_stream_resumes_exactly_after_the_last_ack() {
     .await;
     // The link drops, and the primary stops.
     relay.cut();
-    primary.stop().await.unwrap();
-    wait_for(&standby.status, "the primary's goodbye", |s| {
-        s.state == LinkState::Idle
-    })
-    .await;
+    stop_primary_seen(primary, &standby).await;
     standby.stop().await.unwrap();
     let durable = drx_mirror::Replica::open(&ReplicaConfig::from_config(&home.config))
         .unwrap()
@@ -862,17 +566,11 @@ async fn a_primary_stopped_mid_stream_resumes_exactly_after_the_last_ack() {
 
     // The application goes on while the link is down; then both servers
     // start again.
-    run_app(&home, workload(8, 2)).await;
+    run_app(&home, fixed_workload(8, 2)).await;
     let last = last_seq(&home);
-    let listener = bind().await;
-    let address = listener.local_addr().unwrap();
-    let standby = Running::standby(listener, home.standby_settings());
+    let (standby, address) = start_standby(&home).await;
     let primary = Running::primary(home.primary_settings(address));
-    wait_for(&standby.status, "the rest", |s| s.durable_seq == last).await;
-    wait_for(&primary.status, "the last Ack", |s| {
-        s.last_acked_seq == last
-    })
-    .await;
+    wait_caught_up(&standby, &primary, last).await;
     let (p, s) = (primary.snapshot(), standby.snapshot());
     assert_eq!(
         p.counters.entries,
@@ -881,37 +579,17 @@ async fn a_primary_stopped_mid_stream_resumes_exactly_after_the_last_ack() {
     );
     assert_eq!(s.counters.entries, last - durable, "no entry applied twice");
     assert_eq!(s.counters.skipped, 0);
-    primary.stop().await.unwrap();
-    standby.stop().await.unwrap();
-    assert_mirrored(&home);
-    assert_eq!(assert_same_journal(&home), last);
+    stop_both_and_compare(&home, primary, standby, last).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_frame_is_asked_for_again() {
     let home = Home::new();
-    run_app(&home, workload(0, 4)).await;
-    let last = last_seq(&home);
-    let listener = bind().await;
-    let standby_addr = listener.local_addr().unwrap();
-    let standby = Running::standby(listener, home.standby_settings());
-    let relay = Relay::start(
-        standby_addr,
-        Faults {
-            damage: vec![2, 3, 9],
-            ..Faults::default()
-        },
-    )
-    .await;
-    let primary = Running::primary(home.primary_settings(relay.addr));
-    wait_for(&standby.status, "the standby's durable apply", |s| {
-        s.durable_seq == last
-    })
-    .await;
-    wait_for(&primary.status, "the last Ack", |s| {
-        s.last_acked_seq == last
-    })
-    .await;
+    let faults = Faults {
+        damage: vec![2, 3, 9],
+        ..Faults::default()
+    };
+    let (standby, relay, primary, last) = mirror_through_relay(&home, 4, faults).await;
     assert_eq!(relay.damaged.load(Ordering::SeqCst), 3);
     let s = standby.snapshot();
     let p = primary.snapshot();
@@ -924,44 +602,29 @@ async fn a_damaged_frame_is_asked_for_again() {
         "the connection survives"
     );
     assert_eq!(s.counters.entries, last, "no entry applied twice");
-    primary.stop().await.unwrap();
-    standby.stop().await.unwrap();
-    assert_mirrored(&home);
-    assert_eq!(assert_same_journal(&home), last);
+    stop_both_and_compare(&home, primary, standby, last).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_primary_with_a_wrong_secret_is_refused() {
     let home = Home::new();
-    run_app(&home, workload(0, 1)).await;
-    let listener = bind().await;
-    let address = listener.local_addr().unwrap();
-    let standby = Running::standby(listener, home.standby_settings());
+    run_app(&home, fixed_workload(0, 1)).await;
+    let (standby, address) = start_standby(&home).await;
     let mut settings = home.primary_settings(address);
     settings.secret = Secret::new(b"another secret of 32 bytes......").unwrap();
-    settings.keep_trying = false;
-    let result = Running::primary(settings).ended().await;
-    assert!(
-        matches!(
-            result,
-            Err(LinkError::Refused {
-                reason: Reason::WrongSecret,
-                ..
-            })
-        ),
-        "{result:?}"
-    );
+    let result = run_primary_once(settings).await;
+    assert_refused(&result, Reason::WrongSecret);
     wait_for(&standby.status, "the refusal", |s| s.counters.refused == 1).await;
     let s = standby.snapshot();
     assert_eq!((s.counters.connections, s.durable_seq), (0, 0));
     standby.stop().await.unwrap();
-    assert!(tree(&home.home().join("standby")).is_empty());
+    assert!(tree(&home.standby()).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standby_with_a_wrong_secret_is_left() {
     let home = Home::new();
-    run_app(&home, workload(0, 1)).await;
+    run_app(&home, fixed_workload(0, 1)).await;
     let listener = bind().await;
     let address = listener.local_addr().unwrap();
     // An impostor standby: it answers with a proof of another secret.
@@ -986,9 +649,7 @@ async fn a_standby_with_a_wrong_secret_is_left() {
         send(&mut stream, &Message::Welcome { resume_from: 1 }).await;
         read_message(&mut stream, &mut buf).await
     });
-    let mut settings = home.primary_settings(address);
-    settings.keep_trying = false;
-    let result = Running::primary(settings).ended().await;
+    let result = run_primary_once(home.primary_settings(address)).await;
     assert!(
         matches!(
             result,
@@ -1018,14 +679,12 @@ async fn a_standby_with_a_wrong_secret_is_left() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_older_epoch_is_fenced_and_a_newer_one_taken() {
     let home = Home::new();
-    run_app(&home, workload(0, 1)).await;
+    run_app(&home, fixed_workload(0, 1)).await;
     // A failover made the standby's journal epoch 2.
     let mut writer = Writer::open(WriterConfig::new(home.standby_journal_dir())).unwrap();
     writer.set_epoch(2).unwrap();
     writer.close().unwrap();
-    let listener = bind().await;
-    let address = listener.local_addr().unwrap();
-    let standby = Running::standby(listener, home.standby_settings());
+    let (standby, address) = start_standby(&home).await;
     // Fenced even while keep_trying: retrying cannot help.
     let result = Running::primary(home.primary_settings(address))
         .ended()
@@ -1045,7 +704,7 @@ async fn an_older_epoch_is_fenced_and_a_newer_one_taken() {
     let mut capture = home.capture();
     capture.journal().set_epoch(3).unwrap();
     capture.close().unwrap();
-    run_app(&home, workload(1, 1)).await;
+    run_app(&home, fixed_workload(1, 1)).await;
     let last = last_seq(&home);
     let primary = Running::primary(home.primary_settings(address));
     wait_for(&standby.status, "the standby's durable apply", |s| {
@@ -1053,41 +712,25 @@ async fn an_older_epoch_is_fenced_and_a_newer_one_taken() {
     })
     .await;
     assert_eq!(standby.snapshot().epoch, 3);
-    primary.stop().await.unwrap();
-    standby.stop().await.unwrap();
+    stop_both_and_compare(&home, primary, standby, last).await;
     assert_eq!(
         drx_journal::current_epoch(&home.standby_journal_dir()).unwrap(),
         3
     );
-    assert_mirrored(&home);
-    assert_eq!(assert_same_journal(&home), last);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_primary_is_refused_while_one_is_connected() {
     let home = Home::new();
-    run_app(&home, workload(0, 1)).await;
-    let listener = bind().await;
-    let address = listener.local_addr().unwrap();
-    let standby = Running::standby(listener, home.standby_settings());
+    run_app(&home, fixed_workload(0, 1)).await;
+    let (standby, address) = start_standby(&home).await;
     let primary = Running::primary(home.primary_settings(address));
     wait_for(&standby.status, "the first primary", |s| {
         s.state == LinkState::Streaming
     })
     .await;
-    let mut settings = home.primary_settings(address);
-    settings.keep_trying = false;
-    let result = Running::primary(settings).ended().await;
-    assert!(
-        matches!(
-            result,
-            Err(LinkError::Refused {
-                reason: Reason::Busy,
-                ..
-            })
-        ),
-        "{result:?}"
-    );
+    let result = run_primary_once(home.primary_settings(address)).await;
+    assert_refused(&result, Reason::Busy);
     assert_eq!(standby.snapshot().counters.connections, 1);
     primary.stop().await.unwrap();
     standby.stop().await.unwrap();
@@ -1096,9 +739,7 @@ async fn a_second_primary_is_refused_while_one_is_connected() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_primary_is_taken_for_gone() {
     let home = Home::new();
-    let listener = bind().await;
-    let address = listener.local_addr().unwrap();
-    let standby = Running::standby(listener, home.standby_settings());
+    let (standby, address) = start_standby(&home).await;
     // A primary that completes the handshake, then says nothing.
     let mut stream = TcpStream::connect(address).await.unwrap();
     let mut buf = Vec::new();

@@ -6,58 +6,26 @@
 //! middle of a committed transaction) and escaping paths too.
 #![allow(clippy::unwrap_used)]
 
-use drx_capture::{Capture, CapturedFile, FileSpec, Org, Target};
-use drx_config::Config;
+mod support;
+
 use drx_journal::{Effect, EntryRef, Reader};
-use drx_layouts::Layout;
 use drx_mirror::{Outcome, Refusal, Replica, ReplicaConfig, ReplicaError};
 use proptest::prelude::*;
-use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use support::{App, FILES, Home, Op, assert_mirrored, fixed_workload, tree};
 
-/// An indexed layout: a 2-byte key `id`, then 6 bytes of `name`.
-const KEYED_LAYOUT: &str =
-    "organization: indexed;\nkey: id;\nfields: id fixed bin(15),\n        name char(6);\nend;\n";
-
-const ORGS: [Org; 4] = [Org::Fixed, Org::Relative, Org::Sequential, Org::Indexed];
-/// Files of the workload: two of each organization.
-const FILES: usize = 8;
-
-/// A home with a primary directory (every file in it critical), a standby
-/// replica root and the replica's state.
-struct Home {
-    _dir: tempfile::TempDir,
-    config: Config,
-}
-
+/// The home (see `support`): every file of the primary directory critical,
+/// the replica's state beside the standby root.
 impl Home {
     fn new() -> Home {
         Home::with_files("[[files]]\nsource_path = \"primary/*\"\n")
     }
 
     fn with_files(files: &str) -> Home {
-        let dir = tempfile::tempdir().unwrap();
-        let home = fs::canonicalize(dir.path()).unwrap();
-        let text = format!(
+        Home::parse(&format!(
             "[journal]\ndurability = \"none\"\n[mirror]\nreplica_roots = [\"standby\"]\n{files}"
-        );
-        let config = Config::parse("drx.toml", &text, &home).unwrap();
-        fs::create_dir_all(home.join("primary")).unwrap();
-        Home { _dir: dir, config }
-    }
-
-    fn home(&self) -> &Path {
-        &self.config.home
-    }
-
-    fn primary(&self) -> PathBuf {
-        self.home().join("primary")
-    }
-
-    fn standby(&self) -> PathBuf {
-        self.home().join("standby")
+        ))
     }
 
     fn replica_config(&self) -> ReplicaConfig {
@@ -76,13 +44,9 @@ impl Home {
         Replica::open(&self.replica_config()).unwrap()
     }
 
-    fn capture(&self) -> Capture {
-        Capture::open(&self.config, "workload").unwrap()
-    }
-
     /// Every entry of the journal, owned.
     fn journal(&self) -> Vec<Owned> {
-        let mut reader = Reader::open(&self.config.journal.dir, 1).unwrap();
+        let mut reader = Reader::open(&self.journal_dir(), 1).unwrap();
         let mut out = Vec::new();
         while let Some(e) = reader.next().unwrap() {
             out.push(Owned::of(&e));
@@ -201,103 +165,8 @@ fn apply_all(replica: &mut Replica, entries: &[Owned]) {
     }
 }
 
-/// blake3 of every regular file under `dir`, by path relative to `dir`.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, blake3::Hash> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, blake3::Hash>) {
-        let Ok(items) = fs::read_dir(dir) else {
-            return;
-        };
-        for item in items {
-            let path = item.unwrap().path();
-            let meta = fs::symlink_metadata(&path).unwrap();
-            if meta.is_dir() {
-                walk(base, &path, out);
-            } else {
-                let rel = path.strip_prefix(base).unwrap().to_owned();
-                out.insert(rel, blake3::hash(&fs::read(&path).unwrap()));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
-
-/// Asserts that the replicas under `root` are exactly the primary's files:
-/// the same set, each byte-identical.
-fn assert_mirrored(home: &Home, root: &Path) {
-    let primary = tree(&home.primary());
-    // The primary's path below the root (no destination_dir).
-    let below = home.primary().strip_prefix("/").unwrap().to_owned();
-    let replicas: BTreeMap<PathBuf, blake3::Hash> = tree(root)
-        .into_iter()
-        .map(|(rel, hash)| {
-            let rel = rel
-                .strip_prefix(&below)
-                .unwrap_or_else(|_| panic!("{} is not a replica of a primary file", rel.display()))
-                .to_owned();
-            (rel, hash)
-        })
-        .collect();
-    assert_eq!(
-        replicas.keys().collect::<Vec<_>>(),
-        primary.keys().collect::<Vec<_>>(),
-        "the same files"
-    );
-    for (name, hash) in &primary {
-        assert_eq!(replicas[name], *hash, "{} differs", name.display());
-    }
-}
-
 // ---------------------------------------------------------------------
-// The workload.
-
-#[derive(Debug, Clone)]
-enum Op {
-    /// A record with key `id` (`len` bytes of it in sequential files).
-    Write {
-        file: usize,
-        id: i16,
-        fill: u8,
-        len: usize,
-    },
-    /// Rewrites record `at` (the key `id` in indexed files).
-    Rewrite {
-        file: usize,
-        at: u64,
-        id: i16,
-        fill: u8,
-        len: usize,
-    },
-    Delete {
-        file: usize,
-        at: u64,
-        id: i16,
-    },
-    Truncate {
-        file: usize,
-        records: u64,
-    },
-    /// Creates the file again (empties it).
-    Recreate {
-        file: usize,
-    },
-    /// Renames to the other file of the same organization.
-    Rename {
-        file: usize,
-    },
-    /// Copies onto the other file of the same organization.
-    Copy {
-        file: usize,
-    },
-    DeleteFile {
-        file: usize,
-    },
-    Txn {
-        ops: Vec<Op>,
-        commit: bool,
-    },
-}
+// The random workload (the operations are in `support`).
 
 fn record_op() -> impl Strategy<Value = Op> {
     let len = prop_oneof![Just(4usize), Just(8usize)];
@@ -327,263 +196,16 @@ fn workload(max: usize) -> impl Strategy<Value = Vec<Op>> {
     prop::collection::vec(op(), 1..max)
 }
 
-fn keyed_layout() -> Arc<Layout> {
-    Arc::new(Layout::parse("keyed", KEYED_LAYOUT).unwrap())
-}
-
-fn spec(org: Org) -> FileSpec {
-    FileSpec {
-        organization: org,
-        record_len: 8,
-        layout: (org == Org::Indexed).then(keyed_layout),
-    }
-}
-
-fn rec(id: i16, fill: u8, len: usize) -> Vec<u8> {
-    let mut r = id.to_be_bytes().to_vec();
-    r.extend_from_slice(&[fill; 6]);
-    r.truncate(len);
-    r
-}
-
-/// The primary application: a capture session and its open files.
-struct Primary {
-    capture: Capture,
-    dir: PathBuf,
-    open: HashMap<usize, CapturedFile>,
-}
-
-impl Primary {
-    fn new(home: &Home) -> Primary {
-        Primary {
-            capture: home.capture(),
-            dir: home.primary(),
-            open: HashMap::new(),
-        }
-    }
-
-    fn org(file: usize) -> Org {
-        ORGS[file % ORGS.len()]
-    }
-
-    fn path(&self, file: usize) -> PathBuf {
-        let org = Primary::org(file);
-        self.dir
-            .join(format!("{}_{}.dat", org.name(), file / ORGS.len()))
-    }
-
-    /// The other file of the same organization.
-    fn partner(file: usize) -> usize {
-        (file + ORGS.len()) % FILES
-    }
-
-    /// The open handle of `file`; opened, or created when missing and
-    /// `create` (never inside a transaction).
-    fn handle(&mut self, file: usize, create: bool) -> Option<&mut CapturedFile> {
-        if !self.open.contains_key(&file) {
-            let path = self.path(file);
-            let spec = spec(Primary::org(file));
-            let handle = if path.exists() {
-                self.capture.open_file(&path, spec).ok()?
-            } else if create {
-                self.capture.create(&path, spec).ok()?
-            } else {
-                return None;
-            };
-            self.open.insert(file, handle);
-        }
-        self.open.get_mut(&file)
-    }
-
-    fn record_op(&mut self, op: &Op, in_txn: bool) {
-        let file = match op {
-            Op::Write { file, .. }
-            | Op::Rewrite { file, .. }
-            | Op::Delete { file, .. }
-            | Op::Truncate { file, .. }
-            | Op::Recreate { file } => *file,
-            _ => return,
-        };
-        let org = Primary::org(file);
-        let sequential = org == Org::Sequential;
-        if let Op::Recreate { file } = op {
-            if in_txn && !self.path(*file).exists() {
-                return;
-            }
-            self.open.remove(file);
-            if let Ok(h) = self.capture.create(&self.path(*file), spec(org)) {
-                self.open.insert(*file, h);
-            }
-            return;
-        }
-        if self.handle(file, !in_txn).is_none() {
-            return;
-        }
-        let mut h = self.open.remove(&file).unwrap();
-        let capture = &mut self.capture;
-        let target = |at: u64, id: i16| -> Vec<u8> {
-            if org == Org::Indexed {
-                id.to_be_bytes().to_vec()
-            } else {
-                at.to_be_bytes().to_vec()
-            }
-        };
-        let _ = match op {
-            Op::Write { id, fill, len, .. } => {
-                let len = if sequential { *len } else { 8 };
-                capture
-                    .write(&mut h, &rec(*id, *fill, len), None)
-                    .map(|_| ())
-            }
-            Op::Rewrite {
-                at, id, fill, len, ..
-            } => {
-                let len = if sequential { *len } else { 8 };
-                let key = target(*at, *id);
-                let t = if org == Org::Indexed {
-                    Target::Key(&key)
-                } else {
-                    Target::RecNo(*at)
-                };
-                // An indexed rewrite keeps the key it addresses.
-                let record = rec(*id, *fill, len);
-                capture.rewrite(&mut h, t, &record).map(|_| ())
-            }
-            Op::Delete { at, id, .. } => {
-                let key = target(*at, *id);
-                let t = if org == Org::Indexed {
-                    Target::Key(&key)
-                } else {
-                    Target::RecNo(*at)
-                };
-                capture.delete(&mut h, t).map(|_| ())
-            }
-            Op::Truncate { records, .. } => capture.truncate(&mut h, *records).map(|_| ()),
-            _ => Ok(()),
-        };
-        self.open.insert(file, h);
-    }
-
-    fn run(&mut self, op: &Op) {
-        match op {
-            Op::Rename { file } => {
-                let to = Primary::partner(*file);
-                self.open.remove(file);
-                self.open.remove(&to);
-                let _ = self.capture.rename(&self.path(*file), &self.path(to));
-            }
-            Op::Copy { file } => {
-                let to = Primary::partner(*file);
-                self.open.remove(&to);
-                let _ = self.capture.copy(&self.path(*file), &self.path(to));
-            }
-            Op::DeleteFile { file } => {
-                self.open.remove(file);
-                let _ = self.capture.delete_file(&self.path(*file));
-            }
-            Op::Txn { ops, commit } => {
-                self.capture.begin().unwrap();
-                for op in ops {
-                    self.record_op(op, true);
-                }
-                if *commit {
-                    self.capture.commit().unwrap();
-                } else {
-                    self.capture.abort().unwrap();
-                }
-            }
-            record => self.record_op(record, false),
-        }
-    }
-
-    fn close(self) {
-        drop(self.open);
-        self.capture.close().unwrap();
-    }
-}
-
 /// Runs `ops` on the primary; returns the journal.
 fn run_workload(home: &Home, ops: &[Op]) -> Vec<Owned> {
-    let mut primary = Primary::new(home);
-    for op in ops {
-        primary.run(op);
-    }
-    primary.close();
+    App::new(home).run_all(ops);
     home.journal()
-}
-
-/// A workload touching every operation and organization, fixed.
-fn fixed_workload() -> Vec<Op> {
-    let mut ops = Vec::new();
-    for round in 0..3u8 {
-        for file in 0..FILES {
-            for id in 0..5i16 {
-                ops.push(Op::Write {
-                    file,
-                    id: id + i16::from(round),
-                    fill: b'a' + round,
-                    len: 8,
-                });
-            }
-            ops.push(Op::Rewrite {
-                file,
-                at: 2,
-                id: 2,
-                fill: b'R',
-                len: 8,
-            });
-            ops.push(Op::Delete { file, at: 3, id: 3 });
-        }
-        ops.push(Op::Txn {
-            ops: (0..FILES)
-                .map(|file| Op::Write {
-                    file,
-                    id: 5 + i16::from(round),
-                    fill: b'T',
-                    len: 8,
-                })
-                .chain([Op::Truncate {
-                    file: round as usize,
-                    records: 2,
-                }])
-                .collect(),
-            commit: true,
-        });
-        ops.push(Op::Txn {
-            ops: (0..FILES)
-                .map(|file| Op::Rewrite {
-                    file,
-                    at: 1,
-                    id: 1,
-                    fill: b'X',
-                    len: 8,
-                })
-                .chain([Op::Recreate { file: 3 }])
-                .collect(),
-            commit: false,
-        });
-        ops.push(Op::Copy {
-            file: round as usize,
-        });
-        ops.push(Op::Rename {
-            file: 1 + round as usize,
-        });
-        ops.push(Op::Truncate {
-            file: 6,
-            records: 1,
-        });
-        ops.push(Op::DeleteFile {
-            file: 2 + 2 * round as usize,
-        });
-        ops.push(Op::Recreate { file: 7 });
-    }
-    ops
 }
 
 #[test]
 fn the_fixed_workload_is_mirrored_byte_for_byte() {
     let home = Home::new();
-    let journal = run_workload(&home, &fixed_workload());
+    let journal = run_workload(&home, &fixed_workload(0, 3));
     // Every kind of effect is there.
     for kind in [
         "Create",
@@ -618,7 +240,7 @@ fn the_fixed_workload_is_mirrored_byte_for_byte() {
 #[test]
 fn applying_the_journal_again_after_a_restart_changes_nothing() {
     let home = Home::new();
-    let journal = run_workload(&home, &fixed_workload());
+    let journal = run_workload(&home, &fixed_workload(0, 3));
     let last = journal.last().unwrap().seq;
     let mut replica = home.open();
     apply_all(&mut replica, &journal);
