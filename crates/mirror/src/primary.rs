@@ -26,6 +26,7 @@ use bytes::Bytes;
 use drx_journal::{JournalError, Reader};
 use std::collections::VecDeque;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -233,41 +234,20 @@ async fn handshake(
         Ok(Message::Hello(hello)) => hello,
         Ok(other) => {
             let text = format!("expected Hello, got {}", other.kind());
-            return Err(link::farewell(
-                write,
-                peer,
-                link::Farewell::Goodbye,
-                Reason::ProtocolViolation,
-                text,
-            )
-            .await);
+            return Err(goodbye(write, peer, Reason::ProtocolViolation, text).await);
         }
-        Err(e) => return Err(link::farewell_error(write, peer, link::Farewell::Goodbye, e).await),
+        Err(e) => return Err(goodbye_error(write, peer, e).await),
     };
     if standby.version != PROTOCOL_VERSION {
         let text = format!("this node speaks protocol version {PROTOCOL_VERSION} only");
-        return Err(link::farewell(
-            write,
-            peer,
-            link::Farewell::Goodbye,
-            Reason::UnsupportedVersion,
-            text,
-        )
-        .await);
+        return Err(goodbye(write, peer, Reason::UnsupportedVersion, text).await);
     }
     if standby.role != Role::Standby {
         let text = format!(
             "this node is a primary; the peer says it is a {}",
             standby.role
         );
-        return Err(link::farewell(
-            write,
-            peer,
-            link::Farewell::Goodbye,
-            Reason::WrongRole,
-            text,
-        )
-        .await);
+        return Err(goodbye(write, peer, Reason::WrongRole, text).await);
     }
     if let Some(expected) = &settings.standby_node_id
         && *expected != standby.node_id
@@ -276,38 +256,15 @@ async fn handshake(
             "this primary mirrors to {expected}, not {}",
             standby.node_id
         );
-        return Err(link::farewell(
-            write,
-            peer,
-            link::Farewell::Goodbye,
-            Reason::UnknownNode,
-            text,
-        )
-        .await);
+        return Err(goodbye(write, peer, Reason::UnknownNode, text).await);
     }
     if standby.nonce == ours.nonce {
         let text = "the Hello carries this node's own nonce".to_owned();
-        return Err(link::farewell(
-            write,
-            peer,
-            link::Farewell::Goodbye,
-            Reason::WrongSecret,
-            text,
-        )
-        .await);
+        return Err(goodbye(write, peer, Reason::WrongSecret, text).await);
     }
     let transcript = match Transcript::new(&ours, &standby, b"") {
         Ok(t) => t,
-        Err(e) => {
-            return Err(link::farewell(
-                write,
-                peer,
-                link::Farewell::Goodbye,
-                Reason::ProtocolViolation,
-                e.to_string(),
-            )
-            .await);
-        }
+        Err(e) => return Err(goodbye(write, peer, Reason::ProtocolViolation, e.to_string()).await),
     };
     let secret = &settings.secret;
     let proof = transcript.proof(secret, Role::Primary);
@@ -316,54 +273,26 @@ async fn handshake(
         Ok(Message::Proof(proof)) => proof,
         Ok(other) => {
             let text = format!("expected Proof, got {}", other.kind());
-            return Err(link::farewell(
-                write,
-                peer,
-                link::Farewell::Goodbye,
-                Reason::ProtocolViolation,
-                text,
-            )
-            .await);
+            return Err(goodbye(write, peer, Reason::ProtocolViolation, text).await);
         }
-        Err(e) => return Err(link::farewell_error(write, peer, link::Farewell::Goodbye, e).await),
+        Err(e) => return Err(goodbye_error(write, peer, e).await),
     };
     if transcript.verify(secret, Role::Standby, &proof).is_err() {
         let text = "the standby's proof does not verify".to_owned();
-        return Err(link::farewell(
-            write,
-            peer,
-            link::Farewell::Goodbye,
-            Reason::WrongSecret,
-            text,
-        )
-        .await);
+        return Err(goodbye(write, peer, Reason::WrongSecret, text).await);
     }
     let resume_from = match reader.next_handshake_message().await {
         Ok(Message::Welcome { resume_from }) => resume_from,
         Ok(other) => {
             let text = format!("expected Welcome, got {}", other.kind());
-            return Err(link::farewell(
-                write,
-                peer,
-                link::Farewell::Goodbye,
-                Reason::ProtocolViolation,
-                text,
-            )
-            .await);
+            return Err(goodbye(write, peer, Reason::ProtocolViolation, text).await);
         }
-        Err(e) => return Err(link::farewell_error(write, peer, link::Farewell::Goodbye, e).await),
+        Err(e) => return Err(goodbye_error(write, peer, e).await),
     };
     if resume_from == 0 || resume_from > last_seq + 1 {
         let text =
             format!("the standby asks for seq {resume_from}, this journal ends at seq {last_seq}");
-        link::farewell(
-            write,
-            peer,
-            link::Farewell::Goodbye,
-            Reason::CannotResume,
-            text.clone(),
-        )
-        .await;
+        goodbye(write, peer, Reason::CannotResume, text.clone()).await;
         return Err(LinkError::CannotResume(text));
     }
     let dir: PathBuf = settings.journal_dir.clone();
@@ -371,14 +300,7 @@ async fn handshake(
         Ok(reader) => reader,
         Err(LinkError::Journal(e @ JournalError::Gone { .. })) => {
             let text = format!("the standby asks for seq {resume_from}: {e}");
-            link::farewell(
-                write,
-                peer,
-                link::Farewell::Goodbye,
-                Reason::CannotResume,
-                text.clone(),
-            )
-            .await;
+            goodbye(write, peer, Reason::CannotResume, text.clone()).await;
             return Err(LinkError::CannotResume(text));
         }
         Err(e) => return Err(e),
@@ -746,4 +668,19 @@ fn closing(e: LinkError) -> End {
         LinkError::Decode(d) => (Some((d.reason(), d.to_string())), Err(e)),
         _ => (None, Err(e)),
     }
+}
+
+/// Says goodbye to the standby with `reason`; the error to return.
+async fn goodbye(
+    write: &mut OwnedWriteHalf,
+    peer: SocketAddr,
+    reason: Reason,
+    text: String,
+) -> LinkError {
+    link::farewell(write, peer, link::Farewell::Goodbye, reason, text).await
+}
+
+/// A handshake read failed: told to the standby where it can be.
+async fn goodbye_error(write: &mut OwnedWriteHalf, peer: SocketAddr, e: LinkError) -> LinkError {
+    link::farewell_error(write, peer, link::Farewell::Goodbye, e).await
 }

@@ -257,54 +257,24 @@ impl Link {
             Ok(Message::Hello(hello)) => hello,
             Ok(other) => {
                 let text = format!("expected Hello, got {}", other.kind());
-                return Err(link::farewell(
-                    write,
-                    peer,
-                    link::Farewell::Refused,
-                    Reason::ProtocolViolation,
-                    text,
-                )
-                .await);
+                return Err(refuse(write, peer, Reason::ProtocolViolation, text).await);
             }
-            Err(e) => {
-                return Err(link::farewell_error(write, peer, link::Farewell::Refused, e).await);
-            }
+            Err(e) => return Err(refuse_error(write, peer, e).await),
         };
         if primary.version != PROTOCOL_VERSION {
             let text = format!("this node speaks protocol version {PROTOCOL_VERSION} only");
-            return Err(link::farewell(
-                write,
-                peer,
-                link::Farewell::Refused,
-                Reason::UnsupportedVersion,
-                text,
-            )
-            .await);
+            return Err(refuse(write, peer, Reason::UnsupportedVersion, text).await);
         }
         if primary.role != Role::Primary {
             let text = format!(
                 "this node is a standby; the peer says it is a {}",
                 primary.role
             );
-            return Err(link::farewell(
-                write,
-                peer,
-                link::Farewell::Refused,
-                Reason::WrongRole,
-                text,
-            )
-            .await);
+            return Err(refuse(write, peer, Reason::WrongRole, text).await);
         }
         if primary.nonce == nonce {
             let text = "the Hello carries this node's own nonce".to_owned();
-            return Err(link::farewell(
-                write,
-                peer,
-                link::Farewell::Refused,
-                Reason::WrongSecret,
-                text,
-            )
-            .await);
+            return Err(refuse(write, peer, Reason::WrongSecret, text).await);
         }
         let position = self.barrier().await?;
         let ours = Hello {
@@ -320,90 +290,44 @@ impl Link {
             Ok(Message::Proof(proof)) => proof,
             Ok(other) => {
                 let text = format!("expected Proof, got {}", other.kind());
-                return Err(link::farewell(
-                    write,
-                    peer,
-                    link::Farewell::Refused,
-                    Reason::ProtocolViolation,
-                    text,
-                )
-                .await);
+                return Err(refuse(write, peer, Reason::ProtocolViolation, text).await);
             }
-            Err(e) => {
-                return Err(link::farewell_error(write, peer, link::Farewell::Refused, e).await);
-            }
+            Err(e) => return Err(refuse_error(write, peer, e).await),
         };
         let transcript = match Transcript::new(&primary, &ours, b"") {
             Ok(t) => t,
             Err(e) => {
-                return Err(link::farewell(
-                    write,
-                    peer,
-                    link::Farewell::Refused,
-                    Reason::ProtocolViolation,
-                    e.to_string(),
-                )
-                .await);
+                return Err(refuse(write, peer, Reason::ProtocolViolation, e.to_string()).await);
             }
         };
         let secret = &self.settings.secret;
         if transcript.verify(secret, Role::Primary, &proof).is_err() {
             let text = "the primary's proof does not verify".to_owned();
-            return Err(link::farewell(
-                write,
-                peer,
-                link::Farewell::Refused,
-                Reason::WrongSecret,
-                text,
-            )
-            .await);
+            return Err(refuse(write, peer, Reason::WrongSecret, text).await);
         }
         if let Some(expected) = &self.settings.primary_node_id
             && *expected != primary.node_id
         {
             let text = format!("this standby mirrors {expected}, not {}", primary.node_id);
-            return Err(link::farewell(
-                write,
-                peer,
-                link::Farewell::Refused,
-                Reason::UnknownNode,
-                text,
-            )
-            .await);
+            return Err(refuse(write, peer, Reason::UnknownNode, text).await);
         }
         let Ok(busy) = Arc::clone(&self.busy).try_acquire_owned() else {
             let text = "another primary is connected".to_owned();
-            return Err(
-                link::farewell(write, peer, link::Farewell::Refused, Reason::Busy, text).await,
-            );
+            return Err(refuse(write, peer, Reason::Busy, text).await);
         };
         if primary.epoch < position.epoch {
             let text = format!(
                 "the primary's epoch {} is older than this standby's {}",
                 primary.epoch, position.epoch
             );
-            return Err(link::farewell(
-                write,
-                peer,
-                link::Farewell::Refused,
-                Reason::EpochFenced,
-                text,
-            )
-            .await);
+            return Err(refuse(write, peer, Reason::EpochFenced, text).await);
         }
         if position.durable > primary.last_seq {
             let text = format!(
                 "this standby holds entries up to seq {}, the primary's journal ends at {}",
                 position.durable, primary.last_seq
             );
-            return Err(link::farewell(
-                write,
-                peer,
-                link::Farewell::Refused,
-                Reason::CannotResume,
-                text,
-            )
-            .await);
+            return Err(refuse(write, peer, Reason::CannotResume, text).await);
         }
         if primary.epoch > position.epoch {
             let (tx, rx) = oneshot::channel();
@@ -669,4 +593,19 @@ fn closing(e: LinkError) -> End {
         LinkError::Decode(d) => (Some((d.reason(), d.to_string())), Err(e)),
         _ => (None, Err(e)),
     }
+}
+
+/// Refuses the primary with `reason`; the error to return.
+async fn refuse(
+    write: &mut OwnedWriteHalf,
+    peer: SocketAddr,
+    reason: Reason,
+    text: String,
+) -> LinkError {
+    link::farewell(write, peer, link::Farewell::Refused, reason, text).await
+}
+
+/// A handshake read failed: told to the primary where it can be.
+async fn refuse_error(write: &mut OwnedWriteHalf, peer: SocketAddr, e: LinkError) -> LinkError {
+    link::farewell_error(write, peer, link::Farewell::Refused, e).await
 }
