@@ -146,7 +146,19 @@ enum SchemaDialect {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    // A server also logs to its daily file under <home>/logs.
+    let daily = match &cli.command {
+        Command::Mirror { role } => {
+            let home = cli.home.clone().unwrap_or_else(|| PathBuf::from("."));
+            let prefix = match role {
+                MirrorRole::Standby => "Backup",
+                MirrorRole::Primary => "Primary",
+            };
+            Some((home.join("logs"), prefix))
+        }
+        _ => None,
+    };
+    let _log_guard = init_tracing(cli.verbose, daily);
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -172,7 +184,17 @@ fn report(e: &anyhow::Error) -> String {
     out
 }
 
-fn init_tracing(verbose: u8) {
+/// Logs to stderr (-v info, -vv debug; RUST_LOG overrides) and, for a
+/// server, at info level to a daily file in `<home>/logs` named as the
+/// seed's servers name theirs (`Primary.2026-11-23`, `Backup.2026-11-23`).
+/// The guard must live as long as the program.
+fn init_tracing(
+    verbose: u8,
+    daily: Option<(PathBuf, &str)>,
+) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer, fmt};
     let default = match verbose {
         // odbc-api logs every driver diagnostic as a warning, expected
         // ones too; drx reports the errors that matter itself.
@@ -180,12 +202,27 @@ fn init_tracing(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let stderr = fmt::layer()
         .with_writer(std::io::stderr)
+        .with_filter(filter);
+    let (file, guard) = match daily {
+        Some((dir, prefix)) => {
+            let (writer, guard) =
+                tracing_appender::non_blocking(tracing_appender::rolling::daily(dir, prefix));
+            let layer = fmt::layer()
+                .with_ansi(false)
+                .with_writer(writer)
+                .with_filter(EnvFilter::new("info,odbc_api=error"));
+            (Some(layer), Some(guard))
+        }
+        None => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(stderr)
+        .with(file)
         .init();
+    guard
 }
 
 fn home(cli_home: Option<PathBuf>) -> Result<PathBuf> {

@@ -145,6 +145,23 @@ fn a_workload_and_kill_9_of_both_servers_leave_the_replica_byte_identical() {
     stop(standby_server);
     let status = standby.ok(&["status"]);
     assert!(status.contains(&format!("durable {last}")), "{status}");
+    // Each server keeps a daily log, named as the seed's servers name theirs.
+    for (home, prefix, line) in [
+        (&standby, "Backup.", "standby listening"),
+        (&primary, "Primary.", "INFO"),
+    ] {
+        let logs: Vec<PathBuf> = std::fs::read_dir(home.join("logs"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+            .collect();
+        assert!(!logs.is_empty(), "no {prefix}<date> log");
+        let text: String = logs
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
+        assert!(text.contains(line), "{prefix}: {text}");
+    }
 }
 
 #[test]
