@@ -55,89 +55,42 @@ impl Home {
     }
 }
 
-/// A journal entry kept beyond the reader's buffer.
+/// A journal entry kept beyond the reader's buffer: its bytes as the
+/// journal encodes them for the wire.
 #[derive(Debug, Clone)]
 struct Owned {
     seq: u64,
     txn: u64,
-    process: String,
-    file: String,
-    effect: OwnedEffect,
-}
-
-#[derive(Debug, Clone)]
-enum OwnedEffect {
-    None,
-    Create,
-    Write(u64, Vec<u8>),
-    Truncate(u64),
-    Rename(String),
-    DeleteFile,
-    Begin,
-    Commit,
-    Abort,
+    bytes: Vec<u8>,
 }
 
 impl Owned {
     fn of(e: &EntryRef<'_>) -> Owned {
-        let effect = match e.effect {
-            Effect::None => OwnedEffect::None,
-            Effect::Create { .. } => OwnedEffect::Create,
-            Effect::Write { offset, data } => OwnedEffect::Write(offset, data.to_vec()),
-            Effect::Truncate { len } => OwnedEffect::Truncate(len),
-            Effect::Rename { to } => OwnedEffect::Rename(to.to_owned()),
-            Effect::DeleteFile => OwnedEffect::DeleteFile,
-            Effect::BeginTxn => OwnedEffect::Begin,
-            Effect::CommitTxn => OwnedEffect::Commit,
-            Effect::AbortTxn => OwnedEffect::Abort,
-        };
+        let mut bytes = Vec::new();
+        drx_journal::encode_entry(e, &mut bytes).unwrap();
         Owned {
             seq: e.seq,
             txn: e.txn,
-            process: e.process.to_owned(),
-            file: e.file.to_owned(),
-            effect,
+            bytes,
         }
     }
 
     fn entry(&self) -> EntryRef<'_> {
-        let effect = match &self.effect {
-            OwnedEffect::None => Effect::None,
-            OwnedEffect::Create => Effect::Create {
-                organization: drx_journal::FileOrganization::Unknown,
-                record_len: 0,
-            },
-            OwnedEffect::Write(offset, data) => Effect::Write {
-                offset: *offset,
-                data,
-            },
-            OwnedEffect::Truncate(len) => Effect::Truncate { len: *len },
-            OwnedEffect::Rename(to) => Effect::Rename { to },
-            OwnedEffect::DeleteFile => Effect::DeleteFile,
-            OwnedEffect::Begin => Effect::BeginTxn,
-            OwnedEffect::Commit => Effect::CommitTxn,
-            OwnedEffect::Abort => Effect::AbortTxn,
-        };
-        EntryRef {
-            seq: self.seq,
-            epoch: 1,
-            txn: self.txn,
-            timestamp_us: 0,
-            process: &self.process,
-            file: &self.file,
-            effect,
-            record: None,
-        }
+        drx_journal::decode_entry(&self.bytes).unwrap()
+    }
+
+    fn effect(&self) -> Effect<'_> {
+        self.entry().effect
     }
 
     fn is_byte_effect(&self) -> bool {
         matches!(
-            self.effect,
-            OwnedEffect::Create
-                | OwnedEffect::Write(..)
-                | OwnedEffect::Truncate(_)
-                | OwnedEffect::Rename(_)
-                | OwnedEffect::DeleteFile
+            self.effect(),
+            Effect::Create { .. }
+                | Effect::Write { .. }
+                | Effect::Truncate { .. }
+                | Effect::Rename { .. }
+                | Effect::DeleteFile
         )
     }
 }
@@ -220,7 +173,7 @@ fn the_fixed_workload_is_mirrored_byte_for_byte() {
         assert!(
             journal
                 .iter()
-                .any(|e| format!("{:?}", e.effect).starts_with(kind)),
+                .any(|e| format!("{:?}", e.effect()).starts_with(kind)),
             "no {kind} in the journal"
         );
     }
@@ -364,7 +317,7 @@ fn transaction_journal(home: &Home) -> (Vec<Owned>, usize) {
     let journal = run_workload(home, &ops);
     let commit = journal
         .iter()
-        .position(|e| matches!(e.effect, OwnedEffect::Commit))
+        .position(|e| matches!(e.effect(), Effect::CommitTxn))
         .unwrap();
     (journal, commit)
 }
@@ -425,7 +378,7 @@ fn an_open_transaction_survives_a_restart() {
     let (journal, commit) = transaction_journal(&home);
     let begin = journal
         .iter()
-        .position(|e| matches!(e.effect, OwnedEffect::Begin))
+        .position(|e| matches!(e.effect(), Effect::BeginTxn))
         .unwrap();
     let middle = (begin + commit) / 2 + 1;
     {

@@ -289,6 +289,17 @@ fn value_ref<'t>(bound: &Bound, text: &'t [u8]) -> ValueRef<'t> {
     }
 }
 
+/// The statement of `route` for `rows` rows.
+fn statement_id(route: Route, rows: usize) -> StatementId {
+    match route {
+        Route::Insert => StatementId::Insert(rows),
+        Route::Upsert => StatementId::Upsert(rows),
+        Route::Update => StatementId::Update(rows),
+        Route::Delete => StatementId::Delete(rows),
+        Route::Exists | Route::Skip => StatementId::Exists(rows),
+    }
+}
+
 /// Sizes of the statements that carry `count` rows, at most `max` each:
 /// powers of two, so that few distinct statements are ever prepared.
 fn chunk_sizes(count: usize, max: usize) -> impl Iterator<Item = usize> {
@@ -358,20 +369,22 @@ impl<'a, B: Backend> Run<'a, B> {
         }
     }
 
-    /// The statement of `route` for `rows` rows.
-    fn statement(&self, route: Route, rows: usize) -> (StatementId, String) {
-        let (d, t, l) = (
-            self.dialect(),
-            self.binding.target.as_str(),
-            &*self.binding.layout,
-        );
-        match route {
-            Route::Insert => (StatementId::Insert(rows), statements::insert(d, t, l, rows)),
-            Route::Upsert => (StatementId::Upsert(rows), statements::upsert(d, t, l, rows)),
-            Route::Update => (StatementId::Update(rows), statements::update(d, t, l, rows)),
-            Route::Delete => (StatementId::Delete(rows), statements::delete(d, t, l, rows)),
-            Route::Exists | Route::Skip => {
-                (StatementId::Exists(rows), statements::exists(d, t, l, rows))
+    /// The text of statement `id`, written only when the backend has not
+    /// prepared it yet (once per connection, not per change).
+    fn sql(&self) -> impl Fn(StatementId) -> String + 'a {
+        let (d, binding, templates) = (self.dialect(), self.binding, self.templates);
+        move |id| {
+            let (t, l) = (binding.target.as_str(), &*binding.layout);
+            match id {
+                StatementId::Template(op) => templates
+                    .get(op)
+                    .map(|template| template.sql(d, t))
+                    .unwrap_or_default(),
+                StatementId::Insert(rows) => statements::insert(d, t, l, rows),
+                StatementId::Upsert(rows) => statements::upsert(d, t, l, rows),
+                StatementId::Update(rows) => statements::update(d, t, l, rows),
+                StatementId::Delete(rows) => statements::delete(d, t, l, rows),
+                StatementId::Exists(rows) => statements::exists(d, t, l, rows),
             }
         }
     }
@@ -517,10 +530,10 @@ impl<'a, B: Backend> Run<'a, B> {
                     self.push_row(k, route, &mut values);
                 }
                 at += size;
-                let (id, sql) = self.statement(route, size);
+                let (id, sql) = (statement_id(route, size), self.sql());
                 let affected = self
                     .backend
-                    .execute(id, &|| sql.clone(), &values)
+                    .execute(id, &|| sql(id), &values)
                     .map_err(|e| self.fast_error(e))?;
                 if route != Route::Upsert && affected != size as u64 {
                     return Err(Fail::Slow);
@@ -551,10 +564,10 @@ impl<'a, B: Backend> Run<'a, B> {
             for &k in &changes[at..at + size] {
                 self.push_row(k, Route::Exists, &mut values);
             }
-            let (id, sql) = self.statement(Route::Exists, size);
+            let (id, sql) = (StatementId::Exists(size), self.sql());
             let rows = self
                 .backend
-                .query_numbers(id, &|| sql.clone(), &values)
+                .query_numbers(id, &|| sql(id), &values)
                 .map_err(|e| Fail::Db(e, None))?;
             for r in rows {
                 if let Some(slot) = usize::try_from(r).ok().and_then(|r| found.get_mut(at + r)) {
@@ -574,14 +587,14 @@ impl<'a, B: Backend> Run<'a, B> {
             let op = self.batch.op_at(k);
             let seq = self.batch.seq_at(k);
             let at = Some((seq, op));
-            let (route, id, sql, fields) = if self.options.mapped {
+            let (route, id, fields) = if self.options.mapped {
                 let route = if self.binding.repair {
                     let mut values = Vec::new();
                     self.push_row(k, Route::Exists, &mut values);
-                    let (id, sql) = self.statement(Route::Exists, 1);
+                    let (id, sql) = (StatementId::Exists(1), self.sql());
                     let rows = self
                         .backend
-                        .query_numbers(id, &|| sql.clone(), &values)
+                        .query_numbers(id, &|| sql(id), &values)
                         .map_err(|e| Fail::Db(e, at))?;
                     self.repair(k, !rows.is_empty())
                 } else {
@@ -597,13 +610,11 @@ impl<'a, B: Backend> Run<'a, B> {
                 if self.binding.layout.key_fields().is_empty() && route != Route::Insert {
                     return Err(Fail::Sink(missing_template(self.binding, op, seq)));
                 }
-                let (id, sql) = self.statement(route, 1);
-                (Some(route), id, sql, self.row_fields(route))
+                (Some(route), statement_id(route, 1), self.row_fields(route))
             } else {
                 let Some(template) = self.templates.get(op) else {
                     return Err(Fail::Sink(missing_template(self.binding, op, seq)));
                 };
-                let sql = template.sql(self.dialect(), &self.binding.target);
                 let fields = template
                     .params()
                     .iter()
@@ -616,7 +627,7 @@ impl<'a, B: Backend> Run<'a, B> {
                         _ => None,
                     })
                     .collect();
-                (None, StatementId::Template(op), sql, fields)
+                (None, StatementId::Template(op), fields)
             };
             let mut values: Vec<ValueRef<'a>> = Vec::new();
             match route {
@@ -626,7 +637,8 @@ impl<'a, B: Backend> Run<'a, B> {
                     values.extend(self.prepared.of(k).iter().map(|b| value_ref(b, text)));
                 }
             }
-            match self.backend.execute(id, &|| sql.clone(), &values) {
+            let sql = self.sql();
+            match self.backend.execute(id, &|| sql(id), &values) {
                 Ok(affected) => {
                     let strict =
                         matches!(route, Some(Route::Insert | Route::Update | Route::Delete));
