@@ -60,6 +60,45 @@ pub enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// The mirroring link (issue 4), primary → standby on 127.0.0.1: async
+    /// throughput of 200-byte records and of 64 KiB writes (a fresh standby
+    /// brought to a big file, against rsync), lag at a steady rate, and
+    /// sync-mode commit latency.
+    Mirror {
+        /// How many 200-byte record entries.
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: u64,
+        /// MiB of the big file, journaled in 64 KiB writes.
+        #[arg(long, default_value_t = 1024)]
+        big_mib: u64,
+        /// Seconds of writing at a steady rate, for the lag.
+        #[arg(long, default_value_t = 5)]
+        lag_secs: u64,
+        /// Entries per second while measuring the lag.
+        #[arg(long, default_value_t = 20_000)]
+        lag_rate: u64,
+        /// Sync-mode commits, one at a time.
+        #[arg(long, default_value_t = 2_000)]
+        sync_commits: u64,
+        /// The most entries in one `Entries` frame.
+        #[arg(long, default_value_t = drx_mirror::DEFAULT_BATCH_ENTRIES)]
+        batch_entries: usize,
+        /// The most bytes of entries in one `Entries` frame.
+        #[arg(long, default_value_t = drx_mirror::DEFAULT_BATCH_BYTES)]
+        batch_bytes: usize,
+        /// 200-byte entries with the Write effect only (no record meaning).
+        #[arg(long)]
+        effect_only: bool,
+        /// Do not run the rsync anchor.
+        #[arg(long)]
+        skip_rsync: bool,
+        /// Only these parts (repeatable; default: all).
+        #[arg(long, value_enum)]
+        only: Vec<crate::bench_mirror::Part>,
+        /// Where to work (default: a new directory under the system's temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// The guide's layout.200 as a fixed file: 1,000,000 records cannot have
@@ -124,6 +163,31 @@ pub fn run(what: &BenchCommand) -> Result<()> {
             pg_url: pg_url.clone(),
             mysql_url: mysql_url.clone(),
             skip_mysql: *skip_mysql,
+            dir: dir.clone(),
+        }),
+        BenchCommand::Mirror {
+            entries,
+            big_mib,
+            lag_secs,
+            lag_rate,
+            sync_commits,
+            batch_entries,
+            batch_bytes,
+            effect_only,
+            skip_rsync,
+            only,
+            dir,
+        } => crate::bench_mirror::run(&crate::bench_mirror::MirrorBench {
+            entries: *entries,
+            big_mib: *big_mib,
+            lag_secs: *lag_secs,
+            lag_rate: *lag_rate,
+            sync_commits: *sync_commits,
+            batch_entries: *batch_entries,
+            batch_bytes: *batch_bytes,
+            effect_only: *effect_only,
+            skip_rsync: *skip_rsync,
+            only: only.clone(),
             dir: dir.clone(),
         }),
     }

@@ -4,7 +4,9 @@
 //! onto the library crates.
 
 mod bench;
+mod bench_mirror;
 mod bench_sql;
+mod verify;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -97,6 +99,38 @@ enum Command {
         #[command(subcommand)]
         role: MirrorRole,
     },
+    /// Start the mirroring servers the Control Table assigns to this host
+    /// (the seed's start_servers), until Ctrl-C or SIGTERM.
+    Start {
+        /// This host's name in the server records' run_on_module (default:
+        /// [mirror] node_id, else the host name).
+        #[arg(long)]
+        host: Option<String>,
+    },
+    /// Say where each of this host's servers resumes from its checkpoints
+    /// (a half-applied standby transaction is finished first), then start
+    /// them (the seed's recover_servers).
+    Recover {
+        /// This host's name in the server records' run_on_module.
+        #[arg(long)]
+        host: Option<String>,
+    },
+    /// Compare the primary's critical files with the standby's replicas at
+    /// the same journal seq, while writes go on (size, record count, blake3
+    /// per block and per file). Exit status 0: all identical; 1: a file
+    /// differs (the first differing block is named); 2: no result in time.
+    Verify {
+        /// The files (default: every critical file of the Files Table that
+        /// exists).
+        files: Vec<PathBuf>,
+        /// Seconds to wait for the standby's results.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+        /// The process to journal the checksums under (default: one the
+        /// Files Table selects each file for).
+        #[arg(long)]
+        process_name: Option<String>,
+    },
     /// The mirroring servers' status (from their status files).
     Status {
         /// As JSON.
@@ -135,6 +169,21 @@ async fn shutdown_signal() {
     }
 }
 
+/// Runs this host's servers until Ctrl-C or SIGTERM.
+fn serve_roles(config: &Config, roles: &[drx_mirror::Role]) -> Result<()> {
+    let names: Vec<&str> = roles
+        .iter()
+        .map(|r| match r {
+            drx_mirror::Role::Primary => "primary",
+            drx_mirror::Role::Standby => "standby",
+        })
+        .collect();
+    tracing::info!("starting the {} server(s)", names.join(" and "));
+    let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+    runtime.block_on(drx_mirror::serve_roles(config, roles, shutdown_signal()))?;
+    Ok(())
+}
+
 /// The dialects `drx schema` writes.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum SchemaDialect {
@@ -155,6 +204,21 @@ fn main() -> std::process::ExitCode {
                 MirrorRole::Primary => "Primary",
             };
             Some((home.join("logs"), prefix))
+        }
+        Command::Start { host } | Command::Recover { host } => {
+            let home = cli.home.clone().unwrap_or_else(|| PathBuf::from("."));
+            Config::load(&home)
+                .ok()
+                .and_then(|config| drx_mirror::local_roles(&config, host.as_deref()).ok())
+                .map(|roles| {
+                    // One process, one daily log: the primary's if it runs here.
+                    let prefix = if roles.contains(&drx_mirror::Role::Primary) {
+                        "Primary"
+                    } else {
+                        "Backup"
+                    };
+                    (home.join("logs"), prefix)
+                })
         }
         _ => None,
     };
@@ -252,12 +316,19 @@ fn run(cli: Cli) -> Result<()> {
                 &script.display().to_string(),
                 std::io::BufReader::new(file),
             );
+            let sync = capture.sync_stats();
             capture.close()?;
             let summary = summary?;
             println!(
                 "{} operations, {} journaled",
                 summary.operations, summary.journaled
             );
+            if let Some(s) = sync {
+                println!(
+                    "sync commit: {} acknowledged by the standby, {} not waited for, degraded to async {} times",
+                    s.acknowledged, s.unwaited, s.degraded
+                );
+            }
         }
         Command::Demo {
             input_path,
@@ -372,31 +443,43 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Command::Start { host } => {
+            let config = Config::load(&home)?;
+            let roles = drx_mirror::local_roles(&config, host.as_deref())?;
+            serve_roles(&config, &roles)?;
+        }
+        Command::Recover { host } => {
+            let config = Config::load(&home)?;
+            let roles = drx_mirror::local_roles(&config, host.as_deref())?;
+            for line in drx_mirror::recovery(&config, &roles)? {
+                println!("{line}");
+                tracing::info!("{line}");
+            }
+            serve_roles(&config, &roles)?;
+        }
+        Command::Verify {
+            files,
+            timeout,
+            process_name,
+        } => {
+            let code = verify::run(
+                &home,
+                &files,
+                std::time::Duration::from_secs(timeout),
+                process_name.as_deref(),
+            )?;
+            if code != verify::IDENTICAL {
+                use std::io::Write;
+                let _ = std::io::stdout().flush();
+                std::process::exit(i32::from(code));
+            }
+        }
         Command::Status { json } => {
             for status in drx_mirror::read_status(&home)? {
                 if json {
                     println!("{}", serde_json::to_string(&status)?);
                 } else {
-                    println!(
-                        "{:?} {}: {:?}, peer {}, epoch {}, journal seq {}, sent {}, acknowledged {}, applied {}, durable {}, lag {} entries / {} bytes{}",
-                        status.role,
-                        status.node_id,
-                        status.state,
-                        status.peer_node_id.as_deref().unwrap_or("-"),
-                        status.epoch,
-                        status.journal_seq,
-                        status.last_sent_seq,
-                        status.last_acked_seq,
-                        status.last_applied_seq,
-                        status.durable_seq,
-                        status.lag_entries,
-                        status.lag_bytes,
-                        status
-                            .last_error
-                            .as_deref()
-                            .map(|e| format!("; last error: {e}"))
-                            .unwrap_or_default()
-                    );
+                    print!("{status}");
                 }
             }
         }

@@ -5,92 +5,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+use common::pair::{caught_up, free_port, logs, pair, replica_of, start, stop};
+use common::workload::Workload;
 use common::{Home, keys_of, mixed_script, wait_until};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::path::PathBuf;
 use std::time::Duration;
-
-const SECRET: &str = "a shared secret of the test link";
-
-/// A free port on 127.0.0.1.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A primary home (the sample) and a standby home, linked on `port`.
-fn pair(port: u16) -> (Home, Home) {
-    let primary = Home::sample();
-    let standby = Home::sample();
-    for (home, node) in [(&primary, "prim"), (&standby, "stby")] {
-        home.write("secret", SECRET);
-        home.edit_config(
-            "replace_special_chars = true",
-            &format!(
-                "replace_special_chars = true\ntcp_host = \"127.0.0.1\"\ntcp_port = {port}\nprimary_call_timeout = 1"
-            ),
-        );
-        home.append_config(&format!(
-            "\n[mirror]\nnode_id = \"{node}\"\nsecret_file = \"secret\"\nreplica_roots = [\"replicas\"]\nheartbeat_ms = 200\n"
-        ));
-    }
-    (primary, standby)
-}
-
-fn start(home: &Home, role: &str) -> Child {
-    let log = std::fs::File::create(home.join(&format!("{role}.log"))).unwrap();
-    home.command(&["-v", "mirror", role])
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
-}
-
-/// Where the standby keeps the replica of the primary's `path`.
-fn replica_of(standby: &Home, path: &Path) -> PathBuf {
-    standby
-        .join("replicas")
-        .join(path.strip_prefix("/").unwrap())
-}
-
-/// Waits until the replica of error_codes.data equals the primary's file.
-fn caught_up(primary: &Home, standby: &Home) -> bool {
-    let source = std::fs::canonicalize(primary.join("error_codes.data")).unwrap();
-    let replica = replica_of(standby, &source);
-    wait_until(
-        Duration::from_secs(60),
-        Duration::from_millis(100),
-        || match (std::fs::read(&source), std::fs::read(&replica)) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => false,
-        },
-    )
-}
-
-fn stop(mut child: Child) {
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let ok = wait_until(Duration::from_secs(20), Duration::from_millis(50), || {
-        child.try_wait().unwrap().is_some()
-    });
-    if !ok {
-        let _ = child.kill();
-    }
-    let _ = child.wait();
-}
-
-fn logs(primary: &Home, standby: &Home) -> String {
-    let read = |h: &Home, f: &str| std::fs::read_to_string(h.join(f)).unwrap_or_default();
-    format!(
-        "primary log:\n{}\nstandby log:\n{}",
-        read(primary, "primary.log"),
-        read(standby, "standby.log")
-    )
-}
 
 #[test]
 fn a_workload_and_kill_9_of_both_servers_leave_the_replica_byte_identical() {
@@ -185,4 +104,91 @@ fn a_wrong_secret_is_refused_and_nothing_is_applied() {
         !replica_of(&standby, &source).exists(),
         "a refused primary wrote a replica"
     );
+}
+
+/// The Files Table record that makes every file under `data/` critical.
+const DATA_FILES: &str = "
+[[files]]
+record_type = \"include\"
+process_name = \"*\"
+source_path = \"data/*\"
+";
+
+/// Whether the standby's replica of `data/` holds exactly the primary's
+/// files, each byte-identical; else what differs.
+fn data_mirrored(primary: &Home, standby: &Home) -> Result<usize, String> {
+    let dir = std::fs::canonicalize(primary.join("data")).unwrap();
+    let names = |dir: &std::path::Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    let files = names(&dir);
+    let replicas = names(&replica_of(standby, &dir));
+    if files != replicas {
+        return Err(format!("files {files:?}, replicas {replicas:?}"));
+    }
+    for name in &files {
+        let path = dir.join(name);
+        if std::fs::read(&path).unwrap() != std::fs::read(replica_of(standby, &path)).unwrap() {
+            return Err(format!("{name} differs from its replica"));
+        }
+    }
+    Ok(files.len())
+}
+
+#[test]
+fn every_operation_on_every_organization_is_mirrored_through_kills() {
+    let (primary, standby) = pair(free_port());
+    for home in [&primary, &standby] {
+        home.append_config(DATA_FILES);
+    }
+    std::fs::create_dir_all(primary.join("data")).unwrap();
+    let mut standby_server = start(&standby, "standby");
+    let mut primary_server = start(&primary, "primary");
+    let mut workload = Workload::new(4);
+    primary.io("w0.jsonl", &workload.script(600));
+    // SIGKILL each server in turn while the application writes on.
+    for (round, victim) in ["standby", "primary"].into_iter().enumerate() {
+        let server = if victim == "standby" {
+            &mut standby_server
+        } else {
+            &mut primary_server
+        };
+        server.kill().unwrap();
+        server.wait().unwrap();
+        primary.io(&format!("w{}.jsonl", round + 1), &workload.script(400));
+        *server = start(
+            if victim == "standby" {
+                &standby
+            } else {
+                &primary
+            },
+            victim,
+        );
+    }
+    primary.io("w3.jsonl", &workload.script(300));
+    let mut last = Err(String::new());
+    let same = wait_until(Duration::from_secs(60), Duration::from_millis(100), || {
+        last = data_mirrored(&primary, &standby);
+        last.is_ok()
+    });
+    assert!(same, "{last:?}\n{}", logs(&primary, &standby));
+    // The four organizations and the copies that stayed.
+    assert!(last.unwrap() >= 5);
+    let journal = drx_journal::last_seq(&primary.join("journal")).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(20), Duration::from_millis(100), || {
+            drx_journal::last_seq(&standby.join("standby_journal")).unwrap() == journal
+        }),
+        "{}",
+        logs(&primary, &standby)
+    );
+    stop(primary_server);
+    stop(standby_server);
 }

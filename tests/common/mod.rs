@@ -2,6 +2,11 @@
 //! the `drx` binary, and readers for what landed.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod proxy;
+
+pub mod pair;
+pub mod workload;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

@@ -1,29 +1,41 @@
 //! A capture session: record I/O on critical files, each completed
 //! operation appended to the journal.
 
+use crate::checks::Checks;
 use crate::error::io;
 use crate::record_file::{Applied, RecordOpKind};
+use crate::sync_commit::{SyncCommit, SyncStats};
 use crate::{CaptureError, FileSpec, RecordFile, Target};
-use drx_config::{Config, DurabilityMode, FilesTable};
+use drx_config::{CommitMode, Config, DurabilityMode, FilesTable};
+use drx_journal::ChecksumReason;
 use drx_journal::{
     Effect, FileOrganization, Locator, NewEntry, RecordChange, RecordOp, Writer, WriterConfig,
 };
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The largest byte run one journal entry carries when a whole file is
 /// journaled (copy, or rename into a critical path).
 const COPY_CHUNK: usize = 1 << 20;
 
+/// How long [`Capture::open`] waits for a journal another writer holds, on
+/// a mirrored primary (where `drx verify` may hold it for a moment).
+pub const LOCK_WAIT: Duration = Duration::from_secs(3);
+/// How often the lock is tried meanwhile.
+const LOCK_POLL: Duration = Duration::from_millis(25);
+
 /// A critical file opened through a [`Capture`]: the record file, and
 /// whether (and as which path) its changes are journaled.
 #[derive(Debug)]
 pub struct CapturedFile {
-    file: RecordFile,
+    pub(crate) file: RecordFile,
     /// The path as journaled; `None` when no include record selects it.
-    journal_path: Option<String>,
+    pub(crate) journal_path: Option<String>,
     /// The session's abort count when this handle's state was last read.
     aborts: u64,
+    /// When its last checksum was taken (or it was opened).
+    pub(crate) checked_at: Instant,
 }
 
 impl CapturedFile {
@@ -57,19 +69,43 @@ enum Undo {
 /// which files are critical, the journal, and the open transaction.
 #[derive(Debug)]
 pub struct Capture {
-    process: String,
-    files: FilesTable,
-    disabled: bool,
-    journal: Writer,
+    pub(crate) process: String,
+    pub(crate) files: FilesTable,
+    pub(crate) disabled: bool,
+    pub(crate) journal: Writer,
     /// The open transaction's id (the seq of its begin entry) and undo log.
     txn: Option<(u64, Vec<Undo>)>,
+    /// Checksums for the standby (a mirrored primary only).
+    pub(crate) checks: Option<Checks>,
     /// Aborts so far: a file handle that saw fewer reloads its state.
     aborts: u64,
+    /// Sync commit mode: how its waits went (`None`: async).
+    sync: Option<Arc<Mutex<SyncStats>>>,
 }
 
 impl Capture {
     /// Opens the journal configured in `config` for process `process`.
+    ///
+    /// On a mirrored primary, a journal held by another writer is waited
+    /// for a moment ([`LOCK_WAIT`]) before this fails with
+    /// [`JournalError::Locked`](drx_journal::JournalError::Locked): `drx
+    /// verify` holds it briefly when no application runs.
     pub fn open(config: &Config, process: &str) -> Result<Capture, CaptureError> {
+        let wait = if crate::checks::is_mirrored(config) {
+            LOCK_WAIT
+        } else {
+            Duration::ZERO
+        };
+        Capture::open_waiting(config, process, wait)
+    }
+
+    /// [`Capture::open`], waiting at most `wait` for a journal held by
+    /// another writer.
+    pub fn open_waiting(
+        config: &Config,
+        process: &str,
+        wait: Duration,
+    ) -> Result<Capture, CaptureError> {
         let durability = match config.journal.durability {
             DurabilityMode::Entry => drx_journal::Durability::EveryEntry,
             DurabilityMode::Group => drx_journal::Durability::Group {
@@ -78,11 +114,28 @@ impl Capture {
             },
             DurabilityMode::None => drx_journal::Durability::None,
         };
-        let journal = Writer::open(WriterConfig {
-            dir: config.journal.dir.clone(),
-            segment_size: config.journal.segment_size,
-            durability,
-        })?;
+        let deadline = Instant::now() + wait;
+        let mut journal = loop {
+            match Writer::open(WriterConfig {
+                dir: config.journal.dir.clone(),
+                segment_size: config.journal.segment_size,
+                durability,
+            }) {
+                Err(drx_journal::JournalError::Locked { .. }) if Instant::now() < deadline => {
+                    std::thread::sleep(LOCK_POLL);
+                }
+                opened => break opened?,
+            }
+        };
+        let sync = (config.mirror.commit == CommitMode::Sync).then(|| {
+            let stats = Arc::new(Mutex::new(SyncStats::default()));
+            journal.set_commit_waiter(Some(Box::new(SyncCommit::new(
+                drx_config::commit_socket(&config.journal.dir),
+                Duration::from_millis(config.mirror.sync_timeout_ms),
+                Arc::clone(&stats),
+            ))));
+            stats
+        });
         Ok(Capture {
             process: process.to_owned(),
             files: config.files.clone(),
@@ -90,7 +143,17 @@ impl Capture {
             journal,
             txn: None,
             aborts: 0,
+            checks: Checks::from_config(config),
+            sync,
         })
+    }
+
+    /// In sync commit mode (`[mirror] commit = "sync"`), how the waits for
+    /// the standby went so far; `None` in async mode.
+    pub fn sync_stats(&self) -> Option<SyncStats> {
+        self.sync
+            .as_ref()
+            .map(|s| *s.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The process name entries are journaled under.
@@ -179,18 +242,34 @@ impl Capture {
             file,
             journal_path,
             aborts: self.aborts,
+            checked_at: Instant::now(),
         })
     }
 
-    /// Opens an existing record file.
+    /// Opens an existing record file. On a mirrored primary with
+    /// `check_file_at_open`, a critical file's size and record count are
+    /// journaled for the standby to compare (after the transaction, if one
+    /// is open).
     pub fn open_file(&mut self, path: &Path, spec: FileSpec) -> Result<CapturedFile, CaptureError> {
         let journal_path = self.critical(path)?;
         let file = RecordFile::open(path, spec)?;
-        Ok(CapturedFile {
+        let mut f = CapturedFile {
             file,
             journal_path,
             aborts: self.aborts,
-        })
+            checked_at: Instant::now(),
+        };
+        self.check_open_or_close(&mut f, ChecksumReason::Open)?;
+        self.poll_mailbox(f.checked_at)?;
+        Ok(f)
+    }
+
+    /// Closes a record file. On a mirrored primary with
+    /// `check_file_at_close`, a critical file's size and record count are
+    /// journaled for the standby to compare (after the transaction, if one
+    /// is open). Dropping a handle closes it without that check.
+    pub fn close_file(&mut self, mut f: CapturedFile) -> Result<(), CaptureError> {
+        self.check_open_or_close(&mut f, ChecksumReason::Close)
     }
 
     /// Adds a record (see [`RecordFile::write`]); returns its journal seq, or
@@ -211,6 +290,7 @@ impl Capture {
         f: &mut CapturedFile,
         op: impl FnOnce(&mut RecordFile) -> Result<Applied<'_>, CaptureError>,
     ) -> Result<u64, CaptureError> {
+        self.before_op(f)?;
         self.prepare(f)?;
         let applied = op(&mut f.file)?;
         push_undo(&mut self.txn, &applied);
@@ -233,6 +313,7 @@ impl Capture {
         f: &mut CapturedFile,
         records: &[u8],
     ) -> Result<u64, CaptureError> {
+        self.before_op(f)?;
         self.prepare(f)?;
         let txn = self.txn.as_ref().map_or(0, |t| t.0);
         let Some(run) = f.file.append_many(records)? else {
@@ -299,6 +380,7 @@ impl Capture {
 
     /// Keeps the first `records` records.
     pub fn truncate(&mut self, f: &mut CapturedFile, records: u64) -> Result<u64, CaptureError> {
+        self.before_op(f)?;
         if let Some((_, undo)) = &mut self.txn {
             let bytes = std::fs::read(f.file.path()).map_err(io(f.file.path()))?;
             undo.push(Undo::Bytes {
@@ -317,7 +399,7 @@ impl Capture {
 
     /// Brings a handle up to date after an abort, and tells it whether to
     /// keep undo bytes.
-    fn prepare(&self, f: &mut CapturedFile) -> Result<(), CaptureError> {
+    pub(crate) fn prepare(&self, f: &mut CapturedFile) -> Result<(), CaptureError> {
         if f.aborts != self.aborts {
             f.file.reload()?;
             f.aborts = self.aborts;
@@ -434,6 +516,7 @@ impl Capture {
         }
         let seq = self.marker(Effect::CommitTxn)?;
         self.txn = None;
+        self.after_txn()?;
         Ok(seq)
     }
 
@@ -473,6 +556,7 @@ impl Capture {
         self.aborts += 1;
         let seq = self.marker(Effect::AbortTxn)?;
         self.txn = None;
+        self.after_txn()?;
         Ok(seq)
     }
 
@@ -556,7 +640,7 @@ fn journal_applied(
 }
 
 /// `path` made absolute against the current directory, normalized.
-fn absolute(path: &Path) -> Result<PathBuf, CaptureError> {
+pub(crate) fn absolute(path: &Path) -> Result<PathBuf, CaptureError> {
     let cwd = std::env::current_dir().map_err(io(Path::new(".")))?;
     Ok(drx_config::absolute(&cwd, path))
 }

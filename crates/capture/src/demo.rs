@@ -50,6 +50,7 @@ pub fn demo(
     if !run.is_empty() {
         capture.write_many(&mut target, &run)?;
     }
+    capture.close_file(target)?;
     capture.sync()?;
     Ok(count)
 }

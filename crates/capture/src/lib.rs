@@ -10,6 +10,10 @@
 //! selects (or that an exclude record drops) is not journaled.
 //! Transactions (`begin`/`commit`/`abort`) group changes; an abort undoes
 //! them in the files byte for byte, and consumers never deliver them.
+//! On a mirrored primary the session also journals checksums of its
+//! critical files for the standby to compare (at open and close, every
+//! `check_file_interval`, and for `drx verify`: [`Capture::checksum_files`],
+//! [`request_checksums`]), never inside a transaction.
 //!
 //! ```
 //! # let home = tempfile::tempdir().unwrap();
@@ -25,19 +29,25 @@
 //! ```
 
 mod capture;
+mod checks;
 mod demo;
 mod error;
 mod layouts;
 mod record_file;
 mod script;
 mod spec;
+mod sync_commit;
 
 pub use crate::{
-    capture::{Capture, CapturedFile},
+    capture::{Capture, CapturedFile, LOCK_WAIT},
+    checks::{
+        ChecksumRequest, ChecksumTicket, PostedRequest, is_mirrored, request_checksums, verify_dir,
+    },
     demo::demo,
     error::CaptureError,
     layouts::{LayoutLoadError, layout_path, load_layout},
     record_file::{AppendRun, Applied, RecordFile, RecordOpKind, Target},
     script::{Script, ScriptError, ScriptSummary, encode},
     spec::{FileSpec, Org},
+    sync_commit::SyncStats,
 };

@@ -43,7 +43,7 @@ pub use crate::{
     extractor::{BadRecordPolicy, ExtractorSettings},
     files_table::{FileRecord, FileRecordType, FilesTable},
     journal::{DurabilityMode, JournalSettings},
-    mirror::{CommitMode, MirrorSettings},
+    mirror::{CommitMode, MirrorSettings, commit_socket},
     paths::{absolute, normalize},
     sink_section::SinkSection,
 };

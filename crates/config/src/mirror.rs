@@ -68,3 +68,10 @@ impl Default for MirrorSettings {
         }
     }
 }
+
+/// The local socket through which a sync-mode application waits for the
+/// standby's acknowledgement: `mirror.sock` in the journal directory, served
+/// by the primary server (docs/PROTOCOL.md, "The commit socket").
+pub fn commit_socket(journal_dir: &std::path::Path) -> PathBuf {
+    journal_dir.join("mirror.sock")
+}

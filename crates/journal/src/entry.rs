@@ -1,6 +1,8 @@
 //! The journal's entries: what was done to a file (the byte effect) and,
 //! optionally, what it meant for one record (the record meaning).
 
+use crate::checksum::Checksum;
+
 /// An entry to append. The writer adds the seq, epoch and timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NewEntry<'a> {
@@ -90,6 +92,10 @@ pub enum Effect<'a> {
     CommitTxn,
     /// Transaction `txn` was rolled back.
     AbortTxn,
+    /// No byte change: the file's size, record count and (full form)
+    /// digests as of this entry, for a standby to compare its replica with
+    /// (never inside a transaction).
+    Checksum(Checksum<'a>),
 }
 
 /// What an operation meant for one record.

@@ -10,7 +10,10 @@
 //!   force, a transaction id, a timestamp, the process and file names, the
 //!   **byte effect** of the operation ([`Effect`]: enough to reproduce the
 //!   file byte for byte without knowing its layout) and optionally its
-//!   **record meaning** ([`RecordChange`]).
+//!   **record meaning** ([`RecordChange`]). A [`Checksum`] effect states a
+//!   file's size, record count and blake3 digests as of its seq, for a
+//!   standby to compare its replica with ([`FileChecksum`],
+//!   [`digest_file`]).
 //! * One [`Writer`] per journal (an exclusive lock on `<dir>/LOCK`) appends
 //!   through a buffer and fsyncs as its [`Durability`] says. Opening it
 //!   cuts a torn tail left by a crash; damage anywhere else is reported as
@@ -56,6 +59,8 @@
 
 mod appender;
 mod atomic_file;
+mod checksum;
+mod commit_waiter;
 mod consumer;
 mod durability;
 mod entry;
@@ -71,6 +76,12 @@ mod segment;
 mod writer;
 
 pub use crate::{
+    checksum::{
+        CHECKSUM_BLOCK_SIZE, Checksum, ChecksumBody, ChecksumReason, DIGEST_LEN, FileChecksum,
+        FileDigests, MAX_CHECKSUM_BLOCKS, block_size_for, digest_file, digest_file_in_blocks,
+        to_hex,
+    },
+    commit_waiter::CommitWaiter,
     consumer::{consumer_position, consumers, register_consumer, set_consumer_position},
     durability::Durability,
     entry::{Effect, EntryRef, FileOrganization, Locator, NewEntry, RecordChange, RecordOp},

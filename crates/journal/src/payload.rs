@@ -3,6 +3,7 @@
 //! strings. Encoding appends straight into the writer's buffer; decoding
 //! borrows from the reader's buffer. Neither allocates.
 
+use crate::checksum::Checksum;
 use crate::entry::{Effect, EntryRef, FileOrganization, Locator, NewEntry, RecordChange, RecordOp};
 use crate::error::JournalError;
 use crate::frame::MAX_PAYLOAD;
@@ -21,6 +22,7 @@ const EFFECT_DELETE_FILE: u8 = 5;
 const EFFECT_BEGIN_TXN: u8 = 6;
 const EFFECT_COMMIT_TXN: u8 = 7;
 const EFFECT_ABORT_TXN: u8 = 8;
+const EFFECT_CHECKSUM: u8 = 9;
 
 const OP_NONE: u8 = 0;
 const OP_INSERT: u8 = 1;
@@ -84,6 +86,7 @@ pub(crate) fn plan(e: &NewEntry<'_>) -> Result<Plan, JournalError> {
         Effect::Write { data, .. } => 12 + blob(data)?,
         Effect::Truncate { .. } => 8,
         Effect::Rename { to } => 2 + name(to)?,
+        Effect::Checksum(c) => blob(c.as_bytes())?,
     };
     let mut after_ref = None;
     if let Some(r) = &e.record {
@@ -176,6 +179,7 @@ pub(crate) fn encode(e: &NewEntry<'_>, plan: &Plan, stamp: Stamp, out: &mut Vec<
             out.extend_from_slice(&(to.len() as u16).to_le_bytes());
             out.extend_from_slice(to.as_bytes());
         }
+        Effect::Checksum(c) => out.extend_from_slice(c.as_bytes()),
     }
     if let Some(r) = &e.record {
         match r.locator {
@@ -212,6 +216,7 @@ fn effect_kind(e: &Effect<'_>) -> u8 {
         Effect::BeginTxn => EFFECT_BEGIN_TXN,
         Effect::CommitTxn => EFFECT_COMMIT_TXN,
         Effect::AbortTxn => EFFECT_ABORT_TXN,
+        Effect::Checksum(_) => EFFECT_CHECKSUM,
     }
 }
 
@@ -264,6 +269,10 @@ pub(crate) fn decode(payload: &[u8]) -> Result<EntryRef<'_>, &'static str> {
         EFFECT_BEGIN_TXN => Effect::BeginTxn,
         EFFECT_COMMIT_TXN => Effect::CommitTxn,
         EFFECT_ABORT_TXN => Effect::AbortTxn,
+        EFFECT_CHECKSUM => {
+            let len = Checksum::body_len(c.rest())?;
+            Effect::Checksum(Checksum::check(c.take(len)?)?)
+        }
         _ => return Err("unknown effect kind"),
     };
 
@@ -362,6 +371,9 @@ impl<'a> Cursor<'a> {
     }
     fn u64(&mut self) -> Result<u64, &'static str> {
         Ok(u64::from_le_bytes(self.array()?))
+    }
+    fn rest(&self) -> &'a [u8] {
+        self.b.get(self.pos..).unwrap_or_default()
     }
     fn blob(&mut self) -> Result<&'a [u8], &'static str> {
         let n = self.u32()? as usize;
@@ -493,6 +505,54 @@ mod tests {
                 let mut b = bytes.clone();
                 b[i] ^= 1 << bit;
                 let _ = decode(&b); // must not panic
+            }
+        }
+    }
+
+    #[test]
+    fn checksum_entries_round_trip_and_reject_damage() {
+        use crate::checksum::{ChecksumReason, FileChecksum};
+        let mut full = FileChecksum::cheap(
+            ChecksumReason::Verify,
+            FileOrganization::Fixed,
+            10,
+            25,
+            Some(2),
+        );
+        full.block_size = 10;
+        full.file_digest = Some([9; 32]);
+        full.blocks = vec![[1; 32], [2; 32], [3; 32]];
+        let cheap = FileChecksum::cheap(
+            ChecksumReason::Open,
+            FileOrganization::Sequential,
+            0,
+            7,
+            None,
+        );
+        for c in [full, cheap] {
+            let body = c.encode().expect("valid");
+            let e = NewEntry {
+                txn: 0,
+                process: "p",
+                file: "/f",
+                effect: body.effect(),
+                record: None,
+            };
+            let (len, bytes) = round_trip(&e);
+            assert_eq!(len, FIXED_LEN + 1 + 2 + body.checksum().as_bytes().len());
+            let Effect::Checksum(read) = decode(&bytes).expect("decode").effect else {
+                panic!("not a checksum");
+            };
+            assert_eq!(read.to_file_checksum(), c);
+            for cut in 0..bytes.len() {
+                assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
+            }
+            for i in 0..bytes.len() {
+                for bit in 0..8 {
+                    let mut b = bytes.clone();
+                    b[i] ^= 1 << bit;
+                    let _ = decode(&b); // must not panic
+                }
             }
         }
     }

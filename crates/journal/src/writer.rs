@@ -6,6 +6,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use crate::appender::Appender;
+use crate::commit_waiter::{CommitWaiter, completes_unit};
 use crate::durability::{Durability, Shared, spawn_flusher};
 use crate::entry::{EntryRef, NewEntry};
 use crate::error::JournalError;
@@ -50,6 +51,8 @@ pub struct Writer {
     flusher: Option<JoinHandle<()>>,
     /// Holds the lock until close or drop.
     lock: Option<File>,
+    /// Told of each committed unit of work (sync mirroring).
+    waiter: Option<Box<dyn CommitWaiter>>,
 }
 
 impl Writer {
@@ -92,6 +95,7 @@ impl Writer {
             shared,
             flusher,
             lock: Some(lock),
+            waiter: None,
         })
     }
 
@@ -100,12 +104,34 @@ impl Writer {
     /// OS when the buffer fills, at a `CommitTxn`/`AbortTxn` marker, on
     /// [`flush`](Writer::flush) or [`sync`](Writer::sync), and it reaches
     /// the disk as the [`Durability`] says.
+    ///
+    /// With a [`CommitWaiter`] set, an entry that completes a unit of work
+    /// (outside a transaction, or a `CommitTxn`) is written to the OS at
+    /// once and the waiter is called before `append` returns.
     pub fn append(&mut self, entry: &NewEntry<'_>) -> Result<u64, JournalError> {
-        let (seq, became_dirty) = self.shared.lock().append(entry)?;
+        let (seq, became_dirty) = {
+            let mut appender = self.shared.lock();
+            let (seq, became_dirty) = appender.append(entry)?;
+            if self.waiter.is_some() && completes_unit(entry) {
+                appender.flush()?;
+            }
+            (seq, became_dirty)
+        };
         if became_dirty {
             self.shared.wake.notify_one();
         }
+        if let Some(waiter) = self.waiter.as_mut()
+            && completes_unit(entry)
+        {
+            waiter.committed(seq);
+        }
         Ok(seq)
+    }
+
+    /// Sets the [`CommitWaiter`] told of each committed unit of work from
+    /// now on (`None`: none).
+    pub fn set_commit_waiter(&mut self, waiter: Option<Box<dyn CommitWaiter>>) {
+        self.waiter = waiter;
     }
 
     /// Appends an entry read from another journal (a primary's), keeping

@@ -8,7 +8,9 @@ mod support;
 use std::fs::OpenOptions;
 use std::time::Duration;
 
-use drx_journal::{Durability, FileOrganization, RecordOp, Writer, last_seq};
+use drx_journal::{
+    ChecksumReason, Durability, FileChecksum, FileOrganization, RecordOp, Writer, last_seq,
+};
 use proptest::prelude::*;
 use support::*;
 
@@ -31,7 +33,44 @@ fn effect() -> impl Strategy<Value = OwnedEffect> {
         Just(OwnedEffect::BeginTxn),
         Just(OwnedEffect::CommitTxn),
         Just(OwnedEffect::AbortTxn),
+        checksum(),
     ]
+}
+
+/// A Checksum body of either form, every field random.
+fn checksum() -> impl Strategy<Value = OwnedEffect> {
+    (
+        0usize..4,
+        0u8..5,
+        any::<u32>(),
+        0u64..5000,
+        proptest::option::of(any::<u64>()),
+        prop_oneof![Just(0u32), 1u32..700],
+        any::<[u8; 32]>(),
+    )
+        .prop_map(
+            |(reason, org, record_len, size, records, block_size, seed)| {
+                let mut c = FileChecksum::cheap(
+                    ChecksumReason::ALL[reason],
+                    FileOrganization::from_code(org).unwrap_or(FileOrganization::Unknown),
+                    record_len,
+                    size,
+                    records,
+                );
+                if block_size > 0 {
+                    c.block_size = block_size;
+                    c.file_digest = Some(seed);
+                    c.blocks = (0..size.div_ceil(u64::from(block_size)))
+                        .map(|i| {
+                            let mut d = seed;
+                            d[0] ^= i as u8;
+                            d
+                        })
+                        .collect();
+                }
+                OwnedEffect::Checksum(c.encode().unwrap().checksum().as_bytes().to_vec())
+            },
+        )
 }
 
 fn record() -> impl Strategy<Value = Option<OwnedRecord>> {

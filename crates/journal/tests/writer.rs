@@ -389,3 +389,58 @@ fn writers_and_readers_can_move_between_threads() {
     send::<JournalError>();
     sync::<JournalError>();
 }
+
+/// Records each call, and whether the entry was visible to a reader then.
+#[derive(Debug)]
+struct Waiter {
+    dir: std::path::PathBuf,
+    calls: std::sync::Arc<std::sync::Mutex<Vec<(u64, bool)>>>,
+}
+
+impl drx_journal::CommitWaiter for Waiter {
+    fn committed(&mut self, seq: u64) {
+        let visible = last_seq(&self.dir).unwrap() >= seq;
+        self.calls.lock().unwrap().push((seq, visible));
+    }
+}
+
+#[test]
+fn the_commit_waiter_is_called_after_each_committed_unit_once_readers_see_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Group durability: without the waiter nothing would reach the OS yet.
+    let mut w = Writer::open(config(dir.path(), 1 << 20, group())).unwrap();
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    w.set_commit_waiter(Some(Box::new(Waiter {
+        dir: dir.path().to_owned(),
+        calls: calls.clone(),
+    })));
+    let entry = |txn: u64, effect: Effect<'static>| NewEntry {
+        txn,
+        process: "p",
+        file: "/f",
+        effect,
+        record: None,
+    };
+    let write = Effect::Write {
+        offset: 0,
+        data: b"abcd",
+    };
+    let lone = w.append(&entry(0, write)).unwrap();
+    // As capture writes them: a transaction's id is its begin's seq, which
+    // every entry of it carries, the begin included.
+    let begin = w.last_seq() + 1;
+    w.append(&entry(begin, Effect::BeginTxn)).unwrap();
+    w.append(&entry(begin, write)).unwrap();
+    w.append(&entry(begin, write)).unwrap();
+    let commit = w.append(&entry(begin, Effect::CommitTxn)).unwrap();
+    let begin2 = w.last_seq() + 1;
+    w.append(&entry(begin2, Effect::BeginTxn)).unwrap();
+    w.append(&entry(begin2, write)).unwrap();
+    w.append(&entry(begin2, Effect::AbortTxn)).unwrap();
+    let calls = calls.lock().unwrap().clone();
+    // Nothing inside a transaction, nothing for an abort.
+    assert_eq!(calls, vec![(lone, true), (commit, true)]);
+    w.set_commit_waiter(None);
+    w.append(&entry(0, write)).unwrap();
+    w.close().unwrap();
+}

@@ -7,11 +7,12 @@
 //! session acknowledges. File I/O and fsyncs never run on the reactor.
 
 use crate::error::LinkError;
-use crate::protocol::{Entries, HEADER_LEN, TRAILER_LEN};
+use crate::protocol::{Entries, HEADER_LEN, TRAILER_LEN, Verified};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
-use crate::status::StatusBoard;
+use crate::status::{FileCounters, StatusBoard};
 use bytes::Bytes;
 use drx_journal::{Writer, WriterConfig, decode_entry};
+use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -66,6 +67,8 @@ pub(crate) enum Event {
     /// The session's primary sent an entry that is not what it claims (its
     /// seq is not its place in the batch, or it does not decode): close.
     Violation(String),
+    /// A replica was compared with a `Checksum` entry: tell the primary.
+    Verified(Verified),
 }
 
 /// The running applier: how to reach it and how to learn that it stopped.
@@ -144,6 +147,10 @@ struct State {
     /// Sessions to tell the durable seq after the group's sync.
     waiting: Vec<mpsc::UnboundedSender<Event>>,
     counts: Counts,
+    /// Per file, the operations received since the last status update
+    /// (kept at zero between updates, so that a file costs one allocation
+    /// for the server's life).
+    files: HashMap<String, FileCounters>,
     /// The primary's timestamp of the last entry applied.
     last_timestamp_us: Option<i64>,
 }
@@ -156,6 +163,11 @@ struct Counts {
     entries: u64,
     skipped: u64,
     refused: u64,
+    /// Replicas compared with a `Checksum` entry, and those that differed.
+    verified: u64,
+    verify_mismatches: u64,
+    /// Some file counter changed.
+    files_touched: bool,
 }
 
 impl State {
@@ -167,6 +179,7 @@ impl State {
             poisoned: None,
             waiting: Vec::new(),
             counts: Counts::default(),
+            files: HashMap::new(),
             last_timestamp_us: None,
         };
         if let Ok(p) = state.position() {
@@ -271,7 +284,10 @@ impl State {
                 continue;
             }
             match self.entry(seq, bytes) {
-                Ok(()) => {}
+                Ok(None) => {}
+                Ok(Some(verified)) => {
+                    let _ = batch.events.send(Event::Verified(verified));
+                }
                 Err(Fault::Violation(text)) => return self.violation(&batch.events, text),
                 Err(Fault::Fatal(e)) => return Err(e),
             }
@@ -290,7 +306,9 @@ impl State {
         Ok(())
     }
 
-    fn entry(&mut self, seq: u64, bytes: &[u8]) -> Result<(), Fault> {
+    /// Appends and applies one entry; a `Checksum` entry's comparison is
+    /// returned, to be sent to the primary.
+    fn entry(&mut self, seq: u64, bytes: &[u8]) -> Result<Option<Verified>, Fault> {
         let entry = decode_entry(bytes)
             .map_err(|e| Fault::Violation(format!("the entry at seq {seq}: {e}")))?;
         if entry.seq != seq {
@@ -299,7 +317,7 @@ impl State {
                 entry.seq
             )));
         }
-        let (writer, replica) = self.parts()?;
+        let (writer, _) = self.parts()?;
         let journal_last = writer.last_seq();
         if seq > journal_last + 1 {
             return Err(Fault::Violation(format!(
@@ -309,8 +327,30 @@ impl State {
         if seq == journal_last + 1 {
             writer.append_replica(&entry).map_err(LinkError::from)?;
         }
+        let counted = match self.files.get_mut(entry.file) {
+            Some(counters) => counters.count(&entry),
+            None => {
+                let mut counters = FileCounters::default();
+                let counted = counters.count(&entry);
+                if counted {
+                    self.files.insert(entry.file.to_owned(), counters);
+                }
+                counted
+            }
+        };
+        if counted {
+            self.counts.files_touched = true;
+        }
+        let (_, replica) = self.parts()?;
+        let mut verified = None;
         match replica.apply(&entry) {
             Ok(crate::replica::Outcome::Skipped) => self.counts.skipped += 1,
+            Ok(crate::replica::Outcome::Verified { identical }) => {
+                verified = replica.take_verification();
+                self.counts.entries += 1;
+                self.counts.verified += 1;
+                self.counts.verify_mismatches += u64::from(!identical);
+            }
             Ok(_) => self.counts.entries += 1,
             Err(ReplicaError::Refused { .. } | ReplicaError::NotOnReplica { .. }) => {
                 // Logged by the replica; the entry counts as processed.
@@ -320,7 +360,7 @@ impl State {
             Err(e) => return Err(Fault::Fatal(e.into())),
         }
         self.last_timestamp_us = Some(entry.timestamp_us);
-        Ok(())
+        Ok(verified)
     }
 
     /// Makes the journal and the replicas durable, tells the waiting
@@ -354,6 +394,22 @@ impl State {
             c.entries += counts.entries;
             c.skipped += counts.skipped;
             c.refused_entries += counts.refused;
+            c.verified += counts.verified;
+            c.verify_mismatches += counts.verify_mismatches;
+            if counts.files_touched {
+                for (file, delta) in self.files.iter_mut() {
+                    if *delta == FileCounters::default() {
+                        continue;
+                    }
+                    match s.files.get_mut(file.as_str()) {
+                        Some(total) => total.add(delta),
+                        None => {
+                            s.files.insert(file.clone(), *delta);
+                        }
+                    }
+                    *delta = FileCounters::default();
+                }
+            }
         });
         Ok(())
     }

@@ -58,6 +58,10 @@ pub enum LinkError {
         /// What happened.
         text: String,
     },
+    /// TLS could not be set up, or the TLS session with the peer failed
+    /// (docs/PROTOCOL.md, "TLS").
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// Nothing arrived from the peer for too long.
     #[error("timed out: {0}")]
     Timeout(String),

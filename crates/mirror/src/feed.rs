@@ -13,6 +13,7 @@
 
 use crate::error::LinkError;
 use crate::protocol::EntriesWriter;
+use crate::status::JournalWake;
 use drx_journal::{Reader, encode_entry};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -37,11 +38,13 @@ pub(crate) struct Shipment {
     pub last_seq: u64,
 }
 
-/// How large a batch may grow.
-#[derive(Debug, Clone, Copy)]
+/// How large a batch may grow, and what wakes the feed early.
+#[derive(Debug, Clone)]
 pub(crate) struct Limits {
     pub entries: usize,
     pub bytes: usize,
+    /// Notified when the journal grew (a sync-mode commit waits).
+    pub wake: JournalWake,
 }
 
 /// A running feed.
@@ -146,7 +149,7 @@ fn feed(
         let count = u64::from(batch.count());
         if count == 0 {
             drop(batch);
-            std::thread::sleep(poll);
+            limits.wake.wait(poll);
             poll = (poll * 2).min(MAX_POLL);
             continue;
         }

@@ -8,23 +8,27 @@
 //! * `replica` — applying journal entries to replica files: path mapping,
 //!   confinement to the replica roots, transactions applied whole or not at
 //!   all, durability before an acknowledgement;
-//! * [`standby`] and [`primary`] — the link over TCP (tokio): the standby
+//! * [`standby`] and [`primary`] — the link over TCP, optionally inside
+//!   mutual TLS ([`ServerTls`], [`ClientTls`]) (tokio): the standby
 //!   listens ([`standby::run`]), the primary connects and streams its
 //!   journal ([`primary::run`]), each until its shutdown future completes;
 //!   both keep a [`StatusBoard`] up to date for `drx status`.
 
 mod applier;
+mod commit_socket;
 mod error;
 mod feed;
 mod link;
 pub mod primary;
 mod protocol;
 mod replica;
+mod servers;
 mod service;
 mod settings;
 mod shutdown;
 pub mod standby;
 mod status;
+mod tls;
 
 pub use crate::protocol::{
     AuthError, DecodeError, EncodeError, Entries, EntriesWriter, EntryIter, FrameHeader,
@@ -32,13 +36,21 @@ pub use crate::protocol::{
     MAX_TEXT_LEN, MIN_SECRET_LEN, Message, MessageKind, NONCE_LEN, Nonce, PROOF_LEN,
     PROTOCOL_VERSION, Proof, Reason, Recovery, Role, Secret, TRAILER_LEN, Transcript,
 };
-pub use crate::replica::{Outcome, Refusal, Replica, ReplicaConfig, ReplicaError};
+pub use crate::protocol::{MAX_PATH_LEN, Verdict, Verified};
+pub use crate::replica::{
+    Outcome, Refusal, Replica, ReplicaConfig, ReplicaError, append_verify_result,
+    read_verify_results, verify_results_path,
+};
 pub use crate::{
     error::LinkError,
+    servers::{local_roles, recovery, serve_roles},
     service::{read_status, serve_primary, serve_standby},
     settings::{
         DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ENTRIES, Heartbeats, PrimarySettings, StandbySettings,
-        link_address, load_secret, node_id, standby_journal,
+        link_address, link_host, load_secret, node_id, standby_journal,
     },
-    status::{AckedSeq, LinkCounters, LinkState, MirrorStatus, StatusBoard},
+    status::{
+        AckedSeq, FileCounters, JournalWake, LinkCounters, LinkState, MirrorStatus, StatusBoard,
+    },
+    tls::{CHANNEL_BINDING_LEN, ClientTls, EXPORTER_LABEL, ServerTls, TlsError, TlsFiles},
 };

@@ -1,4 +1,5 @@
-//! One TCP connection of the mirroring link: complete frames read from it
+//! One TCP connection of the mirroring link, plain or inside TLS
+//! ([`connect`], [`accept`]): complete frames read from it
 //! ([`FrameReader`]) and frames written to it by a writer task
 //! ([`Outbox`]) that also sends the heartbeats. Shared by both sides.
 //!
@@ -10,18 +11,23 @@
 
 use crate::error::LinkError;
 use crate::protocol::{
-    FrameHeader, HEADER_LEN, MAX_FRAME_LEN, MAX_TEXT_LEN, Message, Reason, TRAILER_LEN,
+    DecodeError, FrameHeader, HEADER_LEN, MAX_FRAME_LEN, MAX_TEXT_LEN, Message, Reason, TRAILER_LEN,
 };
+use crate::tls::{ClientTls, ServerTls, TlsError};
 use bytes::{Bytes, BytesMut};
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsStream;
 
 /// Frames queued for the writer task, at most.
 const OUTBOX_FRAMES: usize = 16;
@@ -47,39 +53,157 @@ pub(crate) fn frame(message: &Message<'_>) -> Result<Vec<u8>, LinkError> {
     Ok(out)
 }
 
-/// Splits a connected socket into its reading side and its raw writing side
-/// (for the handshake; [`Outbox::spawn`] takes it over for streaming).
-pub(crate) fn split(stream: TcpStream) -> Result<(FrameReader, OwnedWriteHalf), LinkError> {
+/// The peer's address of a connected socket, which gets no Nagle delay
+/// (entries, acks and heartbeats are sent whole).
+fn prepare(stream: &TcpStream) -> Result<SocketAddr, LinkError> {
     let peer = stream
         .peer_addr()
         .map_err(LinkError::io("the peer's address"))?;
-    // Entries, acks and heartbeats are sent whole: no Nagle delay.
     stream
         .set_nodelay(true)
         .map_err(LinkError::io(format!("{peer}: TCP_NODELAY")))?;
+    Ok(peer)
+}
+
+/// The primary's side of a new connection: the TLS handshake when `tls`
+/// is set, then the socket split into its reading side and its raw
+/// writing side (for the handshake; [`Outbox::spawn`] takes it over for
+/// streaming).
+pub(crate) async fn connect(
+    stream: TcpStream,
+    tls: Option<&ClientTls>,
+) -> Result<(FrameReader, WriteHalf), LinkError> {
+    let peer = prepare(&stream)?;
+    match tls {
+        None => Ok(split_plain(stream, peer)),
+        Some(tls) => {
+            let (stream, binding) = tls.connect(stream, peer).await?;
+            Ok(split_tls(stream, peer, binding))
+        }
+    }
+}
+
+/// The standby's side of an accepted connection: as [`connect`].
+pub(crate) async fn accept(
+    stream: TcpStream,
+    tls: Option<&ServerTls>,
+) -> Result<(FrameReader, WriteHalf), LinkError> {
+    let peer = prepare(&stream)?;
+    match tls {
+        None => Ok(split_plain(stream, peer)),
+        Some(tls) => {
+            let (stream, binding) = tls.accept(stream, peer).await?;
+            Ok(split_tls(stream, peer, binding))
+        }
+    }
+}
+
+fn split_plain(stream: TcpStream, peer: SocketAddr) -> (FrameReader, WriteHalf) {
     let (read, write) = stream.into_split();
-    Ok((
-        FrameReader {
-            read,
-            buf: BytesMut::with_capacity(READ_CHUNK),
-            peer,
-            limit: HANDSHAKE_FRAME_LEN,
-        },
-        write,
-    ))
+    (
+        FrameReader::new(ReadHalf::Plain(read), peer, Vec::new()),
+        WriteHalf::Plain(write),
+    )
+}
+
+fn split_tls(
+    stream: TlsStream<TcpStream>,
+    peer: SocketAddr,
+    binding: [u8; crate::tls::CHANNEL_BINDING_LEN],
+) -> (FrameReader, WriteHalf) {
+    let (read, write) = tokio::io::split(stream);
+    (
+        FrameReader::new(ReadHalf::Tls(read), peer, binding.to_vec()),
+        WriteHalf::Tls(write),
+    )
+}
+
+/// The reading side of a connection's socket.
+#[derive(Debug)]
+enum ReadHalf {
+    Plain(OwnedReadHalf),
+    Tls(tokio::io::ReadHalf<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for ReadHalf {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ReadHalf::Plain(read) => Pin::new(read).poll_read(cx, buf),
+            ReadHalf::Tls(read) => Pin::new(read).poll_read(cx, buf),
+        }
+    }
+}
+
+/// The writing side of a connection's socket, plain or TLS. Over TLS a
+/// write may leave bytes in the TLS buffer: flush after writing.
+#[derive(Debug)]
+pub(crate) enum WriteHalf {
+    Plain(OwnedWriteHalf),
+    Tls(tokio::io::WriteHalf<TlsStream<TcpStream>>),
+}
+
+impl AsyncWrite for WriteHalf {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            WriteHalf::Plain(write) => Pin::new(write).poll_write(cx, buf),
+            WriteHalf::Tls(write) => Pin::new(write).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WriteHalf::Plain(write) => Pin::new(write).poll_flush(cx),
+            WriteHalf::Tls(write) => Pin::new(write).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WriteHalf::Plain(write) => Pin::new(write).poll_shutdown(cx),
+            WriteHalf::Tls(write) => Pin::new(write).poll_shutdown(cx),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            WriteHalf::Plain(write) => Pin::new(write).poll_write_vectored(cx, bufs),
+            WriteHalf::Tls(write) => Pin::new(write).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            WriteHalf::Plain(write) => write.is_write_vectored(),
+            WriteHalf::Tls(write) => write.is_write_vectored(),
+        }
+    }
 }
 
 /// Writes one frame directly (during the handshake, before the writer task
 /// exists).
 pub(crate) async fn write_message(
-    write: &mut OwnedWriteHalf,
+    write: &mut WriteHalf,
     peer: SocketAddr,
     message: &Message<'_>,
 ) -> Result<(), LinkError> {
+    let context = || format!("{peer}: sending {}", message.kind());
     write
         .write_all(&frame(message)?)
         .await
-        .map_err(LinkError::io(format!("{peer}: sending {}", message.kind())))
+        .map_err(LinkError::io(context()))?;
+    write.flush().await.map_err(LinkError::io(context()))
 }
 
 /// The receiving side of a connection: whole frames whose header is
@@ -87,18 +211,37 @@ pub(crate) async fn write_message(
 /// a copy).
 #[derive(Debug)]
 pub(crate) struct FrameReader {
-    read: OwnedReadHalf,
+    read: ReadHalf,
     /// Bytes received and not yet returned as frames.
     buf: BytesMut,
     peer: SocketAddr,
     /// The largest frame accepted: small until the handshake is done, so
     /// that an unauthenticated peer cannot make this side buffer 64 MiB.
     limit: usize,
+    /// The TLS session's exported keying material; empty over plain TCP.
+    channel_binding: Vec<u8>,
 }
 
 impl FrameReader {
+    fn new(read: ReadHalf, peer: SocketAddr, channel_binding: Vec<u8>) -> FrameReader {
+        FrameReader {
+            read,
+            buf: BytesMut::with_capacity(READ_CHUNK),
+            peer,
+            limit: HANDSHAKE_FRAME_LEN,
+            channel_binding,
+        }
+    }
+
     pub(crate) fn peer(&self) -> SocketAddr {
         self.peer
+    }
+
+    /// The channel binding the handshake's proofs cover
+    /// ([`Transcript::new`](crate::protocol::Transcript::new)): over TLS
+    /// the session's exported keying material, over plain TCP empty.
+    pub(crate) fn channel_binding(&self) -> &[u8] {
+        &self.channel_binding
     }
 
     /// The handshake is done: frames up to the protocol's largest.
@@ -134,11 +277,14 @@ impl FrameReader {
             if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
                 self.buf.reserve(READ_CHUNK);
             }
-            let n = self
-                .read
-                .read_buf(&mut self.buf)
-                .await
-                .map_err(LinkError::io(format!("{}: receiving", self.peer)))?;
+            let n = match self.read.read_buf(&mut self.buf).await {
+                Ok(n) => n,
+                Err(source) if crate::tls::is_session_error(&source) => {
+                    let peer = self.peer;
+                    return Err(LinkError::Tls(TlsError::Session { peer, source }));
+                }
+                Err(e) => return Err(LinkError::io(format!("{}: receiving", self.peer))(e)),
+            };
             if n == 0 {
                 return if self.buf.is_empty() {
                     Ok(None)
@@ -188,7 +334,7 @@ impl Outbox {
     /// Starts the writer task. Its heartbeats carry `last_seq` as it is
     /// when each is sent.
     pub(crate) fn spawn(
-        write: OwnedWriteHalf,
+        write: WriteHalf,
         peer: SocketAddr,
         interval: Duration,
         last_seq: Arc<AtomicU64>,
@@ -236,7 +382,7 @@ impl Outbox {
 }
 
 async fn write_frames(
-    mut write: OwnedWriteHalf,
+    mut write: WriteHalf,
     peer: SocketAddr,
     mut rx: mpsc::Receiver<Vec<u8>>,
     interval: Duration,
@@ -256,6 +402,11 @@ async fn write_frames(
             .write_all(&frame)
             .await
             .map_err(LinkError::io(context()))?;
+        if rx.is_empty() {
+            // Over TLS the last bytes may wait in the TLS buffer (over
+            // plain TCP this does nothing).
+            write.flush().await.map_err(LinkError::io(context()))?;
+        }
     }
     write.shutdown().await.map_err(LinkError::io(context()))
 }
@@ -271,7 +422,7 @@ pub(crate) enum Farewell {
 /// Sends `Refused` or `Goodbye` with `reason` and `text` (best effort);
 /// returns the error the caller ends with.
 pub(crate) async fn farewell(
-    write: &mut OwnedWriteHalf,
+    write: &mut WriteHalf,
     peer: SocketAddr,
     how: Farewell,
     reason: Reason,
@@ -295,12 +446,24 @@ pub(crate) async fn farewell(
 /// A handshake read failed: a decode error (or an ending) is told to the
 /// peer, other errors are returned as they are.
 pub(crate) async fn farewell_error(
-    write: &mut OwnedWriteHalf,
+    write: &mut WriteHalf,
     peer: SocketAddr,
     how: Farewell,
     e: LinkError,
 ) -> LinkError {
     match e {
+        // The first byte of a TLS record (a handshake, an alert) where a
+        // plain frame's magic should be: the peer speaks TLS, this side
+        // does not. Told in plain, which a TLS peer reports as a peer that
+        // does not speak TLS.
+        LinkError::Decode(DecodeError::BadMagic {
+            offset: 0,
+            found: 0x14..=0x17,
+        }) if matches!(write, WriteHalf::Plain(_)) => {
+            let e = TlsError::PeerSpeaksTls { peer };
+            farewell(write, peer, how, Reason::ProtocolViolation, e.to_string()).await;
+            LinkError::Tls(e)
+        }
         LinkError::Decode(d) => farewell(write, peer, how, d.reason(), d.to_string()).await,
         LinkError::Ended { reason, text } => farewell(write, peer, how, reason, text).await,
         other => other,

@@ -15,7 +15,7 @@
 
 use crate::error::LinkError;
 use crate::feed::{Feed, Limits, Shipment};
-use crate::link::{self, FrameReader, Outbox};
+use crate::link::{self, FrameReader, Outbox, WriteHalf};
 use crate::protocol::{
     DecodeError, Hello, Message, MessageKind, Nonce, PROTOCOL_VERSION, Reason, Role, Transcript,
 };
@@ -32,7 +32,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{broadcast, mpsc};
 
 /// The standby's consumer position is written at most this often.
@@ -141,15 +140,15 @@ impl Caller {
                 )));
             }
         };
-        let (mut reader, mut write) = link::split(stream)?;
         settings.status.update(|s| s.state = LinkState::Handshaking);
-        let accepted = match tokio::time::timeout(
-            timeout,
-            handshake(&settings, &mut reader, &mut write),
-        )
-        .await
-        {
-            Ok(Ok(accepted)) => accepted,
+        // The TLS handshake (if any) and the protocol's, in one timeout.
+        let connected = async {
+            let (mut reader, mut write) = link::connect(stream, settings.tls.as_ref()).await?;
+            let accepted = handshake(&settings, &mut reader, &mut write).await?;
+            Ok::<_, LinkError>((reader, write, accepted))
+        };
+        let (reader, write, accepted) = match tokio::time::timeout(timeout, connected).await {
+            Ok(Ok(connected)) => connected,
             Ok(Err(e)) => {
                 settings.status.update(|s| s.counters.refused += 1);
                 return Err(e);
@@ -206,7 +205,7 @@ async fn blocking<T: Send + 'static>(
 async fn handshake(
     settings: &PrimarySettings,
     reader: &mut FrameReader,
-    write: &mut OwnedWriteHalf,
+    write: &mut WriteHalf,
 ) -> Result<Accepted, LinkError> {
     let peer = reader.peer();
     let dir = settings.journal_dir.clone();
@@ -262,7 +261,7 @@ async fn handshake(
         let text = "the Hello carries this node's own nonce".to_owned();
         return Err(goodbye(write, peer, Reason::WrongSecret, text).await);
     }
-    let transcript = match Transcript::new(&ours, &standby, b"") {
+    let transcript = match Transcript::new(&ours, &standby, reader.channel_binding()) {
         Ok(t) => t,
         Err(e) => return Err(goodbye(write, peer, Reason::ProtocolViolation, e.to_string()).await),
     };
@@ -359,7 +358,7 @@ impl Session {
     async fn run(
         mut self,
         mut reader: FrameReader,
-        write: OwnedWriteHalf,
+        write: WriteHalf,
         accepted: Accepted,
     ) -> Result<(), LinkError> {
         let settings = Arc::clone(&self.settings);
@@ -492,6 +491,7 @@ impl Session {
         Limits {
             entries: self.settings.max_batch_entries.max(1),
             bytes: self.settings.max_batch_bytes.max(1),
+            wake: self.settings.status.journal_wake().clone(),
         }
     }
 
@@ -520,6 +520,17 @@ impl Session {
             }
             Ok(Some((Message::Heartbeat { .. }, _))) => {
                 status.update(|s| s.counters.heartbeats_received += 1);
+                None
+            }
+            Ok(Some((Message::Verified(result), _))) => {
+                if result.seq == 0 || result.seq > stream.sent_high {
+                    return Some(violation(format!(
+                        "Verified({}) with seq {} sent",
+                        result.seq, stream.sent_high
+                    )));
+                }
+                let dir = &self.settings.journal_dir;
+                crate::replica::record_verified(dir, status, result).await;
                 None
             }
             Ok(Some((Message::Resend { from_seq }, _))) => {
@@ -672,7 +683,7 @@ fn closing(e: LinkError) -> End {
 
 /// Says goodbye to the standby with `reason`; the error to return.
 async fn goodbye(
-    write: &mut OwnedWriteHalf,
+    write: &mut WriteHalf,
     peer: SocketAddr,
     reason: Reason,
     text: String,
@@ -681,6 +692,6 @@ async fn goodbye(
 }
 
 /// A handshake read failed: told to the standby where it can be.
-async fn goodbye_error(write: &mut OwnedWriteHalf, peer: SocketAddr, e: LinkError) -> LinkError {
+async fn goodbye_error(write: &mut WriteHalf, peer: SocketAddr, e: LinkError) -> LinkError {
     link::farewell_error(write, peer, link::Farewell::Goodbye, e).await
 }

@@ -2,6 +2,7 @@
 //! settings from `drx.toml`, the link until shutdown, and the status
 //! published every second to `<home>/status/<role>.json` for `drx status`.
 
+use crate::commit_socket::CommitSocket;
 use crate::{LinkError, MirrorStatus, PrimarySettings, StandbySettings, StatusBoard};
 use drx_config::Config;
 use std::path::{Path, PathBuf};
@@ -42,10 +43,12 @@ async fn with_status(
     let path = status_path(home, role);
     tokio::pin!(server);
     let mut tick = tokio::time::interval(STATUS_EVERY);
+    let mut rate = Rate::default();
     let result = loop {
         tokio::select! {
             result = &mut server => break result,
             _ = tick.tick() => {
+                rate.update(&board);
                 if let Err(e) = publish(&board, &path) {
                     tracing::warn!(error = %e, "could not write the status file");
                 }
@@ -54,6 +57,35 @@ async fn with_status(
     };
     publish(&board, &path)?;
     result
+}
+
+/// The throughput shown in the status: entries and bytes per second
+/// since the previous status period.
+#[derive(Debug, Default)]
+struct Rate {
+    /// When the counters were last looked at, and their values then.
+    last: Option<(std::time::Instant, u64, u64)>,
+}
+
+impl Rate {
+    fn update(&mut self, board: &StatusBoard) {
+        let now = std::time::Instant::now();
+        let (entries, bytes) = {
+            let s = board.snapshot_counters();
+            (s.entries, s.bytes)
+        };
+        if let Some((then, e0, b0)) = self.last {
+            let secs = now.duration_since(then).as_secs_f64();
+            if secs > 0.0 {
+                let per_sec = |d: u64| (d as f64 / secs).round() as u64;
+                board.update(|s| {
+                    s.entries_per_sec = per_sec(entries.saturating_sub(e0));
+                    s.bytes_per_sec = per_sec(bytes.saturating_sub(b0));
+                });
+            }
+        }
+        self.last = Some((now, entries, bytes));
+    }
 }
 
 /// The standby of `config`: listens on `tcp_host:tcp_port` until `shutdown`.
@@ -65,26 +97,53 @@ pub async fn serve_standby(config: &Config, shutdown: impl Future) -> Result<(),
         .map_err(|e| LinkError::Config(format!("listening on {address}: {e}")))?;
     tracing::info!(%address, "standby listening");
     let board = settings.status.clone();
-    with_status(
+    let result = with_status(
         &config.home,
         "standby",
-        board,
+        board.clone(),
         crate::standby::run(listener, settings, shutdown),
     )
-    .await
+    .await;
+    if config.global_settings.log_statistics_on_close {
+        log_statistics(&board);
+    }
+    result
+}
+
+/// Logs the operations received per file (the Control Table's
+/// `log_statistics_on_close`), as the server stops.
+fn log_statistics(board: &StatusBoard) {
+    let status = board.snapshot();
+    for (file, counters) in &status.files {
+        tracing::info!("statistics: {file}: {counters}");
+    }
+    let c = status.counters;
+    tracing::info!(
+        "statistics: {} entries applied in {} batches ({} bytes), {} skipped, {} refused",
+        c.entries,
+        c.batches,
+        c.bytes,
+        c.skipped,
+        c.refused_entries
+    );
 }
 
 /// The primary of `config`: streams its journal to the standby until `shutdown`.
 pub async fn serve_primary(config: &Config, shutdown: impl Future) -> Result<(), LinkError> {
     let settings = PrimarySettings::from_config(config)?;
     let board = settings.status.clone();
-    with_status(
-        &config.home,
-        "primary",
-        board,
-        crate::primary::run(settings, shutdown),
-    )
-    .await
+    std::fs::create_dir_all(&settings.journal_dir).map_err(|source| LinkError::Io {
+        context: format!("creating {}", settings.journal_dir.display()),
+        source,
+    })?;
+    let socket = CommitSocket::bind(&drx_config::commit_socket(&settings.journal_dir)).await?;
+    let server = async {
+        tokio::select! {
+            result = crate::primary::run(settings, shutdown) => result,
+            () = socket.serve(board.clone()) => Ok(()),
+        }
+    };
+    with_status(&config.home, "primary", board.clone(), server).await
 }
 
 /// The status files of the servers of `home` that ever ran.

@@ -2,12 +2,13 @@
 //! from `drx.toml`: `[mirror]` (node id, secret, replica roots, standby
 //! journal, heartbeats) and the Control Table's `[global_settings]`
 //! (`tcp_host`, `tcp_port`, `primary_call_timeout`, `keep_trying`,
-//! `qmon_warn_at`).
+//! `qmon_warn_at`); TLS from `[mirror] tls_cert`, `tls_key`, `tls_ca`.
 
 use crate::error::LinkError;
 use crate::protocol::{MAX_NODE_ID_LEN, Role, Secret};
 use crate::replica::ReplicaConfig;
 use crate::status::StatusBoard;
+use crate::tls::{ClientTls, ServerTls};
 use drx_config::{Config, ServerType};
 use drx_journal::{Durability, WriterConfig};
 use std::path::PathBuf;
@@ -69,6 +70,9 @@ pub struct StandbySettings {
     pub journal: WriterConfig,
     /// Heartbeats and timeouts.
     pub heartbeats: Heartbeats,
+    /// TLS: `Some` makes every connection mutual TLS (the primary must
+    /// present a certificate signed by `tls_ca`); `None`: plain TCP.
+    pub tls: Option<ServerTls>,
     /// Kept up to date by the server.
     pub status: StatusBoard,
 }
@@ -85,6 +89,7 @@ impl StandbySettings {
             replica: ReplicaConfig::from_config(config),
             journal: standby_journal(config.mirror.standby_journal_dir.clone()),
             heartbeats: Heartbeats::from_config(config),
+            tls: ServerTls::from_config(config)?,
         })
     }
 }
@@ -133,6 +138,9 @@ pub struct PrimarySettings {
     pub max_batch_bytes: usize,
     /// Warn when this many entries are not yet acknowledged (0: never).
     pub warn_lag_entries: u64,
+    /// TLS: `Some` connects with mutual TLS (the standby's certificate
+    /// must be signed by `tls_ca` and name `tcp_host`); `None`: plain TCP.
+    pub tls: Option<ClientTls>,
     /// Kept up to date by the server.
     pub status: StatusBoard,
 }
@@ -162,6 +170,7 @@ impl PrimarySettings {
             max_batch_entries: DEFAULT_BATCH_ENTRIES,
             max_batch_bytes: DEFAULT_BATCH_BYTES,
             warn_lag_entries: g.qmon_warn_at,
+            tls: ClientTls::from_config(config, &link_host(config)?)?,
         })
     }
 }
@@ -170,6 +179,25 @@ impl PrimarySettings {
 /// the primary connects. `[global_settings] tcp_host` and `tcp_port`, else
 /// those of the `BACKUP` server record.
 pub fn link_address(config: &Config) -> Result<String, LinkError> {
+    match link_host_port(config) {
+        (Some(host), Some(port)) if host.contains(':') && !host.starts_with('[') => {
+            Ok(format!("[{host}]:{port}"))
+        }
+        (Some(host), Some(port)) => Ok(format!("{host}:{port}")),
+        _ => Err(no_address()),
+    }
+}
+
+/// The standby's host as configured (`[global_settings] tcp_host`, else the
+/// `BACKUP` server record's): the name its TLS certificate must carry.
+pub fn link_host(config: &Config) -> Result<String, LinkError> {
+    match link_host_port(config) {
+        (Some(host), Some(_)) => Ok(host),
+        _ => Err(no_address()),
+    }
+}
+
+fn link_host_port(config: &Config) -> (Option<String>, Option<u16>) {
     let g = &config.global_settings;
     let backup = config
         .servers
@@ -180,15 +208,11 @@ pub fn link_address(config: &Config) -> Result<String, LinkError> {
         .clone()
         .or_else(|| backup.and_then(|b| b.tcp_host.clone()));
     let port = g.tcp_port.or_else(|| backup.and_then(|b| b.tcp_port));
-    match (host, port) {
-        (Some(host), Some(port)) if host.contains(':') && !host.starts_with('[') => {
-            Ok(format!("[{host}]:{port}"))
-        }
-        (Some(host), Some(port)) => Ok(format!("{host}:{port}")),
-        _ => Err(LinkError::Config(
-            "no standby address: set [global_settings] tcp_host and tcp_port".into(),
-        )),
-    }
+    (host, port)
+}
+
+fn no_address() -> LinkError {
+    LinkError::Config("no standby address: set [global_settings] tcp_host and tcp_port".into())
 }
 
 /// This node's id: `[mirror] node_id`, else the host name.

@@ -19,7 +19,7 @@
 
 use crate::applier::{Applier, Batch, Command, Event, Position};
 use crate::error::LinkError;
-use crate::link::{self, FrameReader, Outbox};
+use crate::link::{self, FrameReader, Outbox, WriteHalf};
 use crate::protocol::{
     DecodeError, Hello, Message, Nonce, PROTOCOL_VERSION, Reason, Role, Transcript,
 };
@@ -32,7 +32,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
 
@@ -207,14 +206,20 @@ type End = (Option<(Reason, String)>, Result<(), LinkError>);
 
 impl Session {
     async fn run(&mut self, socket: TcpStream, addr: SocketAddr) -> Result<(), LinkError> {
-        let (mut reader, mut write) = link::split(socket)?;
         let timeout = self.link.settings.heartbeats.handshake_timeout;
+        // The TLS handshake (if any) and the protocol's, in one timeout.
+        let this = &self.link;
+        let connected = async {
+            let (mut reader, mut write) = link::accept(socket, this.settings.tls.as_ref()).await?;
+            let accepted = this.handshake(&mut reader, &mut write).await?;
+            Ok::<_, LinkError>((reader, write, accepted))
+        };
         let handshake = tokio::select! {
-            res = tokio::time::timeout(timeout, self.link.handshake(&mut reader, &mut write)) => res,
+            res = tokio::time::timeout(timeout, connected) => res,
             _ = self.shutdown.recv() => return Ok(()),
         };
-        let accepted = match handshake {
-            Ok(Ok(accepted)) => accepted,
+        let (reader, write, accepted) = match handshake {
+            Ok(Ok(connected)) => connected,
             Ok(Err(e)) => {
                 self.link.status.update(|s| s.counters.refused += 1);
                 return Err(e);
@@ -249,7 +254,7 @@ impl Link {
     async fn handshake(
         &self,
         reader: &mut FrameReader,
-        write: &mut OwnedWriteHalf,
+        write: &mut WriteHalf,
     ) -> Result<Accepted, LinkError> {
         let peer = reader.peer();
         let nonce = Nonce::random()?;
@@ -294,7 +299,7 @@ impl Link {
             }
             Err(e) => return Err(refuse_error(write, peer, e).await),
         };
-        let transcript = match Transcript::new(&primary, &ours, b"") {
+        let transcript = match Transcript::new(&primary, &ours, reader.channel_binding()) {
             Ok(t) => t,
             Err(e) => {
                 return Err(refuse(write, peer, Reason::ProtocolViolation, e.to_string()).await);
@@ -370,7 +375,7 @@ impl Link {
     async fn stream(
         &self,
         mut reader: FrameReader,
-        write: OwnedWriteHalf,
+        write: WriteHalf,
         accepted: &Accepted,
         shutdown: &mut Shutdown,
     ) -> Result<(), LinkError> {
@@ -431,16 +436,29 @@ impl Link {
                 Some(event) = events_rx.recv() => {
                     let mut newest = None;
                     let mut bad = None;
+                    let mut verified = Vec::new();
                     let mut event = Some(event);
                     while let Some(e) = event.take() {
                         match e {
                             Event::Durable(seq) => newest = newest.max(Some(seq)),
                             Event::Violation(text) => bad = Some(text),
+                            Event::Verified(v) => verified.push(v),
                         }
                         event = events_rx.try_recv().ok();
                     }
                     if let Some(text) = bad {
                         break violation(text);
+                    }
+                    // Each replica comparison goes to the primary.
+                    let mut failed = None;
+                    for v in verified {
+                        if let Err(e) = outbox.send(&Message::Verified(v)).await {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                    if let Some(e) = failed {
+                        break (None, Err(e));
                     }
                     if let Some(seq) = newest.filter(|&seq| seq > stream.acked) {
                         stream.acked = seq;
@@ -597,7 +615,7 @@ fn closing(e: LinkError) -> End {
 
 /// Refuses the primary with `reason`; the error to return.
 async fn refuse(
-    write: &mut OwnedWriteHalf,
+    write: &mut WriteHalf,
     peer: SocketAddr,
     reason: Reason,
     text: String,
@@ -606,6 +624,6 @@ async fn refuse(
 }
 
 /// A handshake read failed: told to the primary where it can be.
-async fn refuse_error(write: &mut OwnedWriteHalf, peer: SocketAddr, e: LinkError) -> LinkError {
+async fn refuse_error(write: &mut WriteHalf, peer: SocketAddr, e: LinkError) -> LinkError {
     link::farewell_error(write, peer, link::Farewell::Refused, e).await
 }

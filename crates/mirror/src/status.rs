@@ -4,6 +4,8 @@
 //! commit waits for.
 
 use crate::protocol::Role;
+use drx_journal::{Effect, EntryRef, RecordOp};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -53,6 +55,101 @@ pub struct LinkCounters {
     pub heartbeats_received: u64,
     /// Connections closed because the peer was silent too long.
     pub timeouts: u64,
+    /// Primary: sync-mode commits waited for through the commit socket.
+    #[serde(default)]
+    pub sync_waits: u64,
+    /// Primary: sync-mode commits whose wait timed out (the application
+    /// went on in async mode; each is an alert in the log).
+    #[serde(default)]
+    pub sync_timeouts: u64,
+    /// Replicas compared with a `Checksum` entry (`drx verify`,
+    /// `check_file_at_open`/`_at_close`/`_interval`): by the standby, or
+    /// results received by the primary.
+    #[serde(default)]
+    pub verified: u64,
+    /// Of those, the replicas that were not identical.
+    #[serde(default)]
+    pub verify_mismatches: u64,
+}
+
+/// The operations received for one file (those of transactions that
+/// later aborted included), for `drx status` and the statistics logged at
+/// shutdown (`log_statistics_on_close`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileCounters {
+    /// The file created (or replaced by an empty one).
+    pub creates: u64,
+    /// Records inserted.
+    pub inserts: u64,
+    /// Records updated.
+    pub updates: u64,
+    /// Records deleted.
+    pub deletes: u64,
+    /// Byte writes with no record meaning (a copy's chunks, raw writes).
+    pub writes: u64,
+    /// Truncations.
+    pub truncates: u64,
+    /// Renames of the file.
+    pub renames: u64,
+    /// Deletions of the file.
+    pub file_deletes: u64,
+    /// Bytes written.
+    pub bytes: u64,
+}
+
+impl FileCounters {
+    /// Counts `entry`'s operation; false if it is not a file operation (a
+    /// transaction marker, a check).
+    pub fn count(&mut self, entry: &EntryRef<'_>) -> bool {
+        match entry.effect {
+            Effect::Create { .. } => self.creates += 1,
+            Effect::Write { data, .. } => {
+                self.bytes += data.len() as u64;
+                match entry.record.map(|r| r.op) {
+                    Some(RecordOp::Insert) => self.inserts += 1,
+                    Some(RecordOp::Update) => self.updates += 1,
+                    Some(RecordOp::Delete) => self.deletes += 1,
+                    None => self.writes += 1,
+                }
+            }
+            Effect::Truncate { .. } => self.truncates += 1,
+            Effect::Rename { .. } => self.renames += 1,
+            Effect::DeleteFile => self.file_deletes += 1,
+            _ => return false,
+        }
+        true
+    }
+
+    /// Adds `other` to these counters.
+    pub fn add(&mut self, other: &FileCounters) {
+        self.creates += other.creates;
+        self.inserts += other.inserts;
+        self.updates += other.updates;
+        self.deletes += other.deletes;
+        self.writes += other.writes;
+        self.truncates += other.truncates;
+        self.renames += other.renames;
+        self.file_deletes += other.file_deletes;
+        self.bytes += other.bytes;
+    }
+}
+
+impl std::fmt::Display for FileCounters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} inserts, {} updates, {} deletes, {} writes, {} creates, {} truncates, {} renames, {} file deletes, {} bytes",
+            self.inserts,
+            self.updates,
+            self.deletes,
+            self.writes,
+            self.creates,
+            self.truncates,
+            self.renames,
+            self.file_deletes,
+            self.bytes
+        )
+    }
 }
 
 /// The state of one side of the mirroring link, for `drx status`.
@@ -97,6 +194,17 @@ pub struct MirrorStatus {
     pub queue_depth: usize,
     /// Counters since the server started.
     pub counters: LinkCounters,
+    /// Entries per second over the last status period (about a second):
+    /// sent (primary) or applied (standby).
+    #[serde(default)]
+    pub entries_per_sec: u64,
+    /// Bytes of `Entries` frames per second over the last status period.
+    #[serde(default)]
+    pub bytes_per_sec: u64,
+    /// Standby: per replicated file (the primary's path), the operations
+    /// received since the server started.
+    #[serde(default)]
+    pub files: BTreeMap<String, FileCounters>,
     /// The last error, if the link is not streaming because of it.
     pub last_error: Option<String>,
 }
@@ -122,6 +230,9 @@ impl MirrorStatus {
             lag_ms: None,
             queue_depth: 0,
             counters: LinkCounters::default(),
+            entries_per_sec: 0,
+            bytes_per_sec: 0,
+            files: BTreeMap::new(),
             last_error: None,
         }
     }
@@ -149,6 +260,7 @@ pub struct StatusBoard {
     /// subscribe.
     status: Arc<watch::Sender<MirrorStatus>>,
     acked: AckedSeq,
+    wake: JournalWake,
 }
 
 impl StatusBoard {
@@ -158,12 +270,18 @@ impl StatusBoard {
         StatusBoard {
             status: Arc::new(status),
             acked: AckedSeq::new(),
+            wake: JournalWake::default(),
         }
     }
 
     /// The status now.
     pub fn snapshot(&self) -> MirrorStatus {
         self.status.borrow().clone()
+    }
+
+    /// The counters now (without copying the whole status).
+    pub fn snapshot_counters(&self) -> LinkCounters {
+        self.status.borrow().counters
     }
 
     /// A receiver notified at every change.
@@ -175,6 +293,12 @@ impl StatusBoard {
     /// applied, for sync-mode commits.
     pub fn acked(&self) -> &AckedSeq {
         &self.acked
+    }
+
+    /// Primary: wakes the journal feed when the journal has grown (a
+    /// sync-mode commit waits), so that it does not wait for its next poll.
+    pub fn journal_wake(&self) -> &JournalWake {
+        &self.wake
     }
 
     pub(crate) fn update(&self, change: impl FnOnce(&mut MirrorStatus)) {
@@ -270,5 +394,120 @@ impl AckedSeq {
                 raise
             });
         }
+    }
+}
+
+/// Wakes the primary's journal feed early: a sync-mode commit has just
+/// appended an entry the standby must acknowledge. The feed otherwise
+/// looks at an idle journal every few milliseconds.
+#[derive(Debug, Clone, Default)]
+pub struct JournalWake {
+    inner: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl JournalWake {
+    /// Tells the feed to look at the journal now.
+    pub fn notify(&self) {
+        let (woken, changed) = &*self.inner;
+        *woken.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        changed.notify_all();
+    }
+
+    /// Waits until [`notify`](JournalWake::notify) or `timeout`, whichever
+    /// comes first (the feed's poll).
+    pub(crate) fn wait(&self, timeout: Duration) {
+        let (woken, changed) = &*self.inner;
+        let mut guard = woken.lock().unwrap_or_else(|e| e.into_inner());
+        if !*guard {
+            guard = changed
+                .wait_timeout(guard, timeout)
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        *guard = false;
+    }
+}
+
+impl std::fmt::Display for MirrorStatus {
+    /// The status as `drx status` prints it: a headline, then indented
+    /// lines of positions, lag, throughput, counters and files.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let role = match self.role {
+            Role::Primary => "primary",
+            Role::Standby => "standby",
+        };
+        let state = serde_json::to_value(self.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        write!(f, "{role} {}: {state}", self.node_id)?;
+        if let Some(peer) = &self.peer_node_id {
+            write!(f, ", peer {peer}")?;
+            if let Some(addr) = self.peer_addr {
+                write!(f, " ({addr})")?;
+            }
+        }
+        if let Some(since) = self.connected_since {
+            let secs = SystemTime::now()
+                .duration_since(since)
+                .unwrap_or_default()
+                .as_secs();
+            write!(f, ", connected for {secs} s")?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "  epoch {}, journal seq {}, sent {}, acknowledged {}, applied {}, durable {}",
+            self.epoch,
+            self.journal_seq,
+            self.last_sent_seq,
+            self.last_acked_seq,
+            self.last_applied_seq,
+            self.durable_seq
+        )?;
+        write!(
+            f,
+            "  lag {} entries / {} bytes",
+            self.lag_entries, self.lag_bytes
+        )?;
+        if let Some(ms) = self.lag_ms {
+            write!(f, " / {ms} ms")?;
+        }
+        writeln!(
+            f,
+            ", queue {} batches, {} entries/s, {} bytes/s",
+            self.queue_depth, self.entries_per_sec, self.bytes_per_sec
+        )?;
+        let c = &self.counters;
+        writeln!(
+            f,
+            "  connections {}, refused {}, batches {}, entries {}, bytes {}, skipped {}, resends {}, corrupt frames {}, refused entries {}, timeouts {}, sync waits {} ({} timed out)",
+            c.connections,
+            c.refused,
+            c.batches,
+            c.entries,
+            c.bytes,
+            c.skipped,
+            c.resends,
+            c.corrupt_frames,
+            c.refused_entries,
+            c.timeouts,
+            c.sync_waits,
+            c.sync_timeouts
+        )?;
+        if c.verified > 0 {
+            writeln!(
+                f,
+                "  files verified {}, of which differing {}",
+                c.verified, c.verify_mismatches
+            )?;
+        }
+        for (file, counters) in &self.files {
+            writeln!(f, "  {file}: {counters}")?;
+        }
+        if let Some(e) = &self.last_error {
+            writeln!(f, "  last error: {e}")?;
+        }
+        Ok(())
     }
 }

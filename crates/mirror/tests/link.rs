@@ -57,6 +57,7 @@ impl Home {
             replica: ReplicaConfig::from_config(&self.config),
             journal: standby_journal(self.standby_journal_dir()),
             heartbeats: beats(),
+            tls: None,
             status: StatusBoard::new(Role::Standby, "standby"),
         }
     }
@@ -75,6 +76,7 @@ impl Home {
             max_batch_entries: 25,
             max_batch_bytes: 16 * 1024,
             warn_lag_entries: 0,
+            tls: None,
             status: StatusBoard::new(Role::Primary, "primary"),
         }
     }
@@ -350,6 +352,7 @@ async fn read_message(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Message<'sta
                 Message::Goodbye { reason, text } => Message::Goodbye { reason, text },
                 Message::Ack { applied } => Message::Ack { applied },
                 Message::Resend { from_seq } => Message::Resend { from_seq },
+                Message::Verified(v) => Message::Verified(v),
                 Message::Heartbeat {
                     last_seq,
                     timestamp_us,

@@ -97,8 +97,10 @@ impl<'c> Script<'c> {
         input: impl BufRead,
     ) -> Result<ScriptSummary, ScriptError> {
         let mut summary = ScriptSummary::default();
+        let mut last_line = 0;
         for (n, line) in input.lines().enumerate() {
             let line_no = n + 1;
+            last_line = line_no;
             let line = line.map_err(|e| {
                 self.fail(
                     capture,
@@ -134,6 +136,22 @@ impl<'c> Script<'c> {
                 message,
             });
         }
+        // The end of the script closes its files (a mirrored primary
+        // journals their size and record count for the standby to check).
+        let before = capture.journal().last_seq();
+        let mut open: Vec<(PathBuf, CapturedFile)> = self.files.drain().collect();
+        open.sort_by(|a, b| a.0.cmp(&b.0));
+        for (path, file) in open {
+            if let Err(e) = capture.close_file(file) {
+                return Err(ScriptError {
+                    script: name.to_owned(),
+                    line: last_line,
+                    col: 1,
+                    message: format!("closing {}: {e}", path.display()),
+                });
+            }
+        }
+        summary.journaled += capture.journal().last_seq().saturating_sub(before);
         Ok(summary)
     }
 

@@ -4,7 +4,7 @@
 
 use drx_capture::{Capture, FileSpec, Org};
 use drx_config::Config;
-use drx_journal::{Effect, FileOrganization, Locator, Reader, RecordOp};
+use drx_journal::{Effect, FileChecksum, FileOrganization, Locator, Reader, RecordOp};
 use drx_layouts::Layout;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -118,6 +118,8 @@ pub enum OwnedEffect {
     BeginTxn,
     CommitTxn,
     AbortTxn,
+    /// A checksum for the standby, owned.
+    Checksum(FileChecksum),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +170,7 @@ pub fn read_journal(dir: &Path) -> Vec<Entry> {
             Effect::BeginTxn => OwnedEffect::BeginTxn,
             Effect::CommitTxn => OwnedEffect::CommitTxn,
             Effect::AbortTxn => OwnedEffect::AbortTxn,
+            Effect::Checksum(c) => OwnedEffect::Checksum(c.to_file_checksum()),
         };
         let record = e.record.map(|r| OwnedRecord {
             op: r.op,
@@ -244,7 +247,8 @@ pub fn replay(entries: &[Entry]) -> BTreeMap<String, Vec<u8>> {
             OwnedEffect::None
             | OwnedEffect::BeginTxn
             | OwnedEffect::CommitTxn
-            | OwnedEffect::AbortTxn => {}
+            | OwnedEffect::AbortTxn
+            | OwnedEffect::Checksum(_) => {}
         }
     }
     files

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use drx_journal::{
-    Durability, Effect, EntryRef, FileOrganization, Locator, NewEntry, Reader, RecordChange,
-    RecordOp, Writer, WriterConfig,
+    Checksum, ChecksumReason, Durability, Effect, EntryRef, FileChecksum, FileOrganization,
+    Locator, NewEntry, Reader, RecordChange, RecordOp, Writer, WriterConfig,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +31,8 @@ pub enum OwnedEffect {
     BeginTxn,
     CommitTxn,
     AbortTxn,
+    /// A Checksum body, as encoded.
+    Checksum(Vec<u8>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +89,9 @@ impl Owned {
             OwnedEffect::BeginTxn => Effect::BeginTxn,
             OwnedEffect::CommitTxn => Effect::CommitTxn,
             OwnedEffect::AbortTxn => Effect::AbortTxn,
+            OwnedEffect::Checksum(body) => {
+                Effect::Checksum(Checksum::parse(body).expect("a valid Checksum body"))
+            }
         };
         let record = self.record.as_ref().map(|r| RecordChange {
             op: r.op,
@@ -138,6 +143,7 @@ impl Owned {
                 Effect::BeginTxn => OwnedEffect::BeginTxn,
                 Effect::CommitTxn => OwnedEffect::CommitTxn,
                 Effect::AbortTxn => OwnedEffect::AbortTxn,
+                Effect::Checksum(c) => OwnedEffect::Checksum(c.as_bytes().to_vec()),
             },
             record: e.record.map(|r| OwnedRecord {
                 op: r.op,
@@ -291,6 +297,26 @@ pub fn every_variant() -> Vec<Owned> {
             ..base.clone()
         },
     ];
+    for (i, reason) in ChecksumReason::ALL.into_iter().enumerate() {
+        let mut c = FileChecksum::cheap(
+            reason,
+            FileOrganization::Relative,
+            120,
+            121 * 3,
+            (i % 2 == 0).then_some(2),
+        );
+        if i >= 2 {
+            c.block_size = 256;
+            c.file_digest = Some([i as u8; 32]);
+            c.blocks = vec![[1; 32], [2; 32]];
+        }
+        let body = c.encode().expect("a valid checksum");
+        v.push(with(
+            0,
+            OwnedEffect::Checksum(body.checksum().as_bytes().to_vec()),
+            None,
+        ));
+    }
     for organization in [
         FileOrganization::Unknown,
         FileOrganization::Fixed,

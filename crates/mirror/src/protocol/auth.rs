@@ -102,7 +102,8 @@ impl fmt::Debug for Transcript {
 impl Transcript {
     /// The transcript of a handshake between `primary` and `standby`.
     /// `channel_binding` ties the proofs to a TLS session (the 32 bytes of
-    /// RFC 9266 `tls-exporter`); empty over plain TCP.
+    /// the TLS exporter with label `EXPORTER-drx-mirror-v1`, no context;
+    /// docs/PROTOCOL.md, "TLS"); empty over plain TCP.
     ///
     /// Fails when a `Hello` has the wrong role, a version other than
     /// [`PROTOCOL_VERSION`], an invalid node id, when both carry the same

@@ -6,6 +6,7 @@ use std::fmt;
 use super::entries::Entries;
 use super::error::{DecodeError, EncodeError};
 use super::frame;
+use super::verified::Verified;
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u16 = 1;
@@ -51,11 +52,13 @@ pub enum MessageKind {
     Resend = 8,
     /// [`Message::Goodbye`]
     Goodbye = 9,
+    /// [`Message::Verified`]
+    Verified = 10,
 }
 
 impl MessageKind {
     /// Every message type, in code order.
-    pub const ALL: [MessageKind; 9] = [
+    pub const ALL: [MessageKind; 10] = [
         MessageKind::Hello,
         MessageKind::Proof,
         MessageKind::Welcome,
@@ -65,6 +68,7 @@ impl MessageKind {
         MessageKind::Heartbeat,
         MessageKind::Resend,
         MessageKind::Goodbye,
+        MessageKind::Verified,
     ];
 
     /// The type byte.
@@ -89,6 +93,7 @@ impl MessageKind {
             MessageKind::Heartbeat => "Heartbeat",
             MessageKind::Resend => "Resend",
             MessageKind::Goodbye => "Goodbye",
+            MessageKind::Verified => "Verified",
         }
     }
 }
@@ -308,6 +313,9 @@ pub enum Message<'a> {
         /// Details for a person (UTF-8, at most 65,535 bytes).
         text: String,
     },
+    /// Standby → primary: how the replica compared with a `Checksum`
+    /// entry, at that entry's seq.
+    Verified(Verified),
 }
 
 impl<'a> Message<'a> {
@@ -323,6 +331,7 @@ impl<'a> Message<'a> {
             Message::Heartbeat { .. } => MessageKind::Heartbeat,
             Message::Resend { .. } => MessageKind::Resend,
             Message::Goodbye { .. } => MessageKind::Goodbye,
+            Message::Verified(_) => MessageKind::Verified,
         }
     }
 
@@ -337,6 +346,7 @@ impl<'a> Message<'a> {
             {
                 return Err(EncodeError::TextTooLong { len: text.len() });
             }
+            Message::Verified(v) => v.check()?,
             _ => {}
         }
         let start = frame::begin(out, self.kind());
@@ -370,6 +380,7 @@ impl<'a> Message<'a> {
                 out.extend_from_slice(&timestamp_us.to_le_bytes());
             }
             Message::Resend { from_seq } => out.extend_from_slice(&from_seq.to_le_bytes()),
+            Message::Verified(v) => v.encode_payload(out),
         }
         frame::finish(out, start)
     }
@@ -453,7 +464,7 @@ impl<'a> Fields<'a> {
         Ok(i64::from_le_bytes(self.array(field)?))
     }
 
-    fn text(&mut self, len: usize, field: &str) -> Result<String, DecodeError> {
+    pub(crate) fn text(&mut self, len: usize, field: &str) -> Result<String, DecodeError> {
         let bytes = self.bytes(len, field)?;
         match std::str::from_utf8(bytes) {
             Ok(text) => Ok(text.to_owned()),
@@ -518,6 +529,7 @@ fn decode_payload(kind: MessageKind, payload: &[u8]) -> Result<Message<'_>, Deco
         MessageKind::Resend => Message::Resend {
             from_seq: f.u64("from seq")?,
         },
+        MessageKind::Verified => Message::Verified(Verified::decode_payload(&mut f)?),
     };
     f.end()?;
     Ok(message)

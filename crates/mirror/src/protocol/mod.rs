@@ -12,6 +12,8 @@
 //! * [`entries`]: the `Entries` batch, whose journal entries stay borrowed
 //!   from the received bytes, and [`EntriesWriter`], which encodes a batch
 //!   straight into the output buffer.
+//! * [`verified`]: the standby's [`Verified`] report of a replica compared
+//!   with a `Checksum` entry.
 //! * [`auth`]: the shared [`Secret`], nonces, and the HMAC-SHA256 proofs
 //!   over the handshake's [`Transcript`].
 //!
@@ -23,6 +25,7 @@ pub(crate) mod entries;
 pub(crate) mod error;
 pub(crate) mod frame;
 pub(crate) mod message;
+pub(crate) mod verified;
 
 #[cfg(test)]
 mod tests;
@@ -36,4 +39,5 @@ pub use self::{
         Hello, MAX_ENTRY_LEN, MAX_NODE_ID_LEN, MAX_TEXT_LEN, Message, MessageKind, NONCE_LEN,
         Nonce, PROOF_LEN, PROTOCOL_VERSION, Proof, Reason, Role,
     },
+    verified::{MAX_PATH_LEN, Verdict, Verified},
 };

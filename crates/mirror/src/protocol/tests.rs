@@ -88,7 +88,25 @@ fn samples() -> Vec<Vec<u8>> {
             reason: Reason::Shutdown,
             text: String::new(),
         }),
+        encode(&Message::Verified(verified())),
     ]
+}
+
+/// A `Verified` naming a differing block.
+fn verified() -> Verified {
+    Verified {
+        seq: 1238,
+        path: "/data/orders.dat".into(),
+        reason: drx_journal::ChecksumReason::Verify,
+        verdict: Verdict::Differs,
+        primary_size: 4 << 20,
+        replica_size: 4 << 20,
+        primary_records: Some(512),
+        replica_records: None,
+        block_size: 1 << 20,
+        first_difference: Some(3),
+        text: String::new(),
+    }
 }
 
 // ---------------------------------------------------------------- frames
@@ -240,7 +258,7 @@ fn reserved_header_bytes_must_be_zero() {
 
 #[test]
 fn unknown_types_are_refused() {
-    for code in [0, 10, 0x80, 0xFF] {
+    for code in [0, 11, 0x80, 0xFF] {
         let frame = raw_frame(code, &[]);
         assert_eq!(
             Message::decode(&frame[..HEADER_LEN]),
@@ -659,6 +677,60 @@ fn fixed_size_messages_must_have_their_size() {
 }
 
 #[test]
+fn verified_round_trip_and_layout() {
+    let v = verified();
+    round_trip(&Message::Verified(v.clone()));
+    let buf = encode(&Message::Verified(v.clone()));
+    assert_eq!(buf[8], 10);
+    let p = &buf[HEADER_LEN..buf.len() - TRAILER_LEN];
+    assert_eq!(p.len(), 58 + v.path.len() + 2);
+    assert_eq!(&p[0..8], &1238u64.to_le_bytes());
+    assert_eq!(&p[8..12], &[4, 2, 0b101, 0]);
+    assert_eq!(&p[12..16], &(1u32 << 20).to_le_bytes());
+    assert_eq!(&p[32..40], &512u64.to_le_bytes());
+    assert_eq!(&p[48..56], &3u64.to_le_bytes());
+    assert_eq!(&p[56..58], &(v.path.len() as u16).to_le_bytes());
+    assert_eq!(v.difference_range(), Some((3 << 20, 4 << 20)));
+    assert_eq!(
+        v.to_string(),
+        "DIFFERS at block 3 (bytes 3145728..4194304): size 4194304 vs 4194304, records 512 vs ?"
+    );
+    for verdict in [Verdict::Identical, Verdict::Missing, Verdict::NotChecked] {
+        round_trip(&Message::Verified(Verified {
+            verdict,
+            first_difference: None,
+            primary_records: None,
+            replica_records: Some(7),
+            text: "why".into(),
+            ..v.clone()
+        }));
+    }
+    // Unknown codes and flags, a value without its flag, trailing bytes.
+    for (at, value) in [
+        (8, 0u8),
+        (8, 5),
+        (9, 0),
+        (9, 5),
+        (10, 0x08),
+        (11, 1),
+        (10, 0b001),
+    ] {
+        let mut payload = p.to_vec();
+        payload[at] = value;
+        malformed(&raw_frame(10, &payload));
+    }
+    let mut payload = p.to_vec();
+    payload.push(0);
+    malformed(&raw_frame(10, &payload));
+    // A path or text over its limit is not sent.
+    let long = Verified {
+        text: "x".repeat(MAX_TEXT_LEN + 1),
+        ..v
+    };
+    assert!(Message::Verified(long).encode(&mut Vec::new()).is_err());
+}
+
+#[test]
 fn ack_heartbeat_resend_round_trip() {
     round_trip(&Message::Ack { applied: 0 });
     round_trip(&Message::Ack { applied: u64::MAX });
@@ -913,7 +985,40 @@ fn arb_owned_message() -> impl Strategy<Value = Message<'static>> {
         }),
         any::<u64>().prop_map(|from_seq| Message::Resend { from_seq }),
         (arb_reason(), arb_text(40)).prop_map(|(reason, text)| Message::Goodbye { reason, text }),
+        arb_verified().prop_map(Message::Verified),
     ]
+}
+
+fn arb_verified() -> impl Strategy<Value = Verified> {
+    (
+        (any::<u64>(), arb_text(40), 0usize..4, 1u8..=4),
+        (
+            any::<u64>(),
+            any::<u64>(),
+            any::<Option<u64>>(),
+            any::<Option<u64>>(),
+        ),
+        (any::<u32>(), any::<Option<u64>>(), arb_text(30)),
+    )
+        .prop_map(
+            |(
+                (seq, path, reason, verdict),
+                (primary_size, replica_size, primary_records, replica_records),
+                (block_size, first_difference, text),
+            )| Verified {
+                seq,
+                path,
+                reason: drx_journal::ChecksumReason::ALL[reason],
+                verdict: Verdict::from_code(verdict).unwrap_or(Verdict::Identical),
+                primary_size,
+                replica_size,
+                primary_records,
+                replica_records,
+                block_size,
+                first_difference,
+                text,
+            },
+        )
 }
 
 fn arb_batch() -> impl Strategy<Value = (u64, Vec<Vec<u8>>)> {

@@ -6,7 +6,9 @@ use super::files::{FileError, Renamed, ReplicaFiles};
 use super::path_map::{PathMap, Target};
 use super::pending::{HeldEffect, OpenTxn, Pending};
 use super::state::{CommitIntent, State};
-use drx_journal::{Effect, EntryRef};
+use super::verify;
+use crate::protocol::{Verdict, Verified};
+use drx_journal::{Checksum, Effect, EntryRef};
 use std::fs::{self, File, TryLockError};
 use std::path::PathBuf;
 
@@ -44,6 +46,12 @@ pub enum Outcome {
     /// It belongs to (or begins again, or ends) a transaction this replica
     /// did not see begin; nothing was done (a warning is logged).
     Ignored,
+    /// A `Checksum` entry: the replica was compared with it (logged; the
+    /// result is [`Replica::take_verification`]).
+    Verified {
+        /// Whether the replica is identical as far as the checksum tells.
+        identical: bool,
+    },
 }
 
 /// A standby's replica files, kept byte-identical to the primary's by
@@ -68,6 +76,8 @@ pub struct Replica {
     effects: u64,
     /// A test's injected crash: fail before this many effects.
     crash_at: Option<u64>,
+    /// The result of the last `Checksum` entry, until taken.
+    verification: Option<Verified>,
     _lock: File,
 }
 
@@ -127,6 +137,7 @@ impl Replica {
             stopped: None,
             effects: 0,
             crash_at: None,
+            verification: None,
             _lock: lock,
         };
         if let Some(intent) = state.commit {
@@ -160,6 +171,12 @@ impl Replica {
     /// [`Replica::sync`]): a restarted replica resumes after it.
     pub fn durable_seq(&self) -> u64 {
         self.durable
+    }
+
+    /// The result of the last `Checksum` entry applied
+    /// ([`Outcome::Verified`]), once.
+    pub fn take_verification(&mut self) -> Option<Verified> {
+        self.verification.take()
     }
 
     /// Entries (or effects of committed transactions) refused since open.
@@ -260,6 +277,16 @@ impl Replica {
                 Ok(Outcome::Began)
             }
             Effect::CommitTxn => self.commit(txn, seq),
+            Effect::Checksum(c) => {
+                if txn != 0 {
+                    tracing::warn!(seq, txn, "a checksum inside a transaction: ignored");
+                    return Ok(Outcome::Ignored);
+                }
+                let v = self.verify(seq, entry.process, entry.file, &c);
+                let identical = v.verdict == Verdict::Identical;
+                self.verification = Some(v);
+                Ok(Outcome::Verified { identical })
+            }
             Effect::AbortTxn => match self.pending.abort(txn) {
                 Some(dropped) => Ok(Outcome::Aborted { dropped }),
                 None => {
@@ -380,7 +407,11 @@ impl Replica {
     ) -> Result<bool, ReplicaError> {
         if matches!(
             effect,
-            Effect::None | Effect::BeginTxn | Effect::CommitTxn | Effect::AbortTxn
+            Effect::None
+                | Effect::BeginTxn
+                | Effect::CommitTxn
+                | Effect::AbortTxn
+                | Effect::Checksum(_)
         ) {
             return Ok(false);
         }
@@ -395,12 +426,48 @@ impl Replica {
                 let to_target = self.target(seq, process, to)?;
                 return self.rename(seq, file, &target, &to_target, index);
             }
-            Effect::None | Effect::BeginTxn | Effect::CommitTxn | Effect::AbortTxn => Ok(()),
+            Effect::None
+            | Effect::BeginTxn
+            | Effect::CommitTxn
+            | Effect::AbortTxn
+            | Effect::Checksum(_) => Ok(()),
         };
         done.map_err(|e| file_error(seq, file, e))?;
         self.effects += 1;
         self.crash_point(seq)?;
         Ok(true)
+    }
+
+    /// Compares the replica of `file` with the checksum `c` (entry `seq`),
+    /// as applied so far; logs the result.
+    fn verify(&mut self, seq: u64, process: &str, file: &str, c: &Checksum<'_>) -> Verified {
+        let v = match self.map.map(process, file) {
+            Err(reason) => verify::unchecked(seq, file, c, format!("refused: {reason}")),
+            Ok(target) => match self.files.open_for_reading(&self.map, &target) {
+                Ok(Some(replica)) => verify::compare(seq, file, c, &replica),
+                Ok(None) => Verified {
+                    verdict: Verdict::Missing,
+                    text: format!("no replica at {}", self.map.path(&target).display()),
+                    ..verify::unchecked(seq, file, c, String::new())
+                },
+                Err(e) => {
+                    let text = match e {
+                        FileError::Refused(r) => format!("refused: {r}"),
+                        FileError::NotOnReplica(p) => {
+                            format!("{}: not on the replica", p.display())
+                        }
+                        FileError::Io(p, e) => format!("{}: {e}", p.display()),
+                    };
+                    verify::unchecked(seq, file, c, text)
+                }
+            },
+        };
+        if v.verdict == Verdict::Identical {
+            tracing::info!(seq, path = file, reason = %v.reason, "replica verified: {v}");
+        } else {
+            tracing::error!(seq, path = file, reason = %v.reason, "replica verification: {v}");
+        }
+        v
     }
 
     /// Fails when a test's injected crash is due.

@@ -191,6 +191,24 @@ impl ReplicaFiles {
         Ok(())
     }
 
+    /// `target` opened for reading by its path (what a reader of the
+    /// replica sees: not an open handle, whose file may have been removed
+    /// or replaced behind the standby's back), or `None` when the replica
+    /// does not have it. Nothing is created. Writes are positioned writes
+    /// without a buffer, so everything applied is there.
+    pub fn open_for_reading(
+        &mut self,
+        map: &PathMap,
+        target: &Target,
+    ) -> Result<Option<File>, FileError> {
+        match self.locate(map, target, false)? {
+            Some((real, true)) => File::open(&real)
+                .map(Some)
+                .map_err(|e| FileError::Io(real, e)),
+            _ => Ok(None),
+        }
+    }
+
     /// Creates `target`, or empties it.
     pub fn create(&mut self, map: &PathMap, target: &Target) -> Result<(), FileError> {
         self.handle(map, target, true).map(|_| ())

@@ -27,6 +27,11 @@
 //! Replica files are opened without any lock, so they can be read while
 //! apply goes on.
 //!
+//! A `Checksum` entry changes no byte: the replica is compared with it as
+//! applied so far (size, records, and in the full form blake3 per block
+//! and of the whole file), the result logged and kept for the caller
+//! ([`Replica::take_verification`]).
+//!
 //! # Transactions
 //!
 //! An aborted transaction is undone on the primary without journaling the
@@ -86,10 +91,14 @@ mod error;
 mod files;
 mod path_map;
 mod pending;
+mod results;
 mod state;
+mod verify;
 
+pub(crate) use self::results::record_verified;
 pub use self::{
     apply::{Outcome, Replica},
     config::ReplicaConfig,
     error::{Refusal, ReplicaError},
+    results::{append_verify_result, read_verify_results, verify_results_path},
 };

@@ -47,9 +47,11 @@ impl HeldEntry {
             Effect::Truncate { len } => HeldEffect::Truncate { len },
             Effect::Rename { to } => HeldEffect::Rename { to: to.to_owned() },
             Effect::DeleteFile => HeldEffect::DeleteFile,
-            Effect::None | Effect::BeginTxn | Effect::CommitTxn | Effect::AbortTxn => {
-                HeldEffect::None
-            }
+            Effect::None
+            | Effect::BeginTxn
+            | Effect::CommitTxn
+            | Effect::AbortTxn
+            | Effect::Checksum(_) => HeldEffect::None,
         };
         HeldEntry {
             seq: entry.seq,

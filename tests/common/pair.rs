@@ -1,0 +1,115 @@
+//! A primary and a standby home linked on 127.0.0.1, and their servers
+//! (`drx mirror primary|standby`) as real processes.
+
+use super::{Home, wait_until};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+/// The shared secret of the test links.
+pub const SECRET: &str = "a shared secret of the test link";
+
+/// A free port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A home of the sample whose server links to `127.0.0.1:port` (a standby
+/// listens there, a primary connects there) as `node`, with the shared
+/// secret, replicas under `replicas/`, and `mirror` appended to its
+/// `[mirror]` section.
+pub fn link_home(port: u16, node: &str, mirror: &str) -> Home {
+    let home = Home::sample();
+    home.write("secret", SECRET);
+    home.edit_config(
+        "replace_special_chars = true",
+        &format!(
+            "replace_special_chars = true\ntcp_host = \"127.0.0.1\"\ntcp_port = {port}\nprimary_call_timeout = 1"
+        ),
+    );
+    home.append_config(&format!(
+        "\n[mirror]\nnode_id = \"{node}\"\nsecret_file = \"secret\"\nreplica_roots = [\"replicas\"]\n{mirror}\n"
+    ));
+    home
+}
+
+/// A primary home ("prim") and a standby home ("stby") linked on `port`,
+/// heartbeats every 200 ms; `extra` is appended to both `[mirror]`
+/// sections (e.g. `commit = "sync"`).
+pub fn pair_with(port: u16, extra: &str) -> (Home, Home) {
+    let mirror = format!("heartbeat_ms = 200\n{extra}");
+    (
+        link_home(port, "prim", &mirror),
+        link_home(port, "stby", &mirror),
+    )
+}
+
+/// [`pair_with`] and nothing extra.
+pub fn pair(port: u16) -> (Home, Home) {
+    pair_with(port, "")
+}
+
+/// Starts `drx -v mirror <role>` in `home`, its stderr to `<role>.log`.
+pub fn start(home: &Home, role: &str) -> Child {
+    let log = std::fs::File::create(home.join(&format!("{role}.log"))).unwrap();
+    home.command(&["-v", "mirror", role])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+/// Where the standby keeps the replica of the primary's `path`.
+pub fn replica_of(standby: &Home, path: &Path) -> PathBuf {
+    standby
+        .join("replicas")
+        .join(path.strip_prefix("/").unwrap())
+}
+
+/// Whether the replica of the primary's `name` equals it now.
+pub fn identical(primary: &Home, standby: &Home, name: &str) -> bool {
+    let source = std::fs::canonicalize(primary.join(name)).unwrap();
+    match (
+        std::fs::read(&source),
+        std::fs::read(replica_of(standby, &source)),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Waits (at most a minute) until the replica of error_codes.data equals
+/// the primary's file.
+pub fn caught_up(primary: &Home, standby: &Home) -> bool {
+    wait_until(Duration::from_secs(60), Duration::from_millis(100), || {
+        identical(primary, standby, "error_codes.data")
+    })
+}
+
+/// Stops a server with SIGTERM (SIGKILL after 20 s).
+pub fn stop(mut child: Child) {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let ok = wait_until(Duration::from_secs(20), Duration::from_millis(50), || {
+        child.try_wait().unwrap().is_some()
+    });
+    if !ok {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+}
+
+/// Both servers' logs, for assertion messages.
+pub fn logs(primary: &Home, standby: &Home) -> String {
+    let read = |h: &Home, f: &str| std::fs::read_to_string(h.join(f)).unwrap_or_default();
+    format!(
+        "primary log:\n{}\nstandby log:\n{}",
+        read(primary, "primary.log"),
+        read(standby, "standby.log")
+    )
+}
