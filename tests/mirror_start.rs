@@ -98,6 +98,18 @@ fn start_runs_the_servers_of_this_host_and_recover_resumes_them() {
     assert!(file["inserts"].as_u64().unwrap() >= 1, "{json}");
     assert!(file["updates"].as_u64().unwrap() >= 1, "{json}");
 
+    // The application closed the file: the standby logs its counts
+    // (log_statistics_on_close, on by default).
+    let closed = format!("statistics at close: {}: ", source.display());
+    assert!(
+        wait_until(Duration::from_secs(10), Duration::from_millis(100), || {
+            std::fs::read_to_string(standby.join("standby.log"))
+                .is_ok_and(|log| log.contains(&closed))
+        }),
+        "{}",
+        logs(&primary, &standby)
+    );
+
     // The standby dies; `drx recover` says where it resumes and resumes.
     let mut standby_server = standby_server;
     standby_server.kill().unwrap();

@@ -15,7 +15,9 @@ pub struct GlobalSettings {
     pub tcp_host: Option<String>,
     /// The TCP port of the mirroring connection.
     pub tcp_port: Option<u16>,
-    /// The largest application I/O buffer, in bytes.
+    /// The largest application I/O buffer, in bytes (the guide's; kept for
+    /// compatibility: drx sizes its own buffers, and a frame of entries
+    /// grows to what the batch needs).
     pub max_buffer_len: u32,
     /// Seconds between reconnection attempts by the primary server.
     pub primary_call_timeout: u32,

@@ -11,7 +11,7 @@ use crate::protocol::{Entries, HEADER_LEN, TRAILER_LEN, Verified};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
 use crate::status::{FileCounters, StatusBoard};
 use bytes::Bytes;
-use drx_journal::{Writer, WriterConfig, decode_entry};
+use drx_journal::{ChecksumReason, Effect, Writer, WriterConfig, decode_entry};
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -89,6 +89,7 @@ impl Applier {
         journal: WriterConfig,
         replica: ReplicaConfig,
         status: StatusBoard,
+        log_statistics: bool,
     ) -> Result<(Applier, Position), LinkError> {
         let (commands, rx) = mpsc::channel(QUEUE_BATCHES);
         let (ready_tx, ready_rx) = oneshot::channel();
@@ -100,7 +101,11 @@ impl Applier {
                     .map_err(LinkError::from)
                     .and_then(|w| Ok((w, Replica::open(&replica)?)));
                 let mut state = match opened {
-                    Ok((writer, replica)) => State::new(writer, replica, status),
+                    Ok((writer, replica)) => {
+                        let mut state = State::new(writer, replica, status);
+                        state.log_statistics = log_statistics;
+                        state
+                    }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
                         return;
@@ -151,6 +156,8 @@ struct State {
     /// (kept at zero between updates, so that a file costs one allocation
     /// for the server's life).
     files: HashMap<String, FileCounters>,
+    /// Log a file's counters when its close checksum arrives.
+    log_statistics: bool,
     /// The primary's timestamp of the last entry applied.
     last_timestamp_us: Option<i64>,
 }
@@ -180,6 +187,7 @@ impl State {
             waiting: Vec::new(),
             counts: Counts::default(),
             files: HashMap::new(),
+            log_statistics: false,
             last_timestamp_us: None,
         };
         if let Ok(p) = state.position() {
@@ -359,6 +367,16 @@ impl State {
             }
             Err(e) => return Err(Fault::Fatal(e.into())),
         }
+        if self.log_statistics
+            && let Effect::Checksum(c) = entry.effect
+            && c.reason() == ChecksumReason::Close
+        {
+            let mut total = self.status.file_counters(entry.file).unwrap_or_default();
+            if let Some(delta) = self.files.get(entry.file) {
+                total.add(delta);
+            }
+            tracing::info!("statistics at close: {}: {total}", entry.file);
+        }
         self.last_timestamp_us = Some(entry.timestamp_us);
         Ok(verified)
     }
@@ -367,8 +385,28 @@ impl State {
     /// sessions, updates the status.
     fn sync(&mut self, queued: usize) -> Result<(), LinkError> {
         let (writer, replica) = self.parts()?;
-        writer.sync()?;
-        replica.sync()?;
+        // The journal's fsync on a helper thread while the replica's run
+        // here: an Ack waits for the slower, not for both in a row.
+        let (journal, replicas) = std::thread::scope(|scope| {
+            let journal = std::thread::Builder::new()
+                .name("drx-standby-sync".into())
+                .spawn_scoped(scope, || writer.sync());
+            let replicas = replica.sync();
+            let journal: Result<(), LinkError> = match journal {
+                Ok(handle) => match handle.join() {
+                    Ok(synced) => synced.map_err(LinkError::from),
+                    Err(_) => Err(LinkError::Stopped(
+                        "the standby journal's sync thread panicked".into(),
+                    )),
+                },
+                Err(e) => Err(LinkError::io("starting the standby journal's sync thread")(
+                    e,
+                )),
+            };
+            (journal, replicas)
+        });
+        journal?;
+        replicas?;
         let applied = replica.applied_seq();
         let position = self.position()?;
         for events in self.waiting.drain(..) {

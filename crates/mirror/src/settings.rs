@@ -73,6 +73,10 @@ pub struct StandbySettings {
     /// TLS: `Some` makes every connection mutual TLS (the primary must
     /// present a certificate signed by `tls_ca`); `None`: plain TCP.
     pub tls: Option<ServerTls>,
+    /// Log a file's operation counts when the application closes it (its
+    /// close checksum arrives): the Control Table's
+    /// `log_statistics_on_close`.
+    pub log_statistics_on_close: bool,
     /// Kept up to date by the server.
     pub status: StatusBoard,
 }
@@ -90,6 +94,7 @@ impl StandbySettings {
             journal: standby_journal(config.mirror.standby_journal_dir.clone()),
             heartbeats: Heartbeats::from_config(config),
             tls: ServerTls::from_config(config)?,
+            log_statistics_on_close: config.global_settings.log_statistics_on_close,
         })
     }
 }

@@ -57,6 +57,7 @@ pub async fn run(
         settings.journal.clone(),
         settings.replica.clone(),
         status.clone(),
+        settings.log_statistics_on_close,
     )
     .await?;
     let Applier {

@@ -279,6 +279,11 @@ impl StatusBoard {
         self.status.borrow().clone()
     }
 
+    /// A file's operation counters as last published (standby).
+    pub fn file_counters(&self, file: &str) -> Option<FileCounters> {
+        self.status.borrow().files.get(file).copied()
+    }
+
     /// The counters now (without copying the whole status).
     pub fn snapshot_counters(&self) -> LinkCounters {
         self.status.borrow().counters

@@ -57,6 +57,7 @@ impl Home {
             replica: ReplicaConfig::from_config(&self.config),
             journal: standby_journal(self.standby_journal_dir()),
             heartbeats: beats(),
+            log_statistics_on_close: true,
             tls: None,
             status: StatusBoard::new(Role::Standby, "standby"),
         }

@@ -5,7 +5,7 @@ use super::error::{Refusal, ReplicaError};
 use super::files::{FileError, Renamed, ReplicaFiles};
 use super::path_map::{PathMap, Target};
 use super::pending::{HeldEffect, OpenTxn, Pending};
-use super::state::{CommitIntent, State};
+use super::state::{CommitIntent, State, StateStore};
 use super::verify;
 use crate::protocol::{Verdict, Verified};
 use drx_journal::{Checksum, Effect, EntryRef};
@@ -59,7 +59,8 @@ pub enum Outcome {
 /// documentation of `replica` for the guarantees and the crash design.
 #[derive(Debug)]
 pub struct Replica {
-    state_dir: PathBuf,
+    /// The durable state's slot files.
+    state_store: StateStore,
     map: PathMap,
     files: ReplicaFiles,
     pending: Pending,
@@ -119,14 +120,15 @@ impl Replica {
             Err(TryLockError::WouldBlock) => return Err(ReplicaError::Locked { path: lock_path }),
             Err(TryLockError::Error(e)) => return Err(ReplicaError::io(0, &lock_path)(e)),
         }
-        let state = State::load(dir)?.unwrap_or_default();
+        let (state_store, state) = StateStore::open(dir)?;
+        let state = state.unwrap_or_default();
         let mut expected = state.txns.clone();
         if let Some(c) = &state.commit {
             expected.push((c.txn, c.entries));
         }
         let pending = Pending::open(&dir.join(SPOOL_DIR), &expected)?;
         let mut replica = Replica {
-            state_dir: dir.clone(),
+            state_store,
             map,
             files: ReplicaFiles::new(config.max_open_files),
             pending,
@@ -519,12 +521,11 @@ impl Replica {
             .sync()
             .map_err(|(path, source)| ReplicaError::Io { seq, path, source })?;
         self.pending.sync()?;
-        State {
+        self.state_store.store(&State {
             applied: self.applied,
             txns: self.pending.counts(),
             commit: self.committing,
-        }
-        .store(&self.state_dir)?;
+        })?;
         self.durable = self.applied;
         self.pending.collect_garbage();
         Ok(self.durable)
