@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::pair::{caught_up, free_port, logs, pair, replica_of, start, stop};
+use common::pair::{caught_up, free_port, logs, pair, pair_with, replica_of, start, stop};
 use common::workload::Workload;
 use common::{Home, keys_of, mixed_script, wait_until};
 use std::path::PathBuf;
@@ -191,4 +191,63 @@ fn every_operation_on_every_organization_is_mirrored_through_kills() {
     );
     stop(primary_server);
     stop(standby_server);
+}
+
+/// The highest `applied` seq of the standby's replica state slots.
+fn replica_state_applied(standby: &Home) -> u64 {
+    ["STATE.0", "STATE.1"]
+        .iter()
+        .filter_map(|slot| std::fs::read_to_string(standby.join("replica_state").join(slot)).ok())
+        .filter_map(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("applied "))
+                .and_then(|n| n.parse().ok())
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_standby_killed_before_its_replicas_were_synced_redoes_them_from_its_journal() {
+    // Replicas fsynced only at connection and shutdown: every acknowledged
+    // entry is durable in the standby journal alone.
+    let (primary, standby) = pair_with(free_port(), "replica_sync_ms = 3600000");
+    let mut standby_server = start(&standby, "standby");
+    let primary_server = start(&primary, "primary");
+    primary.demo("error_codes.table");
+    let mut keys = keys_of(&primary.file_rows("error_codes.data"));
+    primary.io("ops.jsonl", &mixed_script(&mut keys, 600, 9));
+    let last = drx_journal::last_seq(&primary.join("journal")).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
+            drx_journal::last_seq(&standby.join("standby_journal")).unwrap() == last
+        }),
+        "{}",
+        logs(&primary, &standby)
+    );
+    standby_server.kill().unwrap();
+    standby_server.wait().unwrap();
+    assert!(
+        replica_state_applied(&standby) < last,
+        "the replicas' state was already durable: nothing to redo"
+    );
+    let standby_server = start(&standby, "standby");
+    assert!(
+        caught_up(&primary, &standby),
+        "{}",
+        logs(&primary, &standby)
+    );
+    // (The replica files themselves survived in the page cache: a kill -9
+    // loses no write; their durable state is what lagged.)
+    assert!(
+        wait_until(Duration::from_secs(20), Duration::from_millis(50), || {
+            std::fs::read_to_string(standby.join("standby.log"))
+                .is_ok_and(|log| log.contains("the replicas caught up with the standby journal"))
+        }),
+        "{}",
+        logs(&primary, &standby)
+    );
+    stop(primary_server);
+    stop(standby_server);
+    assert_eq!(replica_state_applied(&standby), last);
 }

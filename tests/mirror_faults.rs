@@ -381,6 +381,15 @@ fn latency_and_a_blackhole_longer_than_the_dead_interval_time_out_and_recover() 
     link.wait_streaming();
     let io = link.spawn_io("ops2.jsonl", &mixed_script(&mut keys, 300, 3));
     link.wait_io(io);
+    // Once the link idles, each side hears the other's heartbeats.
+    for role in [Role::Primary, Role::Standby] {
+        let home = if role == Role::Primary {
+            &link.primary
+        } else {
+            &link.standby
+        };
+        wait_status(&link, home, role, |s| s.counters.heartbeats_received > 0);
+    }
     let ended = link.finish();
     for s in [&ended.primary, &ended.standby] {
         assert!(s.counters.timeouts >= 1, "{:?}", s.counters);

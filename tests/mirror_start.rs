@@ -122,10 +122,14 @@ fn start_runs_the_servers_of_this_host_and_recover_resumes_them() {
         "{}",
         logs(&primary, &standby)
     );
-    let log = std::fs::read_to_string(standby.join("standby.log")).unwrap();
+    let resumes = format!("resumes after seq {durable}");
     assert!(
-        log.contains(&format!("resumes after seq {durable}")),
-        "{log}"
+        wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
+            std::fs::read_to_string(standby.join("standby.log"))
+                .is_ok_and(|log| log.contains(&resumes))
+        }),
+        "{}",
+        logs(&primary, &standby)
     );
     stop(recover);
     stop(primary_server);

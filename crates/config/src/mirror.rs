@@ -42,6 +42,10 @@ pub struct MirrorSettings {
     pub heartbeat_ms: u64,
     /// Heartbeats missed before a peer is taken for gone.
     pub missed_heartbeats: u32,
+    /// Standby: the replica files are fsynced at least this often, in
+    /// milliseconds (its journal, before every acknowledgement; after a
+    /// crash the replicas are brought up to the journal).
+    pub replica_sync_ms: u64,
     /// TLS: this node's certificate chain (PEM); with `tls_key`, TLS is on.
     pub tls_cert: Option<PathBuf>,
     /// TLS: this node's private key (PEM).
@@ -62,6 +66,7 @@ impl Default for MirrorSettings {
             sync_timeout_ms: 2_000,
             heartbeat_ms: 1_000,
             missed_heartbeats: 5,
+            replica_sync_ms: 1_000,
             tls_cert: None,
             tls_key: None,
             tls_ca: None,

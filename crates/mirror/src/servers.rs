@@ -73,10 +73,17 @@ pub fn recovery(config: &Config, roles: &[Role]) -> Result<Vec<String>, LinkErro
                 let open = replica.open_transactions();
                 replica.close()?;
                 let journal = journal_last(&config.mirror.standby_journal_dir)?;
+                let redo = if journal > durable {
+                    format!(
+                        " (seqs {} to {journal} are applied again from it)",
+                        durable + 1
+                    )
+                } else {
+                    String::new()
+                };
                 lines.push(format!(
-                    "standby: replicas durable up to seq {durable}, standby journal at seq {journal}, \
-                     {open} transactions open; resumes after seq {}",
-                    durable.min(journal)
+                    "standby: standby journal at seq {journal}, replicas durable up to seq \
+                     {durable}{redo}, {open} transactions open; resumes after seq {journal}"
                 ));
             }
             Role::Primary => {

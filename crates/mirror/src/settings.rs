@@ -77,6 +77,9 @@ pub struct StandbySettings {
     /// close checksum arrives): the Control Table's
     /// `log_statistics_on_close`.
     pub log_statistics_on_close: bool,
+    /// The replica files and their state are fsynced at least this often
+    /// (the journal, before every `Ack`): `[mirror] replica_sync_ms`.
+    pub replica_sync_every: Duration,
     /// Kept up to date by the server.
     pub status: StatusBoard,
 }
@@ -95,6 +98,7 @@ impl StandbySettings {
             heartbeats: Heartbeats::from_config(config),
             tls: ServerTls::from_config(config)?,
             log_statistics_on_close: config.global_settings.log_statistics_on_close,
+            replica_sync_every: Duration::from_millis(config.mirror.replica_sync_ms),
         })
     }
 }

@@ -58,6 +58,7 @@ pub async fn run(
         settings.replica.clone(),
         status.clone(),
         settings.log_statistics_on_close,
+        settings.replica_sync_every,
     )
     .await?;
     let Applier {

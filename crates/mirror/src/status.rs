@@ -179,7 +179,9 @@ pub struct MirrorStatus {
     pub last_acked_seq: u64,
     /// Standby: the last seq applied (perhaps not durable yet).
     pub last_applied_seq: u64,
-    /// Standby: the last seq applied durably (journal and replicas).
+    /// Standby: the last seq durable in the standby journal and applied to
+    /// the replicas (which are fsynced at least every second, and brought
+    /// up to it from the journal after a crash).
     pub durable_seq: u64,
     /// Entries not yet acknowledged: `journal_seq - last_acked_seq`.
     pub lag_entries: u64,

@@ -58,6 +58,7 @@ impl Home {
             journal: standby_journal(self.standby_journal_dir()),
             heartbeats: beats(),
             log_statistics_on_close: true,
+            replica_sync_every: std::time::Duration::from_secs(1),
             tls: None,
             status: StatusBoard::new(Role::Standby, "standby"),
         }
