@@ -26,10 +26,10 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Batches queued for the applier, at most: the standby stops reading from
 /// the socket when they are not applied fast enough (backpressure).
-pub(crate) const QUEUE_BATCHES: usize = 8;
+pub(crate) const QUEUE_BATCHES: usize = 32;
 /// A group of batches made durable together is at most this large: the
 /// applier takes the batches already queued, up to this, before syncing.
-const GROUP_BYTES: usize = 8 * 1024 * 1024;
+const GROUP_BYTES: usize = 32 * 1024 * 1024;
 
 /// The replica files and their state are made durable at least this
 /// often while entries arrive (the journal, at every acknowledgement), by
