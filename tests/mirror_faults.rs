@@ -289,6 +289,12 @@ fn wait_status(link: &Link, home: &Home, role: Role, done: impl Fn(&MirrorStatus
     assert!(ok, "the {role} status never got there\n{}", link.logs());
 }
 
+/// [`wait_status`] for both servers.
+fn wait_both(link: &Link, done: impl Fn(&MirrorStatus) -> bool) {
+    wait_status(link, &link.primary, Role::Primary, &done);
+    wait_status(link, &link.standby, Role::Standby, &done);
+}
+
 #[test]
 fn connections_cut_mid_frame_while_the_application_writes_are_resumed() {
     let link = Link::start();
@@ -365,14 +371,7 @@ fn latency_and_a_blackhole_longer_than_the_dead_interval_time_out_and_recover() 
     std::thread::sleep(dead * 5 / 2);
     link.proxy.set_blackhole(false);
     link.wait_io(io);
-    for role in [Role::Primary, Role::Standby] {
-        let home = if role == Role::Primary {
-            &link.primary
-        } else {
-            &link.standby
-        };
-        wait_status(&link, home, role, |s| s.counters.timeouts >= 1);
-    }
+    wait_both(&link, |s| s.counters.timeouts >= 1);
     let stats = link.proxy.stats();
     assert!(stats.blackholed_bytes > 0, "{stats:?}");
     assert!(stats.blackholed_connections >= 1, "{stats:?}");
@@ -382,14 +381,7 @@ fn latency_and_a_blackhole_longer_than_the_dead_interval_time_out_and_recover() 
     let io = link.spawn_io("ops2.jsonl", &mixed_script(&mut keys, 300, 3));
     link.wait_io(io);
     // Once the link idles, each side hears the other's heartbeats.
-    for role in [Role::Primary, Role::Standby] {
-        let home = if role == Role::Primary {
-            &link.primary
-        } else {
-            &link.standby
-        };
-        wait_status(&link, home, role, |s| s.counters.heartbeats_received > 0);
-    }
+    wait_both(&link, |s| s.counters.heartbeats_received > 0);
     let ended = link.finish();
     for s in [&ended.primary, &ended.standby] {
         assert!(s.counters.timeouts >= 1, "{:?}", s.counters);

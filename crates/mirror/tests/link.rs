@@ -11,23 +11,22 @@ mod support;
 
 use drx_journal::{Reader, Writer, WriterConfig, encode_entry};
 use drx_mirror::{
-    FrameHeader, HEADER_LEN, Heartbeats, Hello, LinkError, LinkState, Message, MessageKind,
-    MirrorStatus, Nonce, PROTOCOL_VERSION, PrimarySettings, Reason, ReplicaConfig, Role, Secret,
-    StandbySettings, StatusBoard, Transcript, primary, standby, standby_journal,
+    FrameHeader, HEADER_LEN, Heartbeats, Hello, LinkError, LinkState, Message, MessageKind, Nonce,
+    PROTOCOL_VERSION, PrimarySettings, Reason, ReplicaConfig, Role, Secret, StandbySettings,
+    StatusBoard, Transcript, standby_journal,
 };
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
+use support::running::{PATIENCE, Running, wait_for};
 use support::{App, Home, Op, fixed_workload, tree};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// The longest any test waits for the link to get somewhere.
-const PATIENCE: Duration = Duration::from_secs(60);
 const SECRET: &[u8] = b"a shared secret of 32 bytes.....";
 
 // ---------------------------------------------------------------------
@@ -90,71 +89,6 @@ fn beats() -> Heartbeats {
         missed: 20,
         handshake_timeout: Duration::from_secs(5),
     }
-}
-
-/// A server running on the test's runtime, stopped by `stop`.
-struct Running {
-    status: StatusBoard,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<Result<(), LinkError>>,
-}
-
-impl Running {
-    fn standby(listener: TcpListener, settings: StandbySettings) -> Running {
-        let status = settings.status.clone();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(standby::run(listener, settings, stopped));
-        Running {
-            status,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    fn primary(settings: PrimarySettings) -> Running {
-        let status = settings.status.clone();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(primary::run(settings, stopped));
-        Running {
-            status,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    /// Signals the shutdown, waits for the server's result.
-    async fn stop(mut self) -> Result<(), LinkError> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(PATIENCE, self.task)
-            .await
-            .expect("the server stops in time")
-            .expect("the server task does not panic")
-    }
-
-    /// The server's result, once it ends by itself.
-    async fn ended(self) -> Result<(), LinkError> {
-        tokio::time::timeout(PATIENCE, self.task)
-            .await
-            .expect("the server ends in time")
-            .expect("the server task does not panic")
-    }
-
-    fn snapshot(&self) -> MirrorStatus {
-        self.status.snapshot()
-    }
-}
-
-/// Waits (at most [`PATIENCE`]) until the status satisfies `done`.
-async fn wait_for(status: &StatusBoard, what: &str, done: impl Fn(&MirrorStatus) -> bool) {
-    let mut rx = status.subscribe();
-    let waited = tokio::time::timeout(PATIENCE, rx.wait_for(|s| done(s))).await;
-    assert!(
-        matches!(waited, Ok(Ok(_))),
-        "timed out waiting for {what}: {:#?}",
-        status.snapshot()
-    );
 }
 
 async fn bind() -> TcpListener {

@@ -12,23 +12,21 @@ mod pki;
 mod support;
 
 use drx_mirror::{
-    ClientTls, Heartbeats, LinkError, LinkState, MirrorStatus, PrimarySettings, ReplicaConfig,
-    Role, Secret, ServerTls, StandbySettings, StatusBoard, TlsError, TlsFiles, primary, standby,
-    standby_journal,
+    ClientTls, Heartbeats, LinkError, LinkState, PrimarySettings, ReplicaConfig, Role, Secret,
+    ServerTls, StandbySettings, StatusBoard, TlsError, TlsFiles, standby_journal,
 };
 use pki::{Authority, Identity};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::running::{Running, wait_for};
 use support::{App, Home, Op, fixed_workload, tree};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// The longest any test waits for the link to get somewhere.
-const PATIENCE: Duration = Duration::from_secs(60);
 const SECRET: &[u8] = b"a shared secret of 32 bytes.....";
 
 // ---------------------------------------------------------------------
@@ -112,76 +110,17 @@ fn client_tls(ca: &Authority) -> ClientTls {
     ClientTls::new(&files(&ca.primary()), "localhost").unwrap()
 }
 
-/// A server running on the test's runtime, stopped by `stop`.
-struct Running {
-    status: StatusBoard,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<Result<(), LinkError>>,
-}
-
-impl Running {
-    /// A standby on a new port of 127.0.0.1, and its address.
-    async fn standby(settings: StandbySettings) -> (Running, SocketAddr) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        (Running::standby_on(listener, settings), address)
-    }
-
-    fn standby_on(listener: TcpListener, settings: StandbySettings) -> Running {
-        let status = settings.status.clone();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(standby::run(listener, settings, stopped));
-        Running {
-            status,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    fn primary(settings: PrimarySettings) -> Running {
-        let status = settings.status.clone();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(primary::run(settings, stopped));
-        Running {
-            status,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    async fn stop(mut self) -> Result<(), LinkError> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(PATIENCE, self.task)
-            .await
-            .expect("the server stops in time")
-            .expect("the server task does not panic")
-    }
-
-    async fn ended(self) -> Result<(), LinkError> {
-        tokio::time::timeout(PATIENCE, self.task)
-            .await
-            .expect("the server ends in time")
-            .expect("the server task does not panic")
-    }
+/// A standby on a new port of 127.0.0.1, and its address.
+async fn standby_at_new_port(settings: StandbySettings) -> (Running, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    (Running::standby(listener, settings), address)
 }
 
 /// A primary that gives up at the first failure, run until it ends.
 async fn run_primary_once(mut settings: PrimarySettings) -> Result<(), LinkError> {
     settings.keep_trying = false;
     Running::primary(settings).ended().await
-}
-
-/// Waits (at most [`PATIENCE`]) until the status satisfies `done`.
-async fn wait_for(status: &StatusBoard, what: &str, done: impl Fn(&MirrorStatus) -> bool) {
-    let mut rx = status.subscribe();
-    let waited = tokio::time::timeout(PATIENCE, rx.wait_for(|s| done(s))).await;
-    assert!(
-        matches!(waited, Ok(Ok(_))),
-        "timed out waiting for {what}: {:#?}",
-        status.snapshot()
-    );
 }
 
 async fn wait_caught_up(standby: &Running, primary: &Running, last: u64) {
@@ -276,7 +215,8 @@ async fn entries_stream_over_mutual_tls_and_the_replicas_equal_the_sources() {
     let home = Home::new();
     let ca = Authority::new(&home.pki(), "site");
     run_app(&home, fixed_workload(0, 3)).await;
-    let (standby, address) = Running::standby(home.standby_settings(Some(server_tls(&ca)))).await;
+    let (standby, address) =
+        standby_at_new_port(home.standby_settings(Some(server_tls(&ca)))).await;
     let tap = Tap::start(address).await;
 
     let primary = Running::primary(home.primary_settings(tap.addr, Some(client_tls(&ca))));
@@ -351,7 +291,7 @@ async fn tls_settings_from_drx_toml_mirror_to_the_standby_named_by_tcp_host() {
     assert_eq!(primary_settings.address, format!("localhost:{port}"));
     primary_settings.heartbeats = beats();
 
-    let standby = Running::standby_on(listener, standby_settings);
+    let standby = Running::standby(listener, standby_settings);
     let primary = Running::primary(primary_settings);
     wait_caught_up(&standby, &primary, last).await;
     assert_eq!(standby.status.snapshot().counters.refused, 0);
@@ -376,7 +316,8 @@ async fn a_primary_with_a_certificate_of_another_authority_is_refused() {
     let site = Authority::new(&home.pki(), "site");
     let rogue = Authority::new(&home.pki(), "rogue");
     run_app(&home, fixed_workload(0, 1)).await;
-    let (standby, address) = Running::standby(home.standby_settings(Some(server_tls(&site)))).await;
+    let (standby, address) =
+        standby_at_new_port(home.standby_settings(Some(server_tls(&site)))).await;
 
     // The rogue primary trusts the site's standby, but its own certificate
     // is the rogue authority's.
@@ -427,7 +368,7 @@ async fn a_standby_with_a_certificate_of_another_authority_is_left() {
         &site.ca(),
     );
     let tls = ServerTls::new(&files(&rogue_standby)).unwrap();
-    let (standby, address) = Running::standby(home.standby_settings(Some(tls))).await;
+    let (standby, address) = standby_at_new_port(home.standby_settings(Some(tls))).await;
 
     let result = run_primary_once(home.primary_settings(address, Some(client_tls(&site)))).await;
     let e = result.expect_err("the primary leaves the standby");
@@ -453,7 +394,8 @@ async fn a_plain_primary_against_a_tls_standby_fails_clearly() {
     let home = Home::new();
     let ca = Authority::new(&home.pki(), "site");
     run_app(&home, fixed_workload(0, 1)).await;
-    let (standby, address) = Running::standby(home.standby_settings(Some(server_tls(&ca)))).await;
+    let (standby, address) =
+        standby_at_new_port(home.standby_settings(Some(server_tls(&ca)))).await;
 
     let result = run_primary_once(home.primary_settings(address, None)).await;
     let e = result.expect_err("a plain primary cannot talk to a TLS standby");
@@ -479,7 +421,7 @@ async fn a_tls_primary_against_a_plain_standby_fails_clearly() {
     let home = Home::new();
     let ca = Authority::new(&home.pki(), "site");
     run_app(&home, fixed_workload(0, 1)).await;
-    let (standby, address) = Running::standby(home.standby_settings(None)).await;
+    let (standby, address) = standby_at_new_port(home.standby_settings(None)).await;
 
     let result = run_primary_once(home.primary_settings(address, Some(client_tls(&ca)))).await;
     let e = result.expect_err("a TLS primary cannot talk to a plain standby");

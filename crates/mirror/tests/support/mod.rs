@@ -4,6 +4,8 @@
 //! of the replicas with the primary's files.
 #![allow(dead_code)]
 
+pub mod running;
+
 use drx_capture::{Capture, CapturedFile, FileSpec, Org, Target};
 use drx_config::Config;
 use drx_layouts::Layout;
