@@ -74,6 +74,8 @@
 #![warn(missing_docs)]
 
 mod charset;
+mod codepage;
+mod copybook;
 mod datetime;
 mod decimal;
 mod decode;
@@ -84,6 +86,11 @@ mod layout;
 mod parse;
 mod value;
 
+pub use crate::codepage::{CodePage, CodePageError};
+pub use crate::copybook::{
+    Condition, Copybook, CopybookError, FieldMapEntry, Item, Occurs, PicCategory, Picture,
+    SignClause, SourceFormat, Usage,
+};
 pub use crate::{
     charset::Charset,
     datetime::DateTime,
