@@ -84,12 +84,22 @@ mod error;
 mod field;
 mod layout;
 mod parse;
+mod record_format;
 mod value;
 
 pub use crate::codepage::{CodePage, CodePageError};
 pub use crate::copybook::{
+    CobolDecodeError, CobolErrorKind, CobolOptions, CobolValue, ElementaryField, FloatFormat,
+    ZonedEncoding, ZonedSign, ZonedSpec, decode_binary, decode_edited, decode_float, decode_packed,
+    decode_zoned, elementary_fields,
+};
+pub use crate::copybook::{
     Condition, Copybook, CopybookError, FieldMapEntry, Item, Occurs, PicCategory, Picture,
     SignClause, SourceFormat, Usage,
+};
+pub use crate::record_format::{
+    Record, RecordFormat, RecordFormatError, RecordFormatKind, Records, UnknownRecordFormat,
+    VarSeqPrefix,
 };
 pub use crate::{
     charset::Charset,

@@ -2,8 +2,8 @@
 //! `COMPANY-NAME-NP` (PIC X(15), random bytes) of six records of Cobrix's
 //! `data/test9_data/TRAN.APR14.NPT.DATA.dat`, with the values Cobrix printed
 //! under `ebcdic_code_page` cp500 and cp1140 (test9_expected, string trimming
-//! none). See /work/shared/conformance/cobrix/README.md (not in this tree, so
-//! the bytes and the values are copied here).
+//! none). See tests/conformance/cobrix/README.md; the bytes and the values
+//! are copied here.
 //!
 //! Cobrix agrees with the IBM tables on every graphic character and on the
 //! C0 controls; it differs in two documented ways that [`cobrix_view`]

@@ -1,12 +1,13 @@
 //! Copybook parser and field map, checked against the Cobrix conformance
-//! cases in /work/shared/conformance/cobrix (read at test time).
+//! cases in tests/conformance/cobrix (a copy of ../shared/conformance/cobrix,
+//! read at test time).
 
 use std::path::{Path, PathBuf};
 
 use drx_layouts::{Copybook, CopybookError, PicCategory, Usage};
 
 fn cobrix_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/cobrix")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/cobrix")
 }
 
 fn read(rel: &str) -> String {

@@ -19,6 +19,7 @@
 //! COMP-1 4 and COMP-2 8; a group the sum of its items, times its OCCURS
 //! maximum. A REDEFINES chain takes the size of its largest member.
 
+mod decode;
 mod fieldmap;
 mod lexer;
 mod parser;
@@ -29,6 +30,11 @@ use std::fmt;
 
 use thiserror::Error;
 
+pub use self::decode::{
+    CobolDecodeError, CobolErrorKind, CobolOptions, CobolValue, ElementaryField, FloatFormat,
+    ZonedEncoding, ZonedSign, ZonedSpec, decode_binary, decode_edited, decode_float, decode_packed,
+    decode_zoned, elementary_fields,
+};
 pub use self::fieldmap::FieldMapEntry;
 pub use self::parser::{Condition, Item, Occurs, SignClause, Usage};
 pub use self::picture::{PicCategory, Picture};
