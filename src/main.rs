@@ -6,6 +6,7 @@
 mod bench;
 mod bench_mirror;
 mod bench_sql;
+mod layout_cmd;
 mod verify;
 
 use anyhow::{Context, Result};
@@ -141,6 +142,12 @@ enum Command {
     Bench {
         #[command(subcommand)]
         what: bench::BenchCommand,
+    },
+    /// Show a layout's field map, or decode a data file through a COBOL
+    /// copybook.
+    Layout {
+        #[command(subcommand)]
+        what: layout_cmd::LayoutCommand,
     },
 }
 
@@ -484,6 +491,7 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Bench { what } => bench::run(&what)?,
+        Command::Layout { what } => layout_cmd::run(what)?,
     }
     Ok(())
 }

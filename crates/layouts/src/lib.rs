@@ -89,6 +89,9 @@ mod value;
 
 pub use crate::codepage::{CodePage, CodePageError};
 pub use crate::copybook::{
+    Cell, InvalidValue, RecordDecodeError, RecordDecoder, RecordOptions, Trim,
+};
+pub use crate::copybook::{
     CobolDecodeError, CobolErrorKind, CobolOptions, CobolValue, ElementaryField, FloatFormat,
     ZonedEncoding, ZonedSign, ZonedSpec, decode_binary, decode_edited, decode_float, decode_packed,
     decode_zoned, elementary_fields,

@@ -24,6 +24,7 @@ mod fieldmap;
 mod lexer;
 mod parser;
 mod picture;
+mod record;
 mod source;
 
 use std::fmt;
@@ -38,6 +39,7 @@ pub use self::decode::{
 pub use self::fieldmap::FieldMapEntry;
 pub use self::parser::{Condition, Item, Occurs, SignClause, Usage};
 pub use self::picture::{PicCategory, Picture};
+pub use self::record::{Cell, InvalidValue, RecordDecodeError, RecordDecoder, RecordOptions, Trim};
 pub use self::source::SourceFormat;
 
 /// A copybook that does not parse or does not make sense.
