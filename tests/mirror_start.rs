@@ -152,7 +152,7 @@ fn start_names_the_hosts_when_none_is_this_one() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(
-            "no server of the Control Table runs on elsewhere (Primary on prim, Backup on stby)"
+            "no server of the Control Table runs on elsewhere (PRIMARY on prim, BACKUP on stby)"
         ),
         "{err}"
     );

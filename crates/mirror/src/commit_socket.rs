@@ -115,3 +115,52 @@ async fn serve_application(mut stream: UnixStream, board: StatusBoard) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn a_live_socket_refuses_a_second_server_and_a_stale_one_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mirror.sock");
+        let board = StatusBoard::new(crate::protocol::Role::Primary, "p");
+        let first = CommitSocket::bind(&path).await.unwrap();
+        let e = CommitSocket::bind(&path).await.unwrap_err().to_string();
+        assert!(e.contains("another primary server"), "{e}");
+
+        // An application asks; the answer comes once the seq is acked.
+        let serving = tokio::spawn({
+            let board = board.clone();
+            async move { first.serve(board).await }
+        });
+        let mut app = UnixStream::connect(&path).await.unwrap();
+        let mut request = [0u8; REQUEST_LEN];
+        request[..8].copy_from_slice(&7u64.to_le_bytes());
+        request[8..].copy_from_slice(&10_000u32.to_le_bytes());
+        app.write_all(&request).await.unwrap();
+        board.acked().advance(7);
+        let mut answer = [0u8; 8];
+        app.read_exact(&mut answer).await.unwrap();
+        assert_eq!(u64::from_le_bytes(answer), 7);
+        // A wait that times out answers the lower acked seq, and counts.
+        request[..8].copy_from_slice(&9u64.to_le_bytes());
+        request[8..].copy_from_slice(&20u32.to_le_bytes());
+        app.write_all(&request).await.unwrap();
+        app.read_exact(&mut answer).await.unwrap();
+        assert_eq!(u64::from_le_bytes(answer), 7);
+        assert_eq!(board.snapshot_counters().sync_timeouts, 1);
+        assert_eq!(board.snapshot_counters().sync_waits, 2);
+
+        // A server that stops removes its socket file.
+        serving.abort();
+        let _ = serving.await;
+        drop(app);
+        assert!(!path.exists());
+        // One that died left it behind, nobody answering: replaced.
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        assert!(path.exists());
+        CommitSocket::bind(&path).await.unwrap();
+    }
+}

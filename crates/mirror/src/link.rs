@@ -469,3 +469,26 @@ pub(crate) async fn farewell_error(
         other => other,
     }
 }
+
+/// How a session's main loop ended, on either side: the `Goodbye` to send,
+/// and the outcome.
+pub(crate) type End = (Option<(Reason, String)>, Result<(), LinkError>);
+
+/// Ending because the peer broke the protocol: said to it, and returned.
+pub(crate) fn violation(text: String) -> End {
+    (
+        Some((Reason::ProtocolViolation, text.clone())),
+        Err(LinkError::Ended {
+            reason: Reason::ProtocolViolation,
+            text,
+        }),
+    )
+}
+
+/// Ending because of a read error: a decode error is named to the peer.
+pub(crate) fn closing(e: LinkError) -> End {
+    match &e {
+        LinkError::Decode(d) => (Some((d.reason(), d.to_string())), Err(e)),
+        _ => (None, Err(e)),
+    }
+}

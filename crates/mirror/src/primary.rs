@@ -15,7 +15,7 @@
 
 use crate::error::LinkError;
 use crate::feed::{Feed, Limits, Shipment};
-use crate::link::{self, FrameReader, Outbox, WriteHalf};
+use crate::link::{self, End, FrameReader, Outbox, WriteHalf, closing, violation};
 use crate::protocol::{
     DecodeError, Hello, Message, MessageKind, Nonce, PROTOCOL_VERSION, Reason, Role, Transcript,
 };
@@ -320,9 +320,6 @@ struct Session {
     /// Dropped when the session ends (never sent on).
     _shutdown_complete: mpsc::Sender<()>,
 }
-
-/// How the main loop ended: the `Goodbye` to send, and the outcome.
-type End = (Option<(Reason, String)>, Result<(), LinkError>);
 
 /// A batch sent and not yet acknowledged.
 #[derive(Debug)]
@@ -660,24 +657,6 @@ async fn recv(
     match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
-    }
-}
-
-fn violation(text: String) -> End {
-    (
-        Some((Reason::ProtocolViolation, text.clone())),
-        Err(LinkError::Ended {
-            reason: Reason::ProtocolViolation,
-            text,
-        }),
-    )
-}
-
-/// Closing because of a read error: a decode error is named to the peer.
-fn closing(e: LinkError) -> End {
-    match &e {
-        LinkError::Decode(d) => (Some((d.reason(), d.to_string())), Err(e)),
-        _ => (None, Err(e)),
     }
 }
 

@@ -31,9 +31,9 @@ pub fn local_roles(config: &Config, host: Option<&str>) -> Result<Vec<Role>, Lin
     };
     let mut roles = Vec::new();
     let mut elsewhere = Vec::new();
-    for (kind, role) in [
-        (ServerType::Primary, Role::Primary),
-        (ServerType::Backup, Role::Standby),
+    for (kind, role, kind_name) in [
+        (ServerType::Primary, Role::Primary, "PRIMARY"),
+        (ServerType::Backup, Role::Standby, "BACKUP"),
     ] {
         for record in config.servers.iter().filter(|s| s.record_type == kind) {
             match record.run_on_module.as_deref() {
@@ -42,8 +42,8 @@ pub fn local_roles(config: &Config, host: Option<&str>) -> Result<Vec<Role>, Lin
                         roles.push(role);
                     }
                 }
-                Some(module) => elsewhere.push(format!("{kind:?} on {module}")),
-                None => elsewhere.push(format!("{kind:?} with no run_on_module")),
+                Some(module) => elsewhere.push(format!("{kind_name} on {module}")),
+                None => elsewhere.push(format!("{kind_name} with no run_on_module")),
             }
         }
     }

@@ -19,7 +19,7 @@
 
 use crate::applier::{Applier, Batch, Command, Event, Position};
 use crate::error::LinkError;
-use crate::link::{self, FrameReader, Outbox, WriteHalf};
+use crate::link::{self, End, FrameReader, Outbox, WriteHalf, closing, violation};
 use crate::protocol::{
     DecodeError, Hello, Message, Nonce, PROTOCOL_VERSION, Reason, Role, Transcript,
 };
@@ -201,10 +201,6 @@ struct Accepted {
     /// This session streams; released when it ends.
     _busy: OwnedSemaphorePermit,
 }
-
-/// How a session's main loop ended: the `Goodbye` to send, and the
-/// outcome.
-type End = (Option<(Reason, String)>, Result<(), LinkError>);
 
 impl Session {
     async fn run(&mut self, socket: TcpStream, addr: SocketAddr) -> Result<(), LinkError> {
@@ -595,24 +591,6 @@ async fn finish((goodbye, result): End, outbox: Outbox) -> Result<(), LinkError>
     }
     outbox.close(goodbye).await;
     result
-}
-
-fn violation(text: String) -> End {
-    (
-        Some((Reason::ProtocolViolation, text.clone())),
-        Err(LinkError::Ended {
-            reason: Reason::ProtocolViolation,
-            text,
-        }),
-    )
-}
-
-/// Closing because of a read error: a decode error is named to the peer.
-fn closing(e: LinkError) -> End {
-    match &e {
-        LinkError::Decode(d) => (Some((d.reason(), d.to_string())), Err(e)),
-        _ => (None, Err(e)),
-    }
 }
 
 /// Refuses the primary with `reason`; the error to return.

@@ -443,10 +443,13 @@ impl std::fmt::Display for MirrorStatus {
             Role::Primary => "primary",
             Role::Standby => "standby",
         };
-        let state = serde_json::to_value(self.state)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let state = match self.state {
+            LinkState::Idle => "idle",
+            LinkState::Connecting => "connecting",
+            LinkState::Handshaking => "handshaking",
+            LinkState::Streaming => "streaming",
+            LinkState::Stopped => "stopped",
+        };
         write!(f, "{role} {}: {state}", self.node_id)?;
         if let Some(peer) = &self.peer_node_id {
             write!(f, ", peer {peer}")?;

@@ -11,85 +11,19 @@ mod support;
 
 use drx_journal::{Reader, Writer, WriterConfig, encode_entry};
 use drx_mirror::{
-    FrameHeader, HEADER_LEN, Heartbeats, Hello, LinkError, LinkState, Message, MessageKind, Nonce,
-    PROTOCOL_VERSION, PrimarySettings, Reason, ReplicaConfig, Role, Secret, StandbySettings,
-    StatusBoard, Transcript, standby_journal,
+    FrameHeader, HEADER_LEN, Hello, LinkError, LinkState, Message, MessageKind, Nonce,
+    PROTOCOL_VERSION, PrimarySettings, Reason, ReplicaConfig, Role, Secret, Transcript,
 };
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
-use support::running::{PATIENCE, Running, wait_for};
+use support::link::{PATIENCE, Running, SECRET, wait_for};
 use support::{App, Home, Op, fixed_workload, tree};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
-
-/// The longest any test waits for the link to get somewhere.
-const SECRET: &[u8] = b"a shared secret of 32 bytes.....";
-
-// ---------------------------------------------------------------------
-// Homes, servers and waiting.
-
-/// One home for both nodes (see `support`): the primary's files under
-/// `primary/`, its journal in `journal/`; the standby's replicas under
-/// `standby/`, its journal in `standby_journal/`, its state in
-/// `replica_state/`.
-impl Home {
-    fn new() -> Home {
-        Home::parse(
-            "[mirror]\nreplica_roots = [\"standby\"]\n\
-             [[files]]\nsource_path = \"primary/*\"\n",
-        )
-    }
-
-    fn standby_journal_dir(&self) -> PathBuf {
-        self.home().join("standby_journal")
-    }
-
-    fn standby_settings(&self) -> StandbySettings {
-        StandbySettings {
-            node_id: "standby".into(),
-            secret: Secret::new(SECRET).unwrap(),
-            primary_node_id: Some("primary".into()),
-            replica: ReplicaConfig::from_config(&self.config),
-            journal: standby_journal(self.standby_journal_dir()),
-            heartbeats: beats(),
-            log_statistics_on_close: true,
-            replica_sync_every: std::time::Duration::from_secs(1),
-            tls: None,
-            status: StatusBoard::new(Role::Standby, "standby"),
-        }
-    }
-
-    fn primary_settings(&self, address: SocketAddr) -> PrimarySettings {
-        PrimarySettings {
-            node_id: "primary".into(),
-            secret: Secret::new(SECRET).unwrap(),
-            standby_node_id: Some("standby".into()),
-            address: address.to_string(),
-            journal_dir: self.journal_dir(),
-            consumer: Some(PrimarySettings::CONSUMER.into()),
-            reconnect_interval: Duration::from_millis(100),
-            keep_trying: true,
-            heartbeats: beats(),
-            max_batch_entries: 25,
-            max_batch_bytes: 16 * 1024,
-            warn_lag_entries: 0,
-            tls: None,
-            status: StatusBoard::new(Role::Primary, "primary"),
-        }
-    }
-}
-
-fn beats() -> Heartbeats {
-    Heartbeats {
-        interval: Duration::from_millis(50),
-        missed: 20,
-        handshake_timeout: Duration::from_secs(5),
-    }
-}
 
 async fn bind() -> TcpListener {
     TcpListener::bind("127.0.0.1:0").await.unwrap()
@@ -335,7 +269,10 @@ fn hello(role: Role, node_id: &str, epoch: u64, last_seq: u64) -> Hello {
 async fn start_standby(home: &Home) -> (Running, SocketAddr) {
     let listener = bind().await;
     let address = listener.local_addr().unwrap();
-    (Running::standby(listener, home.standby_settings()), address)
+    (
+        Running::standby(listener, home.standby_settings(None)),
+        address,
+    )
 }
 
 /// Waits until the standby has applied everything to `last` durably and the
@@ -388,7 +325,7 @@ async fn mirror_through_relay(
     faults: Faults,
 ) -> (Running, Relay, Running, u64) {
     let (standby, relay, last) = start_behind_relay(home, rounds, faults).await;
-    let primary = Running::primary(home.primary_settings(relay.addr));
+    let primary = Running::primary(home.primary_settings(relay.addr, None));
     wait_caught_up(&standby, &primary, last).await;
     (standby, relay, primary, last)
 }
@@ -412,9 +349,9 @@ fn assert_refused(result: &Result<(), LinkError>, reason: Reason) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_workload_is_mirrored_byte_for_byte_while_it_runs() {
-    let home = Home::new();
+    let home = Home::link();
     let (standby, address) = start_standby(&home).await;
-    let primary = Running::primary(home.primary_settings(address));
+    let primary = Running::primary(home.primary_settings(address, None));
     wait_for(&primary.status, "the connection", |s| {
         s.state == LinkState::Streaming
     })
@@ -460,7 +397,7 @@ async fn a_workload_is_mirrored_byte_for_byte_while_it_runs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_cut_mid_frame_resume_after_the_last_ack() {
-    let home = Home::new();
+    let home = Home::link();
     // Three connections cut in the middle of a frame, then one that lasts.
     let faults = Faults {
         cut_after: vec![30_000, 50_001, 20_003],
@@ -476,7 +413,7 @@ async fn connections_cut_mid_frame_resume_after_the_last_ack() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_primary_stopped_mid_stream_resumes_exactly_after_the_last_ack() {
-    let home = Home::new();
+    let home = Home::link();
     // A slow link (a pause before each frame), so that the cut comes
     // mid-stream.
     let faults = Faults {
@@ -484,7 +421,7 @@ async fn a_primary_stopped_mid_stream_resumes_exactly_after_the_last_ack() {
         ..Faults::default()
     };
     let (standby, relay, first) = start_behind_relay(&home, 8, faults).await;
-    let mut settings = home.primary_settings(relay.addr);
+    let mut settings = home.primary_settings(relay.addr, None);
     settings.max_batch_entries = 4;
     let primary = Running::primary(settings);
     wait_for(&standby.status, "a third of the journal", |s| {
@@ -508,7 +445,7 @@ async fn a_primary_stopped_mid_stream_resumes_exactly_after_the_last_ack() {
     run_app(&home, fixed_workload(8, 2)).await;
     let last = last_seq(&home);
     let (standby, address) = start_standby(&home).await;
-    let primary = Running::primary(home.primary_settings(address));
+    let primary = Running::primary(home.primary_settings(address, None));
     wait_caught_up(&standby, &primary, last).await;
     let (p, s) = (primary.snapshot(), standby.snapshot());
     assert_eq!(
@@ -523,7 +460,7 @@ async fn a_primary_stopped_mid_stream_resumes_exactly_after_the_last_ack() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_frame_is_asked_for_again() {
-    let home = Home::new();
+    let home = Home::link();
     let faults = Faults {
         damage: vec![2, 3, 9],
         ..Faults::default()
@@ -546,10 +483,10 @@ async fn a_damaged_frame_is_asked_for_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_primary_with_a_wrong_secret_is_refused() {
-    let home = Home::new();
+    let home = Home::link();
     run_app(&home, fixed_workload(0, 1)).await;
     let (standby, address) = start_standby(&home).await;
-    let mut settings = home.primary_settings(address);
+    let mut settings = home.primary_settings(address, None);
     settings.secret = Secret::new(b"another secret of 32 bytes......").unwrap();
     let result = run_primary_once(settings).await;
     assert_refused(&result, Reason::WrongSecret);
@@ -562,7 +499,7 @@ async fn a_primary_with_a_wrong_secret_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standby_with_a_wrong_secret_is_left() {
-    let home = Home::new();
+    let home = Home::link();
     run_app(&home, fixed_workload(0, 1)).await;
     let listener = bind().await;
     let address = listener.local_addr().unwrap();
@@ -588,7 +525,7 @@ async fn a_standby_with_a_wrong_secret_is_left() {
         send(&mut stream, &Message::Welcome { resume_from: 1 }).await;
         read_message(&mut stream, &mut buf).await
     });
-    let result = run_primary_once(home.primary_settings(address)).await;
+    let result = run_primary_once(home.primary_settings(address, None)).await;
     assert!(
         matches!(
             result,
@@ -617,7 +554,7 @@ async fn a_standby_with_a_wrong_secret_is_left() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_older_epoch_is_fenced_and_a_newer_one_taken() {
-    let home = Home::new();
+    let home = Home::link();
     run_app(&home, fixed_workload(0, 1)).await;
     // A failover made the standby's journal epoch 2.
     let mut writer = Writer::open(WriterConfig::new(home.standby_journal_dir())).unwrap();
@@ -625,7 +562,7 @@ async fn an_older_epoch_is_fenced_and_a_newer_one_taken() {
     writer.close().unwrap();
     let (standby, address) = start_standby(&home).await;
     // Fenced even while keep_trying: retrying cannot help.
-    let result = Running::primary(home.primary_settings(address))
+    let result = Running::primary(home.primary_settings(address, None))
         .ended()
         .await;
     match &result {
@@ -645,7 +582,7 @@ async fn an_older_epoch_is_fenced_and_a_newer_one_taken() {
     capture.close().unwrap();
     run_app(&home, fixed_workload(1, 1)).await;
     let last = last_seq(&home);
-    let primary = Running::primary(home.primary_settings(address));
+    let primary = Running::primary(home.primary_settings(address, None));
     wait_for(&standby.status, "the standby's durable apply", |s| {
         s.durable_seq == last
     })
@@ -660,15 +597,15 @@ async fn an_older_epoch_is_fenced_and_a_newer_one_taken() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_primary_is_refused_while_one_is_connected() {
-    let home = Home::new();
+    let home = Home::link();
     run_app(&home, fixed_workload(0, 1)).await;
     let (standby, address) = start_standby(&home).await;
-    let primary = Running::primary(home.primary_settings(address));
+    let primary = Running::primary(home.primary_settings(address, None));
     wait_for(&standby.status, "the first primary", |s| {
         s.state == LinkState::Streaming
     })
     .await;
-    let result = run_primary_once(home.primary_settings(address)).await;
+    let result = run_primary_once(home.primary_settings(address, None)).await;
     assert_refused(&result, Reason::Busy);
     assert_eq!(standby.snapshot().counters.connections, 1);
     primary.stop().await.unwrap();
@@ -677,7 +614,7 @@ async fn a_second_primary_is_refused_while_one_is_connected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_primary_is_taken_for_gone() {
-    let home = Home::new();
+    let home = Home::link();
     let (standby, address) = start_standby(&home).await;
     // A primary that completes the handshake, then says nothing.
     let mut stream = TcpStream::connect(address).await.unwrap();

@@ -12,82 +12,23 @@ mod pki;
 mod support;
 
 use drx_mirror::{
-    ClientTls, Heartbeats, LinkError, LinkState, PrimarySettings, ReplicaConfig, Role, Secret,
-    ServerTls, StandbySettings, StatusBoard, TlsError, TlsFiles, standby_journal,
+    ClientTls, LinkError, LinkState, PrimarySettings, ServerTls, StandbySettings, TlsError,
+    TlsFiles,
 };
 use pki::{Authority, Identity};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::running::{Running, wait_for};
+use support::link::{Running, SECRET, beats, wait_for};
 use support::{App, Home, Op, fixed_workload, tree};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-/// The longest any test waits for the link to get somewhere.
-const SECRET: &[u8] = b"a shared secret of 32 bytes.....";
-
-// ---------------------------------------------------------------------
-// Homes, certificates, servers.
-
 impl Home {
-    fn new() -> Home {
-        Home::parse(
-            "[mirror]\nreplica_roots = [\"standby\"]\n\
-             [[files]]\nsource_path = \"primary/*\"\n",
-        )
-    }
-
-    fn standby_journal_dir(&self) -> PathBuf {
-        self.home().join("standby_journal")
-    }
-
     fn pki(&self) -> PathBuf {
         self.home().join("pki")
-    }
-
-    fn standby_settings(&self, tls: Option<ServerTls>) -> StandbySettings {
-        StandbySettings {
-            node_id: "standby".into(),
-            secret: Secret::new(SECRET).unwrap(),
-            primary_node_id: Some("primary".into()),
-            replica: ReplicaConfig::from_config(&self.config),
-            journal: standby_journal(self.standby_journal_dir()),
-            heartbeats: beats(),
-            log_statistics_on_close: true,
-            replica_sync_every: std::time::Duration::from_secs(1),
-            tls,
-            status: StatusBoard::new(Role::Standby, "standby"),
-        }
-    }
-
-    fn primary_settings(&self, address: SocketAddr, tls: Option<ClientTls>) -> PrimarySettings {
-        PrimarySettings {
-            node_id: "primary".into(),
-            secret: Secret::new(SECRET).unwrap(),
-            standby_node_id: Some("standby".into()),
-            address: address.to_string(),
-            journal_dir: self.journal_dir(),
-            consumer: Some(PrimarySettings::CONSUMER.into()),
-            reconnect_interval: Duration::from_millis(100),
-            keep_trying: true,
-            heartbeats: beats(),
-            max_batch_entries: 25,
-            max_batch_bytes: 16 * 1024,
-            warn_lag_entries: 0,
-            tls,
-            status: StatusBoard::new(Role::Primary, "primary"),
-        }
-    }
-}
-
-fn beats() -> Heartbeats {
-    Heartbeats {
-        interval: Duration::from_millis(50),
-        missed: 20,
-        handshake_timeout: Duration::from_secs(5),
     }
 }
 
@@ -212,7 +153,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_stream_over_mutual_tls_and_the_replicas_equal_the_sources() {
-    let home = Home::new();
+    let home = Home::link();
     let ca = Authority::new(&home.pki(), "site");
     run_app(&home, fixed_workload(0, 3)).await;
     let (standby, address) =
@@ -260,7 +201,7 @@ async fn entries_stream_over_mutual_tls_and_the_replicas_equal_the_sources() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_settings_from_drx_toml_mirror_to_the_standby_named_by_tcp_host() {
-    let home = Home::new();
+    let home = Home::link();
     let ca = Authority::new(&home.pki(), "site");
     // pki/site-standby.{pem,key}, pki/site-primary.{pem,key}, pki/site-ca.pem
     ca.standby();
@@ -312,7 +253,7 @@ async fn tls_settings_from_drx_toml_mirror_to_the_standby_named_by_tcp_host() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_primary_with_a_certificate_of_another_authority_is_refused() {
-    let home = Home::new();
+    let home = Home::link();
     let site = Authority::new(&home.pki(), "site");
     let rogue = Authority::new(&home.pki(), "rogue");
     run_app(&home, fixed_workload(0, 1)).await;
@@ -356,7 +297,7 @@ async fn a_primary_with_a_certificate_of_another_authority_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standby_with_a_certificate_of_another_authority_is_left() {
-    let home = Home::new();
+    let home = Home::link();
     let site = Authority::new(&home.pki(), "site");
     let rogue = Authority::new(&home.pki(), "rogue");
     run_app(&home, fixed_workload(0, 1)).await;
@@ -391,7 +332,7 @@ async fn a_standby_with_a_certificate_of_another_authority_is_left() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_primary_against_a_tls_standby_fails_clearly() {
-    let home = Home::new();
+    let home = Home::link();
     let ca = Authority::new(&home.pki(), "site");
     run_app(&home, fixed_workload(0, 1)).await;
     let (standby, address) =
@@ -418,7 +359,7 @@ async fn a_plain_primary_against_a_tls_standby_fails_clearly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tls_primary_against_a_plain_standby_fails_clearly() {
-    let home = Home::new();
+    let home = Home::link();
     let ca = Authority::new(&home.pki(), "site");
     run_app(&home, fixed_workload(0, 1)).await;
     let (standby, address) = standby_at_new_port(home.standby_settings(None)).await;
@@ -439,7 +380,7 @@ async fn a_tls_primary_against_a_plain_standby_fails_clearly() {
 async fn a_tls_standby_that_never_answers_times_out() {
     // A listener that accepts and says nothing: the TLS handshake is
     // bounded by the handshake timeout.
-    let home = Home::new();
+    let home = Home::link();
     let ca = Authority::new(&home.pki(), "site");
     let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = silent.local_addr().unwrap();

@@ -4,7 +4,7 @@
 //! of the replicas with the primary's files.
 #![allow(dead_code)]
 
-pub mod running;
+pub mod link;
 
 use drx_capture::{Capture, CapturedFile, FileSpec, Org, Target};
 use drx_config::Config;
