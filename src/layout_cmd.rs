@@ -145,6 +145,7 @@ pub fn run(cmd: LayoutCommand) -> Result<()> {
                     InvalidArg::Error => InvalidValue::Error,
                     InvalidArg::Null => InvalidValue::Null,
                 },
+                ..RecordOptions::default()
             };
             let kind = record_format.parse::<RecordFormatKind>()?;
             decode(&layout, &data, format, kind, header, footer, opts)

@@ -364,6 +364,11 @@ pub(crate) fn check_record(
                 scratch.clear();
                 text.write_to(scratch)?;
             }
+            // A copybook's JSON table decodes its items when written.
+            table @ Value::Json(_) => {
+                scratch.clear();
+                table.write_text(scratch)?;
+            }
             _ => {}
         }
     }

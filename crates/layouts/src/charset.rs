@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::CodePage;
+
 /// The character set of a layout's `char` fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Charset {
@@ -15,21 +17,90 @@ pub enum Charset {
     Utf8,
     /// 7-bit ASCII; a byte above 127 is a decode error.
     Ascii,
+    /// EBCDIC code page 037 (US/Canada), as [`CodePage::Ebcdic037`].
+    Ebcdic037,
+    /// EBCDIC code page 273 (Germany/Austria).
+    Ebcdic273,
+    /// EBCDIC code page 500 (International).
+    Ebcdic500,
+    /// EBCDIC code page 1047 (Latin-1 open systems).
+    Ebcdic1047,
+    /// EBCDIC code page 1140 (037 with the euro sign).
+    Ebcdic1140,
 }
 
 impl Charset {
-    /// The canonical name: `ISO-8859-1`, `UTF-8` or `ASCII`.
+    /// The canonical name: `ISO-8859-1`, `UTF-8`, `ASCII`, or the code
+    /// page's name for EBCDIC (`cp037`, …).
     pub fn name(self) -> &'static str {
         match self {
             Charset::Latin1 => "ISO-8859-1",
             Charset::Utf8 => "UTF-8",
             Charset::Ascii => "ASCII",
+            other => other.code_page().name(),
         }
+    }
+
+    /// The [`CodePage`] of the same bytes ↔ text mapping.
+    pub fn code_page(self) -> CodePage {
+        match self {
+            Charset::Latin1 => CodePage::Latin1,
+            Charset::Utf8 => CodePage::Utf8,
+            Charset::Ascii => CodePage::Ascii,
+            Charset::Ebcdic037 => CodePage::Ebcdic037,
+            Charset::Ebcdic273 => CodePage::Ebcdic273,
+            Charset::Ebcdic500 => CodePage::Ebcdic500,
+            Charset::Ebcdic1047 => CodePage::Ebcdic1047,
+            Charset::Ebcdic1140 => CodePage::Ebcdic1140,
+        }
+    }
+
+    /// The charset of a code page.
+    pub fn from_code_page(page: CodePage) -> Charset {
+        match page {
+            CodePage::Latin1 => Charset::Latin1,
+            CodePage::Utf8 => Charset::Utf8,
+            CodePage::Ascii => Charset::Ascii,
+            CodePage::Ebcdic037 => Charset::Ebcdic037,
+            CodePage::Ebcdic273 => Charset::Ebcdic273,
+            CodePage::Ebcdic500 => Charset::Ebcdic500,
+            CodePage::Ebcdic1047 => Charset::Ebcdic1047,
+            CodePage::Ebcdic1140 => Charset::Ebcdic1140,
+        }
+    }
+
+    /// Which bytes are blanks to trim: those whose character is at most
+    /// U+0020 (space and control codes, as Java's `String.trim`). In UTF-8
+    /// only single bytes count.
+    pub(crate) fn blank_bytes(self) -> &'static [bool; 256] {
+        static TABLES: std::sync::OnceLock<[[bool; 256]; CodePage::ALL.len()]> =
+            std::sync::OnceLock::new();
+        let tables = TABLES.get_or_init(|| {
+            CodePage::ALL.map(|page| {
+                let mut t = [false; 256];
+                for (b, blank) in t.iter_mut().enumerate() {
+                    *blank = match page.table() {
+                        Some(table) => u32::from(table[b]) <= 0x20,
+                        None => b <= 0x20,
+                    };
+                }
+                t
+            })
+        });
+        let page = self.code_page();
+        let i = CodePage::ALL.iter().position(|&p| p == page).unwrap_or(0);
+        &tables[i]
+    }
+
+    /// The EBCDIC byte → character table, if this is an EBCDIC charset.
+    fn ebcdic_table(self) -> Option<&'static [char; 256]> {
+        self.code_page().table()
     }
 
     /// Looks a charset up by a name as written in a layout, ignoring case:
     /// `iso-8859-1`, `iso8859-1`, `latin1`, `latin-1`, `utf-8`, `utf8`,
-    /// `ascii`, `us-ascii`.
+    /// `ascii`, `us-ascii`, and the EBCDIC code page names (`cp037`,
+    /// `ebcdic-037`, `ibm-1140`, …, see [`CodePage`]).
     pub fn from_name(name: &str) -> Option<Charset> {
         const NAMES: [(&str, Charset); 8] = [
             ("iso-8859-1", Charset::Latin1),
@@ -45,20 +116,35 @@ impl Charset {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|&(_, c)| c)
+            .or_else(|| {
+                name.parse::<CodePage>()
+                    .ok()
+                    .filter(|p| p.is_ebcdic())
+                    .map(Charset::from_code_page)
+            })
     }
 
     /// The byte of a space, used to pad and trim `char(n)` fields.
     pub fn space(self) -> u8 {
-        match self {
-            Charset::Latin1 | Charset::Utf8 | Charset::Ascii => b' ',
-        }
+        self.code_page().space()
     }
 
     /// Appends the text of `bytes` to `out`; `Err(())` if they are not valid
     /// in this charset (then `out` is unchanged).
     pub(crate) fn decode_into(self, bytes: &[u8], out: &mut String) -> Result<(), ()> {
+        if let Some(table) = self.ebcdic_table() {
+            out.reserve(bytes.len());
+            out.extend(bytes.iter().map(|&b| table[usize::from(b)]));
+            return Ok(());
+        }
         match self {
-            Charset::Latin1 => {
+            // EBCDIC charsets returned above.
+            Charset::Latin1
+            | Charset::Ebcdic037
+            | Charset::Ebcdic273
+            | Charset::Ebcdic500
+            | Charset::Ebcdic1047
+            | Charset::Ebcdic1140 => {
                 out.reserve(bytes.len() + bytes.len() / 4);
                 let mut rest = bytes;
                 while !rest.is_empty() {
@@ -90,8 +176,27 @@ impl Charset {
     /// Appends the UTF-8 bytes of `bytes` to `out`; `Err(())` if they are
     /// not valid in this charset (then `out` is unchanged).
     pub(crate) fn decode_utf8_into(self, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), ()> {
+        if let Some(table) = self.ebcdic_table() {
+            out.reserve(bytes.len());
+            let mut buf = [0u8; 4];
+            for &b in bytes {
+                let c = table[usize::from(b)];
+                if c.is_ascii() {
+                    out.push(c as u8);
+                } else {
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+            return Ok(());
+        }
         match self {
-            Charset::Latin1 => {
+            // EBCDIC charsets returned above.
+            Charset::Latin1
+            | Charset::Ebcdic037
+            | Charset::Ebcdic273
+            | Charset::Ebcdic500
+            | Charset::Ebcdic1047
+            | Charset::Ebcdic1140 => {
                 out.reserve(bytes.len() + bytes.len() / 4);
                 let mut rest = bytes;
                 while !rest.is_empty() {
@@ -125,8 +230,20 @@ impl Charset {
     /// The number of bytes `text` takes in this charset, or the first
     /// character it cannot represent.
     pub(crate) fn encoded_len(self, text: &str) -> Result<usize, char> {
+        if let Some(table) = self.ebcdic_table() {
+            return match text.chars().find(|c| !table.contains(c)) {
+                Some(c) => Err(c),
+                None => Ok(text.chars().count()),
+            };
+        }
         match self {
-            Charset::Latin1 => {
+            // EBCDIC charsets returned above.
+            Charset::Latin1
+            | Charset::Ebcdic037
+            | Charset::Ebcdic273
+            | Charset::Ebcdic500
+            | Charset::Ebcdic1047
+            | Charset::Ebcdic1140 => {
                 let mut n = 0;
                 for c in text.chars() {
                     if u32::from(c) > 0xFF {
@@ -147,8 +264,22 @@ impl Charset {
     /// Writes `text` at the start of `out`, which must be at least
     /// [`encoded_len`](Self::encoded_len) bytes (checked before).
     pub(crate) fn encode_into(self, text: &str, out: &mut [u8]) {
+        if let Some(table) = self.ebcdic_table() {
+            for (slot, c) in out.iter_mut().zip(text.chars()) {
+                // encoded_len checked every char is in the table
+                let byte = table.iter().position(|&t| t == c).unwrap_or(0x6F);
+                *slot = u8::try_from(byte).unwrap_or(0x6F);
+            }
+            return;
+        }
         match self {
-            Charset::Latin1 => {
+            // EBCDIC charsets returned above.
+            Charset::Latin1
+            | Charset::Ebcdic037
+            | Charset::Ebcdic273
+            | Charset::Ebcdic500
+            | Charset::Ebcdic1047
+            | Charset::Ebcdic1140 => {
                 for (slot, c) in out.iter_mut().zip(text.chars()) {
                     // encoded_len checked every char is at most 0xFF
                     *slot = u8::try_from(u32::from(c)).unwrap_or(b'?');

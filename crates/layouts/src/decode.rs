@@ -1,5 +1,6 @@
 //! Reading field values out of record bytes.
 
+use crate::value::TextTrim;
 use crate::{
     ByteOrder, DateTime, DecodeError, DecodeErrorKind, FieldType, Layout, Text, Value, decimal,
 };
@@ -35,6 +36,9 @@ impl<'a> RecordView<'a> {
     /// If `index` is not below `layout().fields().len()`.
     pub fn get(&self, index: usize) -> Result<Value<'a>, DecodeError> {
         let field = &self.layout.fields[index];
+        if let Some(plan) = &self.layout.cobol {
+            return plan.get(field, index, self.bytes);
+        }
         let fmt = &self.layout.format;
         let b = &self.bytes[field.offset..field.offset + field.size];
         let order = fmt.byte_order;
@@ -47,7 +51,11 @@ impl<'a> RecordView<'a> {
             FieldType::Char { .. } => Value::Text(Text::new(
                 b,
                 fmt.charset,
-                fmt.trim,
+                if fmt.trim {
+                    TextTrim::RightSpaces
+                } else {
+                    TextTrim::None
+                },
                 &field.name,
                 field.offset,
             )),
@@ -63,7 +71,7 @@ impl<'a> RecordView<'a> {
                 Value::Text(Text::new(
                     &b[2..2 + len],
                     fmt.charset,
-                    false,
+                    TextTrim::None,
                     &field.name,
                     field.offset,
                 ))
@@ -80,6 +88,8 @@ impl<'a> RecordView<'a> {
                 Value::Float(widen(f32::from_ne_bytes(order.arrange(arr(b)))))
             }
             FieldType::Float { .. } => Value::Float(f64::from_ne_bytes(order.arrange(arr(b)))),
+            // Only copybook layouts have JSON columns (decoded above).
+            FieldType::Json { .. } => Value::Null,
             FieldType::Decimal { precision, scale } => {
                 match decimal::decode_packed(b, precision, scale) {
                     Ok(d) => Value::Decimal(d),
@@ -129,7 +139,7 @@ fn read_int(b: &[u8], order: ByteOrder) -> i64 {
 
 /// The `f64` nearest the shortest decimal form of `x`, if that converts
 /// back to exactly `x`; else `x` widened exactly.
-fn widen(x: f32) -> f64 {
+pub(crate) fn widen(x: f32) -> f64 {
     if !x.is_finite() {
         return f64::from(x);
     }

@@ -38,6 +38,9 @@ impl<'s> From<&'s OwnedValue> for Input<'s> {
             OwnedValue::Text(v) => Input::Text(v),
             OwnedValue::Bits(v) => Input::Bits(*v),
             OwnedValue::DateTime(v) => Input::DateTime(*v),
+            OwnedValue::Json(v) => Input::Text(v),
+            // encode_values skips nulls: the field keeps its default.
+            OwnedValue::Null => Input::Text(""),
         }
     }
 }
@@ -78,6 +81,9 @@ pub(crate) fn encode_values(
             ));
         };
         mark_given(&mut given, *index, &field.name)?;
+        if *value == OwnedValue::Null {
+            continue;
+        }
         write_input(&layout.format, field, value.into(), &mut record)
             .map_err(|message| EncodeError::new(&field.name, message))?;
     }
@@ -133,6 +139,7 @@ fn parse_text<'s>(ty: FieldType, text: &'s str) -> Result<Input<'s>, String> {
         FieldType::DateTime => Input::DateTime(DateTime::parse(t).ok_or_else(|| {
             format!("{text:?} is not a date-time (expected YYYY-MM-DD HH:MM:SS)")
         })?),
+        FieldType::Json { .. } => return Err(format!("{ty} columns are not encoded")),
     })
 }
 

@@ -4,7 +4,7 @@ use std::fmt;
 
 use thiserror::Error;
 
-use crate::Charset;
+use crate::{Charset, CobolErrorKind};
 
 /// A layout text that does not parse or does not make sense.
 ///
@@ -103,6 +103,24 @@ pub enum DecodeErrorKind {
         /// The layout's charset.
         charset: Charset,
     },
+    /// A COBOL field (copybook layout) whose bytes do not decode: an
+    /// invalid zoned digit, packed nibble or sign, a field past the end of
+    /// a short record, …
+    #[error("{0}")]
+    Cobol(CobolErrorKind),
+    /// An `OCCURS DEPENDING ON` counter (the error's field) over the
+    /// table's maximum.
+    #[error("OCCURS DEPENDING ON count {count} exceeds the table's maximum {max}")]
+    OccursOverMax {
+        /// The count read.
+        count: i128,
+        /// The OCCURS maximum.
+        max: u32,
+    },
+    /// An `OCCURS DEPENDING ON` counter (the error's field) that is not a
+    /// whole number ≥ 0.
+    #[error("OCCURS DEPENDING ON count is not a whole number >= 0")]
+    BadCount,
 }
 
 /// Field values that cannot be encoded into a record.

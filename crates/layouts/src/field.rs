@@ -61,6 +61,11 @@ pub enum FieldType {
     /// A `dt_` field declared `fixed bin(31)`: 4-byte signed seconds since
     /// the layout's `dt_epoch`.
     DateTime,
+    /// An `OCCURS` table of a copybook layout as one JSON column.
+    Json {
+        /// Bytes the table spans at its maximum size.
+        len: usize,
+    },
 }
 
 impl FieldType {
@@ -73,12 +78,14 @@ impl FieldType {
             FieldType::Bit { bits } => bits.div_ceil(8) as usize,
             FieldType::Decimal { precision, .. } => decimal::packed_len(precision),
             FieldType::DateTime => 4,
+            FieldType::Json { len } => len,
         }
     }
 }
 
 /// The declaration text of the type, e.g. `fixed bin(15)`, `char(128) varying`,
-/// `fixed dec(7,2)`, `float bin(53)`; a date-time shows as `fixed bin(31) date-time`.
+/// `fixed dec(7,2)`, `float bin(53)`; a date-time shows as `fixed bin(31) date-time`,
+/// a JSON column as `json`.
 impl fmt::Display for FieldType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
@@ -93,6 +100,7 @@ impl fmt::Display for FieldType {
                 write!(f, "fixed dec({precision},{scale})")
             }
             FieldType::DateTime => f.write_str("fixed bin(31) date-time"),
+            FieldType::Json { .. } => f.write_str("json"),
         }
     }
 }

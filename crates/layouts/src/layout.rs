@@ -1,8 +1,9 @@
 //! The parsed layout and its accessors.
 
+use crate::copybook_layout::{CobolPlan, build_layout};
 use crate::{
-    ByteOrder, Charset, DateTime, DecodeError, DecodeErrorKind, EncodeError, Field, LayoutError,
-    Organization, OwnedValue, RecordView, encode, parse,
+    ByteOrder, Charset, Copybook, CopybookLayoutOptions, DateTime, DecodeError, DecodeErrorKind,
+    EncodeError, Field, LayoutError, Organization, OwnedValue, RecordView, encode, parse,
 };
 
 /// The layout-wide settings that decoding and encoding need.
@@ -32,17 +33,23 @@ impl Default for Format {
 
 /// A record layout: the fields of a record file and how to decode them.
 ///
-/// Made by [`Layout::parse`] from the text of a layout file.
+/// Made by [`Layout::parse`] from the text of a VOS layout file, or by
+/// [`Layout::from_copybook`] from a COBOL copybook.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
     pub(crate) name: String,
     pub(crate) fields: Vec<Field>,
     pub(crate) record_len: usize,
+    /// The shortest record accepted: `record_len`, or for a copybook with
+    /// `OCCURS DEPENDING ON` the offset of its first such table.
+    pub(crate) min_len: usize,
     pub(crate) organization: Option<Organization>,
     pub(crate) key: Vec<usize>,
     pub(crate) format: Format,
     /// A record holding every field's default (or zero / spaces).
     pub(crate) template: Vec<u8>,
+    /// How to read the columns of a copybook layout (`None` for VOS).
+    pub(crate) cobol: Option<Box<CobolPlan>>,
 }
 
 impl Layout {
@@ -50,6 +57,49 @@ impl Layout {
     /// names the layout in error messages: this crate does no I/O.
     pub fn parse(name: &str, text: &str) -> Result<Layout, LayoutError> {
         parse::parse_layout(name, text)
+    }
+
+    /// A layout over the records of a COBOL copybook: its columns are the
+    /// copybook's elementary items (see [`CopybookLayoutOptions`] for
+    /// tables, code pages, trimming and names). `name` names the layout in
+    /// errors. Such a layout decodes records; it does not encode them.
+    ///
+    /// ```
+    /// use drx_layouts::{CodePage, Copybook, CopybookLayoutOptions, Layout, Value};
+    ///
+    /// let text = "       01  REC.\n\
+    ///             \x20          05  CUST-ID  PIC 9(3).\n\
+    ///             \x20          05  AMT      PIC S9(3)V99 COMP-3 OCCURS 2.\n";
+    /// let copybook = Copybook::parse("rec.cob", text)?;
+    /// let layout = Layout::from_copybook("rec.cob", &copybook, &CopybookLayoutOptions::default())?;
+    /// let names: Vec<_> = layout.fields().iter().map(|f| f.name.as_str()).collect();
+    /// assert_eq!(names, ["cust_id", "amt_1", "amt_2"]);
+    ///
+    /// let record = [0xF0, 0xF4, 0xF2, 0x00, 0x30, 0x5C, 0x01, 0x00, 0x0D];
+    /// let view = layout.view(&record)?;
+    /// let mut text = String::new();
+    /// view.get(2)?.write_text(&mut text)?;
+    /// assert_eq!(text, "-10.00");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_copybook(
+        name: &str,
+        copybook: &Copybook,
+        options: &CopybookLayoutOptions,
+    ) -> Result<Layout, LayoutError> {
+        build_layout(name, copybook, options)
+    }
+
+    /// Whether the layout was made from a COBOL copybook.
+    pub fn is_copybook(&self) -> bool {
+        self.cobol.is_some()
+    }
+
+    /// The shortest record [`view`](Self::view) accepts: the record length,
+    /// or for a copybook with `OCCURS DEPENDING ON` tables the bytes before
+    /// the first of them.
+    pub fn min_record_len(&self) -> usize {
+        self.min_len
     }
 
     /// The display name given to [`parse`](Self::parse).
@@ -103,9 +153,10 @@ impl Layout {
         DateTime::from_unix_seconds(self.format.dt_epoch)
     }
 
-    /// Checks the record length (shorter than [`record_len`](Self::record_len)
-    /// is an error; longer is allowed, the extra bytes are ignored) and
-    /// returns a view to decode fields from. No allocation.
+    /// Checks the record length (shorter than
+    /// [`min_record_len`](Self::min_record_len) is an error; longer is
+    /// allowed, the extra bytes are ignored) and returns a view to decode
+    /// fields from. No allocation.
     pub fn view<'a>(&'a self, record: &'a [u8]) -> Result<RecordView<'a>, DecodeError> {
         let bytes = self.checked(record)?;
         Ok(RecordView::new(self, bytes))
@@ -136,6 +187,7 @@ impl Layout {
         &self,
         values: impl IntoIterator<Item = (&'v str, &'v str)>,
     ) -> Result<Vec<u8>, EncodeError> {
+        self.encodes()?;
         encode::encode_texts(self, values)
     }
 
@@ -145,18 +197,37 @@ impl Layout {
     /// for decimals (rescaled exactly to the field's scale), `Text` for
     /// `char`, `Bits` for bits, `DateTime` for `dt_` fields.
     pub fn encode_values(&self, values: &[(usize, OwnedValue)]) -> Result<Vec<u8>, EncodeError> {
+        self.encodes()?;
         encode::encode_values(self, values)
     }
 
-    /// The record's first `record_len` bytes, or a short-record error.
+    /// Copybook layouts do not encode.
+    fn encodes(&self) -> Result<(), EncodeError> {
+        if self.cobol.is_some() {
+            return Err(EncodeError::new(
+                "",
+                format!(
+                    "{} is a copybook layout, which decodes records but does not encode them from field values (give the record's bytes, e.g. as hex)",
+                    self.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The record's first `record_len` bytes (fewer for a variable-length
+    /// copybook record), or a short-record error.
     fn checked<'r>(&self, record: &'r [u8]) -> Result<&'r [u8], DecodeError> {
-        record.get(..self.record_len).ok_or_else(|| DecodeError {
-            field: String::new(),
-            offset: record.len(),
-            kind: DecodeErrorKind::ShortRecord {
-                len: record.len(),
-                need: self.record_len,
-            },
-        })
+        if record.len() < self.min_len {
+            return Err(DecodeError {
+                field: String::new(),
+                offset: record.len(),
+                kind: DecodeErrorKind::ShortRecord {
+                    len: record.len(),
+                    need: self.min_len,
+                },
+            });
+        }
+        Ok(&record[..record.len().min(self.record_len)])
     }
 }

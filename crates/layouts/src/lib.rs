@@ -76,6 +76,7 @@
 mod charset;
 mod codepage;
 mod copybook;
+mod copybook_layout;
 mod datetime;
 mod decimal;
 mod decode;
@@ -89,6 +90,10 @@ mod value;
 
 pub use crate::codepage::{CodePage, CodePageError};
 pub use crate::copybook::{
+    BinarySizes, Condition, Copybook, CopybookError, CopybookOptions, FieldMapEntry, Item, Occurs,
+    PicCategory, Picture, SignClause, SourceFormat, Usage,
+};
+pub use crate::copybook::{
     Cell, InvalidValue, RecordDecodeError, RecordDecoder, RecordOptions, Trim,
 };
 pub use crate::copybook::{
@@ -96,10 +101,7 @@ pub use crate::copybook::{
     ZonedEncoding, ZonedSign, ZonedSpec, decode_binary, decode_edited, decode_float, decode_packed,
     decode_zoned, elementary_fields,
 };
-pub use crate::copybook::{
-    Condition, Copybook, CopybookError, FieldMapEntry, Item, Occurs, PicCategory, Picture,
-    SignClause, SourceFormat, Usage,
-};
+pub use crate::copybook_layout::{CopybookLayoutOptions, OccursColumns, TableValue};
 pub use crate::record_format::{
     Record, RecordFormat, RecordFormatError, RecordFormatKind, Records, UnknownRecordFormat,
     VarSeqPrefix,

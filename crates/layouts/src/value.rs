@@ -1,6 +1,6 @@
 //! Decoded field values and their canonical text.
 
-use crate::{Charset, DateTime, Decimal, DecodeError, DecodeErrorKind};
+use crate::{Charset, DateTime, Decimal, DecodeError, DecodeErrorKind, TableValue};
 
 /// A decoded field value, borrowing text from the record.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,6 +24,14 @@ pub enum Value<'a> {
     },
     /// A `dt_` field: the epoch plus its seconds.
     DateTime(DateTime),
+    /// No value (copybook layouts only): an occurrence past an `OCCURS
+    /// DEPENDING ON` count, a `REDEFINES` alternative that does not decode,
+    /// an invalid value when the layout maps those to null, a NaN or
+    /// infinite float. SQL `NULL`; empty text.
+    Null,
+    /// An `OCCURS` table of a copybook layout whose tables are JSON
+    /// columns: its text is a JSON array.
+    Json(TableValue<'a>),
 }
 
 impl Value<'_> {
@@ -35,7 +43,9 @@ impl Value<'_> {
     /// - `Decimal`: exact with `scale` decimals (`-12.50`);
     /// - `Text`: decoded from the charset, trimmed if the layout trims;
     /// - `Bits`: `bits` binary digits, MSB first (`0`/`1` for `bit(1)`);
-    /// - `DateTime`: `YYYY-MM-DD HH:MM:SS`.
+    /// - `DateTime`: `YYYY-MM-DD HH:MM:SS`;
+    /// - `Null`: nothing;
+    /// - `Json`: the table as a JSON array (`[{"amt":1.50},{"amt":2.00}]`).
     ///
     /// Allocates nothing beyond growing `out`. Fails only for text that is
     /// invalid in its charset (then `out` is unchanged).
@@ -51,6 +61,8 @@ impl Value<'_> {
                 }
             }
             Value::DateTime(dt) => dt.write_to(out),
+            Value::Null => {}
+            Value::Json(t) => t.write_json(out)?,
         }
         Ok(())
     }
@@ -78,6 +90,8 @@ impl Value<'_> {
             Value::DateTime(dt) => {
                 let _ = write!(out, "{dt}");
             }
+            Value::Null => {}
+            Value::Json(t) => t.write_json_utf8(out)?,
         }
         Ok(())
     }
@@ -96,7 +110,18 @@ impl Value<'_> {
             }
             Value::Bits { value, .. } => OwnedValue::Bits(value),
             Value::DateTime(dt) => OwnedValue::DateTime(dt),
+            Value::Null => OwnedValue::Null,
+            Value::Json(t) => {
+                let mut s = String::new();
+                t.write_json(&mut s)?;
+                OwnedValue::Json(s)
+            }
         })
+    }
+
+    /// Whether this is [`Value::Null`].
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
     }
 }
 
@@ -106,16 +131,32 @@ impl Value<'_> {
 pub struct Text<'a> {
     bytes: &'a [u8],
     charset: Charset,
-    trim: bool,
+    trim: TextTrim,
     field: &'a str,
     offset: usize,
+}
+
+/// How a [`Text`] is trimmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextTrim {
+    /// Kept whole.
+    None,
+    /// Trailing space bytes removed (VOS `trim: right`).
+    RightSpaces,
+    /// Leading blanks removed: bytes whose character is at most U+0020
+    /// (copybook layouts, as Java's `String.trim`).
+    LeftBlanks,
+    /// Trailing blanks removed.
+    RightBlanks,
+    /// Leading and trailing blanks removed.
+    Blanks,
 }
 
 impl<'a> Text<'a> {
     pub(crate) fn new(
         bytes: &'a [u8],
         charset: Charset,
-        trim: bool,
+        trim: TextTrim,
         field: &'a str,
         offset: usize,
     ) -> Text<'a> {
@@ -128,18 +169,32 @@ impl<'a> Text<'a> {
         }
     }
 
-    /// The raw bytes, after trimming trailing spaces if the layout trims.
+    /// The raw bytes, after trimming as the layout trims (trailing spaces
+    /// for layouts with `trim: right`).
     pub fn raw(&self) -> &'a [u8] {
-        if self.trim {
-            let space = self.charset.space();
-            let end = self
-                .bytes
-                .iter()
-                .rposition(|&b| b != space)
-                .map_or(0, |p| p + 1);
-            &self.bytes[..end]
-        } else {
-            self.bytes
+        let b = self.bytes;
+        match self.trim {
+            TextTrim::None => b,
+            TextTrim::RightSpaces => {
+                let space = self.charset.space();
+                &b[..b.iter().rposition(|&c| c != space).map_or(0, |p| p + 1)]
+            }
+            TextTrim::LeftBlanks | TextTrim::RightBlanks | TextTrim::Blanks => {
+                let blank = self.charset.blank_bytes();
+                let is_blank = |c: &u8| blank[usize::from(*c)];
+                let start = match self.trim {
+                    TextTrim::RightBlanks => 0,
+                    _ => b.iter().position(|c| !is_blank(c)).unwrap_or(b.len()),
+                };
+                let end = match self.trim {
+                    TextTrim::LeftBlanks => b.len(),
+                    _ => b
+                        .iter()
+                        .rposition(|c| !is_blank(c))
+                        .map_or(start, |p| p + 1),
+                };
+                &b[start..end.max(start)]
+            }
         }
     }
 
@@ -206,4 +261,8 @@ pub enum OwnedValue {
     Bits(u64),
     /// For `dt_` fields.
     DateTime(DateTime),
+    /// No value (see [`Value::Null`]); encodes as the field's default.
+    Null,
+    /// A JSON column's text (see [`Value::Json`]).
+    Json(String),
 }

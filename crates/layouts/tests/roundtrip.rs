@@ -55,7 +55,9 @@ fn opts() -> impl Strategy<Value = Opts> {
         prop_oneof![
             Just(Charset::Latin1),
             Just(Charset::Utf8),
-            Just(Charset::Ascii)
+            Just(Charset::Ascii),
+            Just(Charset::Ebcdic037),
+            Just(Charset::Ebcdic1140)
         ],
         any::<bool>(),
         any::<bool>(),
@@ -79,6 +81,11 @@ fn layout_text(specs: &[Spec], opts: Opts) -> String {
         Charset::Latin1 => "charset: latin1;\n",
         Charset::Utf8 => "charset: utf-8;\n",
         Charset::Ascii => "charset: ascii;\n",
+        Charset::Ebcdic037 => "charset: cp037;\n",
+        Charset::Ebcdic273 => "charset: cp273;\n",
+        Charset::Ebcdic500 => "charset: cp500;\n",
+        Charset::Ebcdic1047 => "charset: cp1047;\n",
+        Charset::Ebcdic1140 => "charset: ibm-1140;\n",
     });
     if !opts.trim {
         text.push_str("trim: none;\n");
@@ -112,6 +119,10 @@ fn text_value(n: usize, charset: Charset) -> BoxedStrategy<String> {
         Charset::Latin1 => any::<u8>().prop_map(char::from).boxed(),
         Charset::Ascii => (0u8..=127).prop_map(char::from).boxed(),
         Charset::Utf8 => any::<char>().boxed(),
+        ebcdic => {
+            let table = ebcdic.code_page().table().expect("an EBCDIC page");
+            any::<u8>().prop_map(move |b| table[usize::from(b)]).boxed()
+        }
     };
     let c = prop_oneof![1 => Just(' '), 4 => c];
     proptest::collection::vec(c, 0..=n)

@@ -12,7 +12,7 @@
 use crate::placeholder::Slot;
 use crate::xml::{check_xml_chars, write_meta};
 use crate::{Change, RenderError, SqlTemplate, TemplateError};
-use drx_layouts::{Layout, RecordView};
+use drx_layouts::{Layout, RecordView, Value};
 use handlebars::Handlebars;
 use serde_json::{Map, Value as Json};
 
@@ -122,12 +122,23 @@ impl HbsTemplate {
     }
 }
 
+/// Each field as a string, a null (`Value::Null`) or, for a copybook's JSON
+/// table column, the table itself (so `{{#each}}` walks it).
 fn add_fields(map: &mut Map<String, Json>, image: RecordView<'_>) -> Result<(), RenderError> {
     for (i, field) in image.layout().fields().iter().enumerate() {
+        let value = image.get(i)?;
+        if value.is_null() {
+            map.insert(field.name.clone(), Json::Null);
+            continue;
+        }
         let mut s = String::new();
-        image.get(i)?.write_text(&mut s)?;
+        value.write_text(&mut s)?;
         check_xml_chars(&s, &field.name)?;
-        map.insert(field.name.clone(), Json::String(s));
+        let json = match value {
+            Value::Json(_) => serde_json::from_str(&s).unwrap_or(Json::String(s)),
+            _ => Json::String(s),
+        };
+        map.insert(field.name.clone(), json);
     }
     Ok(())
 }

@@ -242,6 +242,7 @@ impl SqlTemplate {
 /// The bound form of a field value in an unquoted position.
 fn typed(value: Value<'_>, text: &mut Vec<u8>) -> Result<Bound, RenderError> {
     Ok(match value {
+        Value::Null => Bound::Null,
         Value::Int(i) => Bound::Int(i),
         Value::Float(f) => Bound::Float(f),
         Value::Bits { value, bits } if bits < 64 => Bound::Int(value as i64),

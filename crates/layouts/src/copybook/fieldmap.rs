@@ -5,6 +5,28 @@ use std::fmt;
 use super::CopybookError;
 use super::parser::{Item, Occurs, Usage};
 use super::picture::PicCategory;
+use super::source::SourceFormat;
+
+/// How many bytes a binary item (COMP, COMP-4, BINARY, COMP-5) takes for
+/// its number of digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BinarySizes {
+    /// IBM (and Cobrix): 2 bytes for 1–4 digits, 4 for 5–9, 8 for 10–18.
+    #[default]
+    Ibm,
+    /// GnuCOBOL's `binary-size: 1-2-4-8`: 1 byte for 1–2 digits, 2 for
+    /// 3–4, 4 for 5–9, 8 for 10–18.
+    OneTwoFourEight,
+}
+
+/// Options of [`Copybook::parse_options`](super::Copybook::parse_options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CopybookOptions {
+    /// The source format (fixed columns or free).
+    pub format: SourceFormat,
+    /// The sizes of binary items.
+    pub binary_sizes: BinarySizes,
+}
 
 /// One line of the field map: a group or elementary item and where it lies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,10 +69,12 @@ impl FieldMapEntry {
 }
 
 /// Bytes a binary (COMP) number of `digits` digits takes: 2, 4 or 8 as
-/// IBM, and beyond 18 digits Cobrix's extension: enough bytes for the
-/// digits' bits plus a sign bit.
-fn binary_size(digits: u32) -> Option<u64> {
+/// IBM (1, 2, 4 or 8 with [`BinarySizes::OneTwoFourEight`]), and beyond 18
+/// digits Cobrix's extension: enough bytes for the digits' bits plus a
+/// sign bit.
+fn binary_size(digits: u32, sizes: BinarySizes) -> Option<u64> {
     Some(match digits {
+        1..=2 if sizes == BinarySizes::OneTwoFourEight => 1,
         1..=4 => 2,
         5..=9 => 4,
         10..=18 => 8,
@@ -64,7 +88,7 @@ fn binary_size(digits: u32) -> Option<u64> {
 }
 
 /// Size of one occurrence of an elementary item, or what is wrong.
-fn elementary_size(item: &Item) -> Result<(u64, String), String> {
+fn elementary_size(item: &Item, sizes: BinarySizes) -> Result<(u64, String), String> {
     let kw = item.usage.keyword();
     let Some(pic) = &item.picture else {
         return match item.usage {
@@ -85,7 +109,7 @@ fn elementary_size(item: &Item) -> Result<(u64, String), String> {
                 item.name, pic.text
             ));
         }
-        Usage::Binary | Usage::NativeBinary => binary_size(pic.digits)
+        Usage::Binary | Usage::NativeBinary => binary_size(pic.digits, sizes)
             .ok_or_else(|| format!("{kw} item {} has more than 38 digits", item.name))?,
         Usage::Packed => u64::from(pic.digits / 2 + 1),
         Usage::Float | Usage::Double => {
@@ -108,9 +132,14 @@ fn elementary_size(item: &Item) -> Result<(u64, String), String> {
 
 /// Builds the field map of the top-level items. Each 01 (or 77) item
 /// starts at offset 0: several 01 records describe the same bytes.
-pub(super) fn build(name: &str, roots: &[Item]) -> Result<Vec<FieldMapEntry>, CopybookError> {
+pub(super) fn build(
+    name: &str,
+    roots: &[Item],
+    sizes: BinarySizes,
+) -> Result<Vec<FieldMapEntry>, CopybookError> {
     let mut b = Builder {
         name,
+        sizes,
         out: Vec::new(),
     };
     for r in roots {
@@ -123,6 +152,7 @@ pub(super) fn build(name: &str, roots: &[Item]) -> Result<Vec<FieldMapEntry>, Co
 
 struct Builder<'a> {
     name: &'a str,
+    sizes: BinarySizes,
     out: Vec<FieldMapEntry>,
 }
 
@@ -165,7 +195,7 @@ impl Builder<'_> {
         let one = if item.is_group() {
             self.place_children(&item.children, start, depth + 1)?
         } else {
-            let (size, kind) = elementary_size(item).map_err(|m| self.err(item, m))?;
+            let (size, kind) = elementary_size(item, self.sizes).map_err(|m| self.err(item, m))?;
             if let Some(e) = self.out.get_mut(idx) {
                 e.kind = kind;
             }
@@ -288,4 +318,64 @@ pub(super) fn write_listing(f: &mut fmt::Formatter<'_>, fields: &[FieldMapEntry]
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::copybook::Copybook;
+
+    fn offsets(sizes: BinarySizes) -> Vec<(String, usize, usize)> {
+        let body = [
+            "01 R.",
+            "  05 A PIC 9 COMP.",
+            "  05 B PIC S99 BINARY.",
+            "  05 C PIC 9(3) COMP-4.",
+            "  05 D PIC S9(4) COMP-5.",
+            "  05 E PIC 9(5) COMP.",
+            "  05 F PIC S9(9) COMP.",
+            "  05 G PIC 9(10) COMP.",
+            "  05 H PIC S9(18) COMP.",
+            "  05 I PIC 9(4)V99 COMP.",
+            "  05 J PIC S9(19) COMP.",
+            "  05 K PIC 9(3) COMP-3.",
+        ];
+        let text: String = body.iter().map(|l| format!("       {l}\n")).collect();
+        let options = CopybookOptions {
+            binary_sizes: sizes,
+            ..CopybookOptions::default()
+        };
+        let cb = Copybook::parse_options("t.cob", &text, options).unwrap();
+        cb.field_map()
+            .iter()
+            .skip(1)
+            .map(|f| (f.name.clone(), f.offset, f.len))
+            .collect()
+    }
+
+    fn lens(sizes: BinarySizes) -> Vec<usize> {
+        offsets(sizes).into_iter().map(|(_, _, len)| len).collect()
+    }
+
+    #[test]
+    fn ibm_binary_sizes() {
+        assert_eq!(lens(BinarySizes::Ibm), [2, 2, 2, 2, 4, 4, 8, 8, 4, 9, 2]);
+    }
+
+    #[test]
+    fn gnucobol_one_two_four_eight_sizes_and_offsets() {
+        let map = offsets(BinarySizes::OneTwoFourEight);
+        let lens: Vec<usize> = map.iter().map(|m| m.2).collect();
+        assert_eq!(lens, [1, 1, 2, 2, 4, 4, 8, 8, 4, 9, 2]);
+        let starts: Vec<usize> = map.iter().map(|m| m.1).collect();
+        assert_eq!(starts, [0, 1, 2, 4, 6, 10, 14, 22, 30, 34, 43]);
+    }
+
+    #[test]
+    fn default_options_are_ibm_fixed_format() {
+        let options = CopybookOptions::default();
+        assert_eq!(options.binary_sizes, BinarySizes::Ibm);
+        assert_eq!(options.format, SourceFormat::Fixed);
+    }
 }

@@ -14,7 +14,9 @@
 //!
 //! Sizes: DISPLAY takes one byte per character position (`S`, `V`, `P`
 //! none), plus one for SIGN SEPARATE; COMP/BINARY/COMP-4/COMP-5 take 2, 4
-//! or 8 bytes for 1–4, 5–9, 10–18 digits (beyond, Cobrix's extension:
+//! or 8 bytes for 1–4, 5–9, 10–18 digits (with
+//! [`BinarySizes::OneTwoFourEight`], GnuCOBOL's 1, 2, 4 or 8 bytes for
+//! 1–2, 3–4, 5–9, 10–18 digits; beyond, Cobrix's extension:
 //! enough bytes for the bits plus a sign bit); COMP-3 digits/2 + 1;
 //! COMP-1 4 and COMP-2 8; a group the sum of its items, times its OCCURS
 //! maximum. A REDEFINES chain takes the size of its largest member.
@@ -36,7 +38,7 @@ pub use self::decode::{
     ZonedEncoding, ZonedSign, ZonedSpec, decode_binary, decode_edited, decode_float, decode_packed,
     decode_zoned, elementary_fields,
 };
-pub use self::fieldmap::FieldMapEntry;
+pub use self::fieldmap::{BinarySizes, CopybookOptions, FieldMapEntry};
 pub use self::parser::{Condition, Item, Occurs, SignClause, Usage};
 pub use self::picture::{PicCategory, Picture};
 pub use self::record::{Cell, InvalidValue, RecordDecodeError, RecordDecoder, RecordOptions, Trim};
@@ -92,7 +94,37 @@ impl Copybook {
         text: &str,
         format: SourceFormat,
     ) -> Result<Copybook, CopybookError> {
-        let lines = source::lines(text, format);
+        Copybook::parse_options(
+            name,
+            text,
+            CopybookOptions {
+                format,
+                ..CopybookOptions::default()
+            },
+        )
+    }
+
+    /// Parses copybook text with the given options (source format, binary
+    /// sizes).
+    ///
+    /// ```
+    /// use drx_layouts::{BinarySizes, Copybook, CopybookOptions};
+    ///
+    /// let text = "       01  REC.\n\
+    ///             \x20          05  A  PIC 99 COMP.\n\
+    ///             \x20          05  B  PIC S9(4) COMP-5.\n";
+    /// let gnu = CopybookOptions { binary_sizes: BinarySizes::OneTwoFourEight, ..Default::default() };
+    /// let cb = Copybook::parse_options("rec.cob", text, gnu)?;
+    /// assert_eq!(cb.record_len(), 3);
+    /// assert_eq!(Copybook::parse("rec.cob", text)?.record_len(), 4);
+    /// # Ok::<(), drx_layouts::CopybookError>(())
+    /// ```
+    pub fn parse_options(
+        name: &str,
+        text: &str,
+        options: CopybookOptions,
+    ) -> Result<Copybook, CopybookError> {
+        let lines = source::lines(text, options.format);
         let toks = lexer::tokenize(&lines);
         let items = parser::parse_items(name, &toks)?;
         if items.is_empty() {
@@ -103,7 +135,7 @@ impl Copybook {
                 message: "no data description entries".to_owned(),
             });
         }
-        let fields = fieldmap::build(name, &items)?;
+        let fields = fieldmap::build(name, &items, options.binary_sizes)?;
         Ok(Copybook { items, fields })
     }
 

@@ -3,9 +3,11 @@
 //! [`RecordDecoder`] is built once per copybook; [`RecordDecoder::decode`]
 //! then fills reused buffers with one record's values (no allocation per
 //! record once the buffers have grown), which read back as [`Cell`]s (for
-//! CSV) or as one JSON object ([`RecordDecoder::write_json`]).
+//! CSV), as one flat JSON object ([`RecordDecoder::write_json`]) or as one
+//! nested JSON object in Cobrix's shape
+//! ([`RecordDecoder::write_json_nested`]).
 //!
-//! The shape of the output:
+//! The shape of the flat output (columns and [`write_json`](RecordDecoder::write_json)):
 //! - Groups are flattened: only elementary items become columns, named by
 //!   their data name alone (no group prefix, no nested objects); `-` in
 //!   names becomes `_`. Two items of the same name in different groups give
@@ -18,10 +20,17 @@
 //!   number of occurrences.
 //! - `OCCURS … DEPENDING ON`: the count is the counter field's decoded
 //!   value (its first occurrence); occurrences past the count are absent
-//!   (left out of the JSON object, empty in CSV). Items keep the positions
-//!   of the maximum-size table (Cobrix's default, not its
-//!   `variable_size_occurs`). A count over the maximum, or a counter that
-//!   is not a whole number, is an error.
+//!   (left out of the JSON object, empty in CSV). By default items keep the
+//!   positions of the maximum-size table (Cobrix's default); with
+//!   [`RecordOptions::variable_size_occurs`] a table takes only count ×
+//!   item size bytes and everything after it shifts (Cobrix's
+//!   `variable_size_occurs`), so records have variable lengths
+//!   ([`RecordDecoder::record_len`], [`RecordDecoder::decode_next`]). The
+//!   count is the counter's most recently decoded value (so a counter
+//!   inside a table occurrence governs the tables of that occurrence), or,
+//!   when the counter has not been decoded yet, its first occurrence read
+//!   at its own offset. A count over the maximum, or a counter that is not
+//!   a whole number, is an error.
 //! - `REDEFINES`: every alternative is decoded; a value inside an
 //!   alternative (an item that redefines or is redefined, or an item under
 //!   one) that fails to decode is `null` rather than an error, since only
@@ -31,6 +40,17 @@
 //!   COMP-1 as the shortest `f32` text, COMP-2 as the shortest `f64` text
 //!   (ryu); a NaN or infinity is `null`. Text is trimmed per [`Trim`].
 //!
+//! The nested output ([`write_json_nested`](RecordDecoder::write_json_nested))
+//! is what Cobrix's Spark rows give through `toJSON`: groups are nested
+//! objects, `OCCURS` tables are arrays (of objects for group tables, of
+//! values for elementary ones) holding only the present occurrences of an
+//! `OCCURS … DEPENDING ON` table (`[]` for a count of 0), FILLER items and
+//! groups with no named elementary item are left out, `-` becomes `_`, and
+//! null values are left out of objects (an array keeps them as `null`).
+//! The 01 record is one key holding an object (Cobrix's `keep_original`),
+//! or with [`RecordOptions::collapse_root`] its items are the top-level
+//! keys (`collapse_root`).
+//!
 //! Errors name the 1-based record number, the field and its byte offset in
 //! the record.
 
@@ -38,9 +58,10 @@ use std::fmt::Write as _;
 use std::ops::Range;
 
 use super::Copybook;
-use super::decode::{CobolDecodeError, CobolOptions, ElementaryField};
+use super::decode::{CobolDecodeError, CobolErrorKind, CobolOptions, ElementaryField};
 use super::fieldmap::FieldMapEntry;
 use super::parser::Item;
+use crate::decimal::Decimal;
 
 /// How text (PIC X / A) values are trimmed. Trimming removes every
 /// character up to U+0020, as Java's `String.trim` (and so Cobrix) does.
@@ -77,6 +98,13 @@ pub struct RecordOptions {
     pub trim: Trim,
     /// What a value that does not decode becomes.
     pub invalid: InvalidValue,
+    /// An `OCCURS … DEPENDING ON` table takes only its present
+    /// occurrences' bytes, and the items after it shift (Cobrix's
+    /// `variable_size_occurs`); records then have variable lengths.
+    pub variable_size_occurs: bool,
+    /// In [`RecordDecoder::write_json_nested`], write the items of each 01
+    /// record at the top level instead of under the record's name.
+    pub collapse_root: bool,
 }
 
 /// A record that does not decode.
@@ -125,6 +153,27 @@ pub enum RecordDecodeError {
         /// The value read, or the decoding error.
         value: String,
     },
+    /// The data ends inside a record (see [`RecordDecoder::decode_next`]).
+    #[error("record {record} at byte {offset}: truncated, needs {needed} bytes, {remaining} left")]
+    Truncated {
+        /// 1-based record number.
+        record: u64,
+        /// Offset of the record's first byte in the data.
+        offset: usize,
+        /// Bytes the record needs (at least; a later field may need more).
+        needed: usize,
+        /// Bytes left in the data from `offset`.
+        remaining: usize,
+    },
+    /// A record that takes no bytes (all its items are empty tables), so
+    /// reading records back to back would not advance.
+    #[error("record {record} at byte {offset}: the record takes 0 bytes")]
+    EmptyRecord {
+        /// 1-based record number.
+        record: u64,
+        /// Offset of the record in the data.
+        offset: usize,
+    },
     /// A `DEPENDING ON` name that is not an elementary numeric item (found
     /// when building the decoder, before any record).
     #[error(
@@ -163,12 +212,23 @@ enum Slot {
 #[derive(Debug, Clone)]
 struct Node {
     name: String,
-    /// Offset of the first occurrence relative to the parent occurrence.
+    /// The JSON-escaped, quoted name followed by `:` (nested output).
+    json_key: String,
+    /// Offset of the first occurrence relative to the parent occurrence
+    /// (fixed-size tables; variable-size ones lay items out as decoded).
     rel: usize,
     item_len: usize,
     max: usize,
+    /// Whether the item has an OCCURS clause (an array in nested JSON).
+    table: bool,
+    /// Whether the item REDEFINES the sibling before it.
+    redefines: bool,
+    /// A FILLER: not output, its bytes only skipped.
+    dropped: bool,
     /// Index into `counters` for OCCURS DEPENDING ON.
     counter: Option<usize>,
+    /// Index into `counters` of the counter this elementary item is.
+    sets_counter: Option<usize>,
     /// Whether values under this node become null when they fail.
     lenient: bool,
     /// Columns of one occurrence.
@@ -195,6 +255,9 @@ struct Node {
 /// let mut json = String::new();
 /// dec.write_json(&mut json);
 /// assert_eq!(json, r#"{"CUST_ID":42,"AMT_1":3.05,"AMT_2":-10.00}"#);
+/// json.clear();
+/// dec.write_json_nested(&mut json);
+/// assert_eq!(json, r#"{"REC":{"CUST_ID":42,"AMT":[3.05,-10.00]}}"#);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -208,6 +271,24 @@ pub struct RecordDecoder {
     text: String,
     scratch: String,
     slots: Vec<Slot>,
+    /// The present count of each OCCURS DEPENDING ON table decoded, in
+    /// decoding order (what the nested writer reads back).
+    counts: Vec<usize>,
+    /// Each counter's latest value in the record being decoded.
+    counter_values: Vec<CounterValue>,
+    /// Bytes the last record decoded took.
+    record_len: usize,
+}
+
+/// A counter's latest value while decoding a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CounterValue {
+    /// Not decoded yet in this record.
+    Unset,
+    /// Decoded at this offset.
+    Value(Decimal, usize),
+    /// Did not decode (a null) at this offset.
+    Invalid(usize),
 }
 
 fn is_filler(name: &str) -> bool {
@@ -249,20 +330,42 @@ impl Builder<'_> {
                 self.deps.push((item.name.clone(), d.clone()));
                 self.deps.len() - 1
             });
+        let name = item.name.replace('-', "_");
+        let mut json_key = String::new();
+        json_string(&name, &mut json_key);
+        json_key.push(':');
         Some(Node {
-            name: item.name.replace('-', "_"),
+            name,
+            json_key,
             rel: entry.offset.saturating_sub(parent_off),
             item_len: entry.item_len,
             max: item
                 .occurs
                 .as_ref()
                 .map_or(1, |o| usize::try_from(o.max).unwrap_or(usize::MAX)),
+            table: item.occurs.is_some(),
+            redefines: item.redefines.is_some(),
+            dropped: !keep,
             counter,
+            sets_counter: None,
             lenient,
             ncols,
             elem: elem.filter(|_| keep),
             children,
         })
+    }
+}
+
+/// Marks the elementary items that are counters of some table (by name,
+/// as `DEPENDING ON` names them).
+fn mark_counters(node: &mut Node, counters: &[ElementaryField]) {
+    if let Some(e) = &node.elem {
+        node.sets_counter = counters
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(&e.name));
+    }
+    for c in &mut node.children {
+        mark_counters(c, counters);
     }
 }
 
@@ -314,13 +417,23 @@ impl RecordDecoder {
             deps: Vec::new(),
         };
         let several = copybook.items().len() > 1;
-        let roots: Vec<Node> = copybook
+        let mut roots: Vec<Node> = copybook
             .items()
             .iter()
             .filter_map(|it| b.node(it, 0, several))
             .collect();
-        let mut counters = Vec::with_capacity(b.deps.len());
+        // One counter per distinct DEPENDING ON name; `deps[i]` (the
+        // table numbered i while building) maps to `counter_of[i]`.
+        let mut counters: Vec<ElementaryField> = Vec::with_capacity(b.deps.len());
+        let mut counter_of = Vec::with_capacity(b.deps.len());
         for (field, counter) in &b.deps {
+            if let Some(i) = counters
+                .iter()
+                .position(|c| c.name.eq_ignore_ascii_case(counter))
+            {
+                counter_of.push(i);
+                continue;
+            }
             let e = b
                 .all
                 .iter()
@@ -329,7 +442,12 @@ impl RecordDecoder {
                     field: field.clone(),
                     counter: counter.clone(),
                 })?;
+            counter_of.push(counters.len());
             counters.push(e.clone());
+        }
+        for r in &mut roots {
+            renumber_counters(r, &counter_of);
+            mark_counters(r, &counters);
         }
         let mut columns = Vec::new();
         let mut suffix = String::new();
@@ -350,10 +468,13 @@ impl RecordDecoder {
             roots,
             columns,
             json_keys,
+            counter_values: vec![CounterValue::Unset; counters.len()],
             counters,
             opts,
             text: String::new(),
             scratch: String::new(),
+            counts: Vec::new(),
+            record_len: 0,
         })
     }
 
@@ -363,24 +484,104 @@ impl RecordDecoder {
     }
 
     /// Decodes one record; `number` (1-based) is for error messages. The
-    /// values are then read with [`cell`](Self::cell) or
-    /// [`write_json`](Self::write_json), until the next call.
+    /// values are then read with [`cell`](Self::cell),
+    /// [`write_json`](Self::write_json) or
+    /// [`write_json_nested`](Self::write_json_nested), until the next call.
+    /// Bytes of `record` past the record's length
+    /// ([`record_len`](Self::record_len)) are ignored.
     pub fn decode(&mut self, number: u64, record: &[u8]) -> Result<(), RecordDecodeError> {
         self.text.clear();
         self.slots.clear();
+        self.counts.clear();
+        self.counter_values.fill(CounterValue::Unset);
         let mut ctx = Ctx {
             counters: &self.counters,
             opts: &self.opts,
             text: &mut self.text,
             scratch: &mut self.scratch,
             slots: &mut self.slots,
+            counts: &mut self.counts,
+            counter_values: &mut self.counter_values,
             record,
             number,
         };
+        let mut len = 0;
         for r in &self.roots {
-            ctx.node(r, 0)?;
+            len = len.max(ctx.node(r, 0)?);
         }
+        self.record_len = len;
         Ok(())
+    }
+
+    /// The length in bytes of the last record decoded: the copybook's
+    /// record length, or with
+    /// [`variable_size_occurs`](RecordOptions::variable_size_occurs) the
+    /// bytes its present table occurrences take (the largest 01 record's,
+    /// when there are several).
+    pub fn record_len(&self) -> usize {
+        self.record_len
+    }
+
+    /// Decodes the record that starts at `offset` in `data`, where records
+    /// lie back to back with no length prefix (variable-size tables make
+    /// each record's length depend on its counters), and returns its
+    /// length: the next record starts that many bytes later.
+    ///
+    /// A record that runs past the end of `data` is a
+    /// [`RecordDecodeError::Truncated`] naming the record number and the
+    /// offset of the record in `data`; a record of 0 bytes is an
+    /// [`RecordDecodeError::EmptyRecord`] (it would never advance).
+    ///
+    /// ```
+    /// use drx_layouts::{CodePage, Copybook, RecordDecoder, RecordOptions};
+    ///
+    /// let text = "       01  R.\n\
+    ///             \x20          05  N  PIC 9.\n\
+    ///             \x20          05  A  PIC X OCCURS 0 TO 3 DEPENDING ON N.\n";
+    /// let mut opts = RecordOptions { variable_size_occurs: true, ..Default::default() };
+    /// opts.cobol.code_page = CodePage::Ascii;
+    /// let mut dec = RecordDecoder::new(&Copybook::parse("r.cob", text)?, opts)?;
+    /// let data = b"2ab01c3";
+    /// let (mut at, mut number, mut lines) = (0, 1, Vec::new());
+    /// while at < 5 {
+    ///     at += dec.decode_next(number, data, at)?;
+    ///     number += 1;
+    ///     let mut line = String::new();
+    ///     dec.write_json_nested(&mut line);
+    ///     lines.push(line);
+    /// }
+    /// assert_eq!(lines, [r#"{"R":{"N":2,"A":["a","b"]}}"#, r#"{"R":{"N":0,"A":[]}}"#, r#"{"R":{"N":1,"A":["c"]}}"#]);
+    /// let e = dec.decode_next(4, data, at).unwrap_err();
+    /// assert_eq!(e.to_string(), "record 4 at byte 6: truncated, needs 2 bytes, 1 left");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn decode_next(
+        &mut self,
+        number: u64,
+        data: &[u8],
+        offset: usize,
+    ) -> Result<usize, RecordDecodeError> {
+        let rest = data.get(offset..).unwrap_or_default();
+        let truncated = |needed: usize| RecordDecodeError::Truncated {
+            record: number,
+            offset,
+            needed,
+            remaining: rest.len(),
+        };
+        match self.decode(number, rest) {
+            Ok(()) if self.record_len > rest.len() => Err(truncated(self.record_len)),
+            Ok(()) if self.record_len == 0 => Err(RecordDecodeError::EmptyRecord {
+                record: number,
+                offset,
+            }),
+            Ok(()) => Ok(self.record_len),
+            Err(RecordDecodeError::Field { error, .. })
+                if matches!(error.kind, CobolErrorKind::Truncated(_)) =>
+            {
+                Err(truncated(error.offset.saturating_add(error_len(&error))))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Column `i`'s value in the last record decoded (`Absent` past the
@@ -395,8 +596,8 @@ impl RecordDecoder {
         }
     }
 
-    /// Appends the last record decoded to `out` as one JSON object (no
-    /// newline); absent occurrences are left out.
+    /// Appends the last record decoded to `out` as one flat JSON object
+    /// (no newline); absent occurrences are left out.
     pub fn write_json(&self, out: &mut String) {
         out.push('{');
         let mut first = true;
@@ -410,13 +611,158 @@ impl RecordDecoder {
             }
             first = false;
             out.push_str(key);
-            match cell {
-                Cell::Absent | Cell::Null => out.push_str("null"),
-                Cell::Number(n) => out.push_str(n),
-                Cell::Text(t) => json_string(t, out),
-            }
+            write_cell(cell, out);
         }
         out.push('}');
+    }
+
+    /// Appends the last record decoded to `out` as one nested JSON object
+    /// in Cobrix's shape (no newline): see the module documentation.
+    pub fn write_json_nested(&self, out: &mut String) {
+        let mut w = NestedWriter {
+            dec: self,
+            slot: 0,
+            count: 0,
+            out,
+        };
+        w.out.push('{');
+        let mut first = true;
+        for r in &self.roots {
+            if self.opts.collapse_root && r.elem.is_none() && !r.table {
+                for c in &r.children {
+                    w.member(c, &mut first);
+                }
+            } else {
+                w.member(r, &mut first);
+            }
+        }
+        w.out.push('}');
+    }
+}
+
+/// The length a truncated field needed (its error's kind carries it).
+fn error_len(e: &CobolDecodeError) -> usize {
+    match e.kind {
+        CobolErrorKind::Truncated(n) => n,
+        _ => 0,
+    }
+}
+
+/// Gives each table the index of its (deduplicated) counter.
+fn renumber_counters(node: &mut Node, counter_of: &[usize]) {
+    if let Some(i) = node.counter {
+        node.counter = counter_of.get(i).copied();
+    }
+    for c in &mut node.children {
+        renumber_counters(c, counter_of);
+    }
+}
+
+fn write_cell(cell: Cell<'_>, out: &mut String) {
+    match cell {
+        Cell::Absent | Cell::Null => out.push_str("null"),
+        Cell::Number(n) => out.push_str(n),
+        Cell::Text(t) => json_string(t, out),
+    }
+}
+
+/// Walks the node tree as decoding did, reading back the slots and the
+/// tables' counts in the same order.
+struct NestedWriter<'d, 'o> {
+    dec: &'d RecordDecoder,
+    /// Next slot to read.
+    slot: usize,
+    /// Next count to read.
+    count: usize,
+    out: &'o mut String,
+}
+
+impl<'d> NestedWriter<'d, '_> {
+    fn next_cell(&mut self) -> Cell<'d> {
+        let i = self.slot;
+        self.slot += 1;
+        self.dec.cell(i)
+    }
+
+    /// The number of occurrences decoded for `node`.
+    fn present(&mut self, node: &Node) -> usize {
+        if node.counter.is_none() {
+            return node.max;
+        }
+        let n = self.dec.counts.get(self.count).copied().unwrap_or(0);
+        self.count += 1;
+        n
+    }
+
+    fn key(&mut self, node: &Node, first: &mut bool) {
+        if !*first {
+            self.out.push(',');
+        }
+        *first = false;
+        self.out.push_str(&node.json_key);
+    }
+
+    /// Writes `node` as a member of the current object (nothing for a
+    /// FILLER, a null value or a group with no named elementary item).
+    fn member(&mut self, node: &Node, first: &mut bool) {
+        if node.dropped {
+            return;
+        }
+        if node.ncols == 0 {
+            self.skip(node);
+            return;
+        }
+        let present = self.present(node);
+        if node.table {
+            self.key(node, first);
+            self.out.push('[');
+            for i in 0..present {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                self.occurrence(node);
+            }
+            self.out.push(']');
+            self.slot += node.max.saturating_sub(present) * node.ncols;
+        } else if node.elem.is_some() {
+            let cell = self.next_cell();
+            if !matches!(cell, Cell::Null | Cell::Absent) {
+                self.key(node, first);
+                write_cell(cell, self.out);
+            }
+        } else {
+            self.key(node, first);
+            self.occurrence(node);
+        }
+    }
+
+    /// Writes one occurrence of `node`: its value, or its object.
+    fn occurrence(&mut self, node: &Node) {
+        if node.elem.is_some() {
+            let cell = self.next_cell();
+            write_cell(cell, self.out);
+            return;
+        }
+        self.out.push('{');
+        let mut first = true;
+        for c in &node.children {
+            self.member(c, &mut first);
+        }
+        self.out.push('}');
+    }
+
+    /// Reads past the counts of a node that has no output.
+    fn skip(&mut self, node: &Node) {
+        let present = self.present(node);
+        if node.elem.is_none() {
+            for _ in 0..present {
+                for c in &node.children {
+                    if !c.dropped {
+                        self.skip(c);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -426,6 +772,8 @@ struct Ctx<'a, 'r> {
     text: &'a mut String,
     scratch: &'a mut String,
     slots: &'a mut Vec<Slot>,
+    counts: &'a mut Vec<usize>,
+    counter_values: &'a mut [CounterValue],
     record: &'r [u8],
     number: u64,
 }
@@ -435,19 +783,27 @@ impl Ctx<'_, '_> {
         let Some(c) = self.counters.get(idx) else {
             return Ok(node.max);
         };
-        let bad = |value: String| RecordDecodeError::BadCount {
+        let bad = |offset: usize, value: String| RecordDecodeError::BadCount {
             record: self.number,
             field: node.name.clone(),
             counter: c.name.clone(),
-            offset: c.offset,
+            offset,
             value,
         };
-        let d = c
-            .decimal(self.record, &self.opts.cobol)
-            .map_err(|e| bad(e.to_string()))?;
+        let (d, offset) = match self.counter_values.get(idx) {
+            Some(&CounterValue::Value(d, at)) => (d, at),
+            Some(&CounterValue::Invalid(at)) => {
+                return Err(bad(at, "not a valid number".to_owned()));
+            }
+            _ => (
+                c.decimal(self.record, &self.opts.cobol)
+                    .map_err(|e| bad(c.offset, e.to_string()))?,
+                c.offset,
+            ),
+        };
         let ten = 10i128.pow(u32::from(d.scale()));
         if d.unscaled() < 0 || d.unscaled() % ten != 0 {
-            return Err(bad(d.to_string()));
+            return Err(bad(offset, d.to_string()));
         }
         let n = d.unscaled() / ten;
         match usize::try_from(n) {
@@ -456,46 +812,82 @@ impl Ctx<'_, '_> {
                 record: self.number,
                 field: node.name.clone(),
                 counter: c.name.clone(),
-                offset: c.offset,
+                offset,
                 count: n.to_string(),
                 max: u32::try_from(node.max).unwrap_or(u32::MAX),
             }),
         }
     }
 
-    fn node(&mut self, node: &Node, base: usize) -> Result<(), RecordDecodeError> {
+    /// Decodes every occurrence of `node`, the first at `start`; returns
+    /// the bytes they take.
+    fn node(&mut self, node: &Node, start: usize) -> Result<usize, RecordDecodeError> {
+        let variable = self.opts.variable_size_occurs;
+        if node.dropped {
+            // A FILLER: only its size matters.
+            let times = match node.counter {
+                Some(i) if variable => self.count(node, i)?,
+                _ => node.max,
+            };
+            return Ok(node.item_len * times);
+        }
         let present = match node.counter {
-            Some(i) => self.count(node, i)?,
+            Some(i) => {
+                let n = self.count(node, i)?;
+                self.counts.push(n);
+                n
+            }
             None => node.max,
         };
-        let start = base + node.rel;
-        for i in 0..node.max {
-            if i >= present {
-                let n = self.slots.len() + node.ncols;
-                self.slots.resize(n, Slot::Absent);
-                continue;
-            }
-            let at = start + i * node.item_len;
-            match &node.elem {
+        let mut at = start;
+        for _ in 0..present {
+            let size = match &node.elem {
                 Some(e) => {
-                    let slot = self.value(e, at, node.lenient)?;
+                    let slot = self.value(e, at, node)?;
                     self.slots.push(slot);
+                    node.item_len
                 }
-                None => {
-                    for c in &node.children {
-                        self.node(c, at)?;
-                    }
-                }
+                None => self.group(node, at)?,
+            };
+            at += if variable { size } else { node.item_len };
+        }
+        let absent = node.max.saturating_sub(present) * node.ncols;
+        self.slots.resize(self.slots.len() + absent, Slot::Absent);
+        Ok(if variable {
+            at - start
+        } else {
+            node.item_len * node.max
+        })
+    }
+
+    /// Decodes one occurrence of a group at `at`; returns its size.
+    fn group(&mut self, node: &Node, at: usize) -> Result<usize, RecordDecodeError> {
+        if !self.opts.variable_size_occurs {
+            for c in &node.children {
+                self.node(c, at + c.rel)?;
+            }
+            return Ok(node.item_len);
+        }
+        // Items lie one after the other as decoded; a REDEFINES chain
+        // starts where its first member does and takes its largest
+        // member's size.
+        let (mut chain_start, mut chain_size) = (at, 0);
+        for c in &node.children {
+            if c.redefines {
+                chain_size = chain_size.max(self.node(c, chain_start)?);
+            } else {
+                chain_start += chain_size;
+                chain_size = self.node(c, chain_start)?;
             }
         }
-        Ok(())
+        Ok(chain_start + chain_size - at)
     }
 
     fn value(
         &mut self,
         e: &ElementaryField,
         at: usize,
-        lenient: bool,
+        node: &Node,
     ) -> Result<Slot, RecordDecodeError> {
         let opts = &self.opts.cobol;
         let a = self.text.len();
@@ -530,14 +922,24 @@ impl Ctx<'_, '_> {
                 Slot::Number(a, self.text.len())
             })
         } else {
-            e.decimal_at(self.record, at, opts).map(|d| {
+            let d = e.decimal_at(self.record, at, opts);
+            if let Some(v) = node
+                .sets_counter
+                .and_then(|k| self.counter_values.get_mut(k))
+            {
+                *v = match d {
+                    Ok(d) => CounterValue::Value(d, at),
+                    Err(_) => CounterValue::Invalid(at),
+                };
+            }
+            d.map(|d| {
                 let _ = write!(self.text, "{d}");
                 Slot::Number(a, self.text.len())
             })
         };
         match r {
             Ok(s) => Ok(s),
-            Err(_) if lenient || self.opts.invalid == InvalidValue::Null => Ok(Slot::Null),
+            Err(_) if node.lenient || self.opts.invalid == InvalidValue::Null => Ok(Slot::Null),
             Err(error) => Err(RecordDecodeError::Field {
                 record: self.number,
                 error,
@@ -665,5 +1067,174 @@ mod tests {
         let e = d.decode(5, b"ab1").unwrap_err();
         assert!(e.to_string().starts_with("record 5: field C: "), "{e}");
         assert!(e.to_string().ends_with("at byte 2"), "{e}");
+    }
+
+    fn nested(d: &RecordDecoder) -> String {
+        let mut s = String::new();
+        d.write_json_nested(&mut s);
+        s
+    }
+
+    fn with(mut opts: RecordOptions, f: impl FnOnce(&mut RecordOptions)) -> RecordOptions {
+        f(&mut opts);
+        opts
+    }
+
+    #[test]
+    fn nested_json_groups_tables_fillers_and_nulls() {
+        let c = cb(
+            "01 R.\n  05 A-B PIC X(2).\n  05 G.\n    10 N PIC 9 OCCURS 2.\n    10 FILLER PIC X.\n  05 H OCCURS 2.\n    10 X PIC X.\n    10 Y PIC 9.\n  05 F.\n    10 FILLER PIC X.\n  05 Z PIC 9.",
+        );
+        let mut d = RecordDecoder::new(&c, ascii()).unwrap();
+        d.decode(1, b"ab12-a1b2-3").unwrap();
+        assert_eq!(
+            nested(&d),
+            r#"{"R":{"A_B":"ab","G":{"N":[1,2]},"H":[{"X":"a","Y":1},{"X":"b","Y":2}],"Z":3}}"#
+        );
+        let mut d = RecordDecoder::new(
+            &c,
+            with(ascii(), |o| {
+                o.collapse_root = true;
+                o.invalid = InvalidValue::Null;
+            }),
+        )
+        .unwrap();
+        // Nulls are left out of objects, kept in arrays of values.
+        d.decode(1, b"ab1x-a1bx-y").unwrap();
+        assert_eq!(
+            nested(&d),
+            r#"{"A_B":"ab","G":{"N":[1,null]},"H":[{"X":"a","Y":1},{"X":"b"}]}"#
+        );
+    }
+
+    #[test]
+    fn nested_json_odo_arrays_hold_present_occurrences() {
+        let c = cb(
+            "01 R.\n  05 N PIC 9.\n  05 T OCCURS 0 TO 2 DEPENDING ON N.\n    10 M PIC 9.\n    10 V PIC X OCCURS 0 TO 2 DEPENDING ON M.\n  05 E PIC X.",
+        );
+        let mut d = RecordDecoder::new(&c, with(ascii(), |o| o.collapse_root = true)).unwrap();
+        // Fixed positions: T takes 2 × 3 bytes whatever N is.
+        d.decode(1, b"22ab1c-e").unwrap();
+        assert_eq!(
+            nested(&d),
+            r#"{"N":2,"T":[{"M":2,"V":["a","b"]},{"M":1,"V":["c"]}],"E":"e"}"#
+        );
+        assert_eq!(d.record_len(), 8);
+        d.decode(2, b"0------e").unwrap();
+        assert_eq!(nested(&d), r#"{"N":0,"T":[],"E":"e"}"#);
+        // Flat columns: each M governs the V of its own occurrence.
+        d.decode(3, b"20--2ab-").unwrap();
+        assert_eq!(
+            json(&d),
+            r#"{"N":2,"M_1":0,"M_2":2,"V_2_1":"a","V_2_2":"b","E":"-"}"#
+        );
+    }
+
+    #[test]
+    fn variable_size_occurs_shifts_what_follows() {
+        let c = cb(
+            "01 R.\n  05 N PIC 9.\n  05 T OCCURS 0 TO 2 DEPENDING ON N.\n    10 M PIC 9.\n    10 V PIC X OCCURS 0 TO 2 DEPENDING ON M.\n  05 E PIC X.",
+        );
+        let opts = with(ascii(), |o| o.variable_size_occurs = true);
+        let mut d = RecordDecoder::new(&c, opts).unwrap();
+        d.decode(1, b"22ab1ce").unwrap();
+        assert_eq!(
+            nested(&d),
+            r#"{"R":{"N":2,"T":[{"M":2,"V":["a","b"]},{"M":1,"V":["c"]}],"E":"e"}}"#
+        );
+        assert_eq!(d.record_len(), 7);
+        d.decode(2, b"0e").unwrap();
+        assert_eq!(nested(&d), r#"{"R":{"N":0,"T":[],"E":"e"}}"#);
+        assert_eq!(d.record_len(), 2);
+        // The flat columns stay those of the maximum table.
+        assert_eq!(d.columns().len(), 8);
+        assert_eq!(json(&d), r#"{"N":0,"E":"e"}"#);
+    }
+
+    #[test]
+    fn variable_size_redefines_chain_takes_its_largest_member() {
+        let c = cb(
+            "01 R.\n  05 N PIC 9.\n  05 A.\n    10 V PIC X OCCURS 0 TO 3 DEPENDING ON N.\n  05 B REDEFINES A PIC X(2).\n  05 E PIC X.",
+        );
+        let opts = with(ascii(), |o| o.variable_size_occurs = true);
+        let mut d = RecordDecoder::new(&c, opts).unwrap();
+        // A takes 1 byte, B 2: E follows B.
+        d.decode(1, b"1xye").unwrap();
+        assert_eq!(
+            nested(&d),
+            r#"{"R":{"N":1,"A":{"V":["x"]},"B":"xy","E":"e"}}"#
+        );
+        assert_eq!(d.record_len(), 4);
+        // A takes 3 bytes: E follows A.
+        d.decode(2, b"3xyze").unwrap();
+        assert_eq!(
+            nested(&d),
+            r#"{"R":{"N":3,"A":{"V":["x","y","z"]},"B":"xy","E":"e"}}"#
+        );
+        assert_eq!(d.record_len(), 5);
+    }
+
+    #[test]
+    fn decode_next_reads_records_back_to_back() {
+        let c = cb("01 R.\n  05 N PIC 9.\n  05 V PIC X OCCURS 0 TO 3 DEPENDING ON N.");
+        let opts = with(ascii(), |o| o.variable_size_occurs = true);
+        let mut d = RecordDecoder::new(&c, opts).unwrap();
+        let data = b"2ab03xyz1";
+        let mut lens = Vec::new();
+        let mut at = 0;
+        for n in 1..=3 {
+            let len = d.decode_next(n, data, at).unwrap();
+            lens.push(len);
+            at += len;
+        }
+        assert_eq!(lens, [3, 1, 4]);
+        let e = d.decode_next(4, data, at).unwrap_err();
+        assert_eq!(
+            e,
+            RecordDecodeError::Truncated {
+                record: 4,
+                offset: 8,
+                needed: 2,
+                remaining: 1
+            }
+        );
+        // With invalid values as null, the whole record length is known.
+        let mut d = RecordDecoder::new(&c, with(opts, |o| o.invalid = InvalidValue::Null)).unwrap();
+        let e = d.decode_next(4, b"3x", 0).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "record 4 at byte 0: truncated, needs 4 bytes, 2 left"
+        );
+        // A record of no bytes would never advance.
+        let c = cb("01 R.\n  05 V PIC X OCCURS 0 TO 3 DEPENDING ON N.\n01 S.\n  05 N PIC 9.");
+        let mut d = RecordDecoder::new(&c, with(opts, |o| o.invalid = InvalidValue::Null)).unwrap();
+        assert!(d.decode_next(1, b"", 0).is_err());
+    }
+
+    #[test]
+    fn fixed_record_len_is_the_copybook_length() {
+        let c = cb("01 R.\n  05 N PIC 9.\n  05 V PIC X OCCURS 0 TO 3 DEPENDING ON N.");
+        let mut d = RecordDecoder::new(&c, ascii()).unwrap();
+        d.decode(1, b"1a--").unwrap();
+        assert_eq!(d.record_len(), 4);
+        assert_eq!(d.decode_next(1, b"1a--0---", 4).unwrap(), 4);
+        assert_eq!(nested(&d), r#"{"R":{"N":0,"V":[]}}"#);
+    }
+
+    #[test]
+    fn one_byte_binary_fields_decode() {
+        let text = "       01 R.\n           05 A PIC S99 COMP.\n           05 B PIC 9(3) COMP.\n";
+        let c = Copybook::parse_options(
+            "t.cob",
+            text,
+            super::super::CopybookOptions {
+                binary_sizes: super::super::BinarySizes::OneTwoFourEight,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut d = RecordDecoder::new(&c, ascii()).unwrap();
+        d.decode(1, &[0xFF, 0x01, 0x00]).unwrap();
+        assert_eq!(json(&d), r#"{"A":-1,"B":256}"#);
     }
 }

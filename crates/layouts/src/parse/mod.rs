@@ -62,7 +62,9 @@ fn is_dt(name: &str) -> bool {
 fn zero(ty: FieldType, fmt: &Format) -> Input<'static> {
     match ty {
         FieldType::Binary { .. } => Input::Int(0),
-        FieldType::Char { .. } | FieldType::VarChar { .. } => Input::Text(""),
+        FieldType::Char { .. } | FieldType::VarChar { .. } | FieldType::Json { .. } => {
+            Input::Text("")
+        }
         FieldType::Bit { .. } => Input::Bits(0),
         FieldType::Float { .. } => Input::Float(0.0),
         FieldType::Decimal { scale, .. } => Input::Decimal(Decimal::new(0, scale)),
@@ -178,9 +180,11 @@ fn build<'a>(name: &str, text: &'a str, syntax: Syntax<'a>) -> Result<Layout, (&
         name: name.to_owned(),
         fields,
         record_len,
+        min_len: record_len,
         organization,
         key,
         format,
         template,
+        cobol: None,
     })
 }

@@ -42,6 +42,9 @@ pub fn column_type(dialect: Dialect, field: &Field, layout: &Layout) -> String {
         (Postgres, FieldType::DateTime) => "timestamp with time zone".into(),
         (MySql, FieldType::DateTime) => "datetime".into(),
         (Odbc, FieldType::DateTime) => "timestamp".into(),
+        (Postgres, FieldType::Json { .. }) => "jsonb".into(),
+        (MySql, FieldType::Json { .. }) => "json".into(),
+        (Odbc, FieldType::Json { .. }) => "text".into(),
     }
 }
 
@@ -63,6 +66,7 @@ pub(crate) fn cast_type(dialect: Dialect, ty: FieldType) -> Option<String> {
             FieldType::Float { .. } => "double precision",
             FieldType::Decimal { .. } => "numeric",
             FieldType::DateTime => "timestamptz",
+            FieldType::Json { .. } => "jsonb",
         })),
         // Typed binary values compare exactly; text compared with a decimal
         // or a date-time would go through a double or a string.

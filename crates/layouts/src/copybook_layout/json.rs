@@ -1,0 +1,172 @@
+//! An `OCCURS` table rendered as a JSON array (the JSON column of a
+//! copybook layout whose tables are [`OccursColumns::Json`](super::OccursColumns)).
+
+use std::fmt;
+use std::fmt::Write as _;
+
+use super::build::counter_offset;
+use super::{CobolPlan, Elem, MAX_DEPTH, Node, Occurrence};
+use crate::{DecodeError, Value};
+
+/// An `OCCURS` table of one record, as the value of a JSON column.
+///
+/// Its text ([`Value::write_text`]) is a JSON array: values for an
+/// elementary table, objects for a group table (groups inside as nested
+/// objects, tables inside as arrays), only the occurrences within an
+/// `OCCURS DEPENDING ON` count. Numbers are exact (`12.50`), text is
+/// trimmed as the layout trims, a value that does not decode in a
+/// `REDEFINES` alternative is `null`.
+#[derive(Clone, Copy)]
+pub struct TableValue<'a> {
+    plan: &'a CobolPlan,
+    node: &'a Node,
+    name: &'a str,
+    record: &'a [u8],
+    offset: usize,
+}
+
+impl<'a> TableValue<'a> {
+    pub(super) fn new(
+        plan: &'a CobolPlan,
+        node: &'a Node,
+        name: &'a str,
+        record: &'a [u8],
+        offset: usize,
+    ) -> TableValue<'a> {
+        TableValue {
+            plan,
+            node,
+            name,
+            record,
+            offset,
+        }
+    }
+
+    /// Appends the JSON array to `out`; on error `out` is unchanged.
+    pub fn write_json(&self, out: &mut String) -> Result<(), DecodeError> {
+        let start = out.len();
+        let mut occ: Occurrence = [0; MAX_DEPTH];
+        let r = self.item(self.node, self.offset, &mut occ, out);
+        if r.is_err() {
+            out.truncate(start);
+        }
+        r
+    }
+
+    /// Appends the JSON array to `out` as UTF-8 bytes.
+    pub fn write_json_utf8(&self, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+        let mut s = String::new();
+        self.write_json(&mut s)?;
+        out.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+
+    fn item(
+        &self,
+        node: &Node,
+        start: usize,
+        occ: &mut Occurrence,
+        out: &mut String,
+    ) -> Result<(), DecodeError> {
+        if !node.table {
+            return self.occurrence(node, start, occ, out);
+        }
+        let count = match node.counter {
+            Some(c) => {
+                let counter = &self.plan.counters[c];
+                self.plan
+                    .count(counter, counter_offset(counter, occ), self.record)?
+            }
+            None => node.max,
+        };
+        out.push('[');
+        for i in 0..count {
+            if i > 0 {
+                out.push(',');
+            }
+            occ[node.depth] = i;
+            self.occurrence(node, start + i * node.item_len, occ, out)?;
+        }
+        out.push(']');
+        Ok(())
+    }
+
+    fn occurrence(
+        &self,
+        node: &Node,
+        at: usize,
+        occ: &mut Occurrence,
+        out: &mut String,
+    ) -> Result<(), DecodeError> {
+        if let Some(elem) = &node.elem {
+            return self.scalar(elem, at, out);
+        }
+        out.push('{');
+        for (i, child) in node.children.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&child.key);
+            self.item(child, at + child.rel, occ, out)?;
+        }
+        out.push('}');
+        Ok(())
+    }
+
+    fn scalar(&self, elem: &Elem, at: usize, out: &mut String) -> Result<(), DecodeError> {
+        match self.plan.leaf(elem, self.name, self.record, at)? {
+            Value::Null => out.push_str("null"),
+            Value::Text(t) => {
+                let start = out.len();
+                t.write_to(out)?;
+                if out[start..].contains(|c: char| c == '"' || c == '\\' || c < ' ') {
+                    let raw = out.split_off(start);
+                    json_string(&raw, out);
+                } else {
+                    out.insert(start, '"');
+                    out.push('"');
+                }
+            }
+            other => other.write_text(out)?,
+        }
+        Ok(())
+    }
+}
+
+/// Tables are equal when they are the same column of equal records.
+impl PartialEq for TableValue<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.node, other.node)
+            && self.offset == other.offset
+            && self.record == other.record
+    }
+}
+
+impl fmt::Debug for TableValue<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::new();
+        match self.write_json(&mut s) {
+            Ok(()) => write!(f, "TableValue({s})"),
+            Err(e) => write!(f, "TableValue(<{e}>)"),
+        }
+    }
+}
+
+/// Appends `s` as a quoted JSON string.
+pub(super) fn json_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}

@@ -1,0 +1,381 @@
+//! Copybook layouts: a copybook through the `Layout` model that sinks use.
+#![allow(clippy::unwrap_used)]
+
+use drx_layouts::{
+    ByteOrder, Cell, CobolOptions, CodePage, Copybook, CopybookLayoutOptions, DecodeErrorKind,
+    FieldType, FloatFormat, InvalidValue, Layout, OccursColumns, RecordDecoder, RecordOptions,
+    Trim, Value,
+};
+
+fn cobrix(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/conformance/cobrix")
+        .join(rel)
+}
+
+/// A copybook from free lines (indented into the fixed-format area).
+fn cb(body: &str) -> Copybook {
+    let text: String = body.lines().map(|l| format!("       {l}\n")).collect();
+    Copybook::parse("t.cob", &text).unwrap()
+}
+
+fn ascii() -> CopybookLayoutOptions {
+    CopybookLayoutOptions {
+        code_page: CodePage::Ascii,
+        ..CopybookLayoutOptions::default()
+    }
+}
+
+fn text(layout: &Layout, record: &[u8], i: usize) -> String {
+    let mut s = String::new();
+    layout
+        .view(record)
+        .unwrap()
+        .get(i)
+        .unwrap()
+        .write_text(&mut s)
+        .unwrap();
+    s
+}
+
+fn names(layout: &Layout) -> Vec<&str> {
+    layout.fields().iter().map(|f| f.name.as_str()).collect()
+}
+
+/// Every value of Cobrix's test6 (100 records, every numeric type) read
+/// through the layout equals the record decoder's (itself checked value by
+/// value against Cobrix's output in tests/layout_decode.rs).
+#[test]
+fn test6_layout_values_equal_the_record_decoder() {
+    let copybook = Copybook::parse(
+        "test6_copybook.cob",
+        &std::fs::read_to_string(cobrix("test6_copybook.cob")).unwrap(),
+    )
+    .unwrap();
+    let data = std::fs::read(cobrix("test6_data/INTEGR.TYPES.NOV28.DATA.dat")).unwrap();
+    let options = CopybookLayoutOptions {
+        float_format: FloatFormat::Ieee754,
+        lowercase_names: false,
+        ..CopybookLayoutOptions::default()
+    };
+    let layout = Layout::from_copybook("test6", &copybook, &options).unwrap();
+    let mut decoder = RecordDecoder::new(
+        &copybook,
+        RecordOptions {
+            cobol: CobolOptions {
+                float_format: FloatFormat::Ieee754,
+                native_order: ByteOrder::Big,
+                ..CobolOptions::default()
+            },
+            trim: Trim::Both,
+            invalid: InvalidValue::Error,
+            ..RecordOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(layout.record_len(), 1493);
+    assert_eq!(layout.fields().len(), decoder.columns().len());
+    for (f, c) in layout.fields().iter().zip(decoder.columns()) {
+        assert_eq!(&f.name, c);
+    }
+    let mut compared = 0;
+    for (n, record) in data.chunks(1493).enumerate() {
+        decoder.decode(n as u64 + 1, record).unwrap();
+        let view = layout.view(record).unwrap();
+        for i in 0..layout.fields().len() {
+            let value = view.get(i).unwrap();
+            let mut got = String::new();
+            value.write_text(&mut got).unwrap();
+            let want = match decoder.cell(i) {
+                Cell::Number(s) | Cell::Text(s) => s.to_owned(),
+                Cell::Null | Cell::Absent => String::new(),
+            };
+            let name = &layout.fields()[i].name;
+            match layout.fields()[i].ty {
+                // The decoder prints COMP-1 as the shortest f32 text, the
+                // layout as the f64 nearest it: compare as numbers.
+                FieldType::Float { .. } if !want.is_empty() => {
+                    let (g, w): (f64, f64) = (got.parse().unwrap(), want.parse().unwrap());
+                    assert_eq!(g as f32, w as f32, "record {} {name}", n + 1);
+                }
+                _ => assert_eq!(got, want, "record {} {name}", n + 1),
+            }
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 100 * layout.fields().len());
+}
+
+#[test]
+fn column_types_for_sinks() {
+    let c = cb("01 R.
+  05 ID      PIC S9(4) COMP.
+  05 UID     PIC 9(4) COMP.
+  05 BIG     PIC 9(18) COMP.
+  05 AMT     PIC S9(5)V99 COMP-3.
+  05 RATE    PIC S9(3)V9(4) COMP.
+  05 QTY     PIC 9(5).
+  05 HUNDREDS PIC 9(3)PP.
+  05 NAME    PIC X(10).
+  05 F1      COMP-1.
+  05 F2      COMP-2.");
+    let layout = Layout::from_copybook("t", &c, &ascii()).unwrap();
+    let types: Vec<String> = layout.fields().iter().map(|f| f.ty.to_string()).collect();
+    assert_eq!(
+        types,
+        [
+            "fixed bin(15)",
+            "fixed bin(31)",
+            "fixed dec(20,0)",
+            "fixed dec(7,2)",
+            "fixed dec(10,4)",
+            "fixed dec(5,0)",
+            "fixed dec(5,0)",
+            "char(10)",
+            "float bin(24)",
+            "float bin(53)"
+        ]
+    );
+    assert_eq!(
+        names(&layout),
+        [
+            "id", "uid", "big", "amt", "rate", "qty", "hundreds", "name", "f1", "f2"
+        ]
+    );
+}
+
+#[test]
+fn occurs_depending_on_flattened_is_null_past_the_count() {
+    let c = cb("01 R.
+  05 N PIC 9.
+  05 A PIC X(2) OCCURS 0 TO 3 DEPENDING ON N.");
+    let layout = Layout::from_copybook("t", &c, &ascii()).unwrap();
+    assert_eq!(names(&layout), ["n", "a_1", "a_2", "a_3"]);
+    // A variable-length record: only the occurrences present.
+    assert_eq!(layout.min_record_len(), 1);
+    let record = b"2aabb";
+    let view = layout.view(record).unwrap();
+    assert_eq!(text(&layout, record, 2), "bb");
+    assert_eq!(view.get(3).unwrap(), Value::Null);
+    // The full-size record reads the same.
+    assert_eq!(
+        layout.view(b"2aabbcc").unwrap().get(3).unwrap(),
+        Value::Null
+    );
+    // A count over the maximum names the counter and its offset.
+    let e = layout.view(b"4aabbcc").unwrap().get(1).unwrap_err();
+    assert_eq!(e.field, "N");
+    assert_eq!(e.offset, 0);
+    assert_eq!(e.kind, DecodeErrorKind::OccursOverMax { count: 4, max: 3 });
+    assert_eq!(
+        e.to_string(),
+        "field N at byte 0: OCCURS DEPENDING ON count 4 exceeds the table's maximum 3"
+    );
+    // An occurrence within the count but past the record's end.
+    let e = layout.view(b"3aabb").unwrap().get(3).unwrap_err();
+    assert_eq!((e.field.as_str(), e.offset), ("a_3", 5));
+    // Shorter than the fixed part.
+    assert!(layout.view(b"").is_err());
+}
+
+#[test]
+fn nested_tables_flattened_with_counters_inside_the_outer_table() {
+    // Cobrix test21's copybook: the inner counter is in each outer occurrence.
+    let c = cb("01 RECORD.
+  02 COUNT PIC 9(1).
+  02 GROUP OCCURS 0 TO 2 TIMES DEPENDING ON COUNT.
+     03 INNER-COUNT PIC 9(1).
+     03 INNER-GROUP OCCURS 0 TO 3 TIMES DEPENDING ON INNER-COUNT.
+        04 FIELD PIC X.");
+    let layout = Layout::from_copybook("t", &c, &ascii()).unwrap();
+    assert_eq!(
+        names(&layout),
+        [
+            "count",
+            "inner_count_1",
+            "field_1_1",
+            "field_1_2",
+            "field_1_3",
+            "inner_count_2",
+            "field_2_1",
+            "field_2_2",
+            "field_2_3"
+        ]
+    );
+    // Fixed positions (maximum-size tables): 1 + 2 × (1 + 3).
+    let record = b"21Axx2BCx";
+    let got: Vec<Option<String>> = (0..layout.fields().len())
+        .map(|i| {
+            let v = layout.view(record).unwrap().get(i).unwrap();
+            (!v.is_null()).then(|| {
+                let mut s = String::new();
+                v.write_text(&mut s).unwrap();
+                s
+            })
+        })
+        .collect();
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        got,
+        [
+            some("2"),
+            some("1"),
+            some("A"),
+            None,
+            None,
+            some("2"),
+            some("B"),
+            some("C"),
+            None
+        ]
+    );
+}
+
+#[test]
+fn tables_as_json_columns() {
+    let c = cb("01 RECORD.
+  02 COUNT PIC 9(1).
+  02 GROUP OCCURS 0 TO 2 TIMES DEPENDING ON COUNT.
+     03 INNER-COUNT PIC 9(1).
+     03 INNER-GROUP OCCURS 0 TO 3 TIMES DEPENDING ON INNER-COUNT.
+        04 FIELD PIC X.
+        04 AMT PIC S9V9 COMP-3.
+  02 CODES PIC X(2) OCCURS 2.
+  02 TAIL PIC X.");
+    let options = CopybookLayoutOptions {
+        occurs: OccursColumns::Json,
+        ..ascii()
+    };
+    let layout = Layout::from_copybook("t", &c, &options).unwrap();
+    assert_eq!(names(&layout), ["count", "group", "codes", "tail"]);
+    assert_eq!(layout.fields()[1].ty, FieldType::Json { len: 20 });
+    let mut record = b"21A".to_vec();
+    record.extend_from_slice(&[0x01, 0x5C]);
+    record.extend_from_slice(&[b' '; 6]);
+    record.extend_from_slice(b"2B");
+    record.extend_from_slice(&[0x02, 0x5D]);
+    record.extend_from_slice(b"C");
+    record.extend_from_slice(&[0x00, 0x0C]);
+    record.extend_from_slice(&[b' '; 3]);
+    record.extend_from_slice(b"x\"yz!");
+    assert_eq!(record.len(), layout.record_len());
+    assert_eq!(
+        text(&layout, &record, 1),
+        r#"[{"inner_count":1,"inner_group":[{"field":"A","amt":1.5}]},{"inner_count":2,"inner_group":[{"field":"B","amt":-2.5},{"field":"C","amt":0.0}]}]"#
+    );
+    assert_eq!(text(&layout, &record, 2), r#"["x\"","yz"]"#);
+    assert_eq!(text(&layout, &record, 3), "!");
+    // A count of zero is an empty array; a bad inner count an error naming it.
+    record[0] = b'0';
+    assert_eq!(text(&layout, &record, 1), "[]");
+    record[0] = b'1';
+    record[1] = b'7';
+    // (Tables decode when written.)
+    let table = layout.view(&record).unwrap().get(1).unwrap();
+    let mut out = String::from("kept");
+    let e = table.write_text(&mut out).unwrap_err();
+    assert_eq!((e.field.as_str(), e.offset), ("INNER-COUNT", 1));
+    assert_eq!(out, "kept");
+}
+
+#[test]
+fn code_page_per_layout_and_per_field() {
+    let c = cb("01 R.
+  05 NAME  PIC X(3).
+  05 GRP.
+     10 ASC PIC X(3).
+     10 NUM PIC 9(2).");
+    let options = CopybookLayoutOptions {
+        code_page: CodePage::Ebcdic037,
+        field_code_pages: vec![("grp".into(), CodePage::Ascii)],
+        ..CopybookLayoutOptions::default()
+    };
+    let layout = Layout::from_copybook("t", &c, &options).unwrap();
+    let record = [0xC1, 0xC2, 0x40, b'a', b'b', b'c', b'4', b'2'];
+    assert_eq!(text(&layout, &record, 0), "AB");
+    assert_eq!(text(&layout, &record, 1), "abc");
+    assert_eq!(text(&layout, &record, 2), "42");
+    // A name that is not in the copybook is an error.
+    let bad = CopybookLayoutOptions {
+        field_code_pages: vec![("NOPE".into(), CodePage::Ascii)],
+        ..CopybookLayoutOptions::default()
+    };
+    let e = Layout::from_copybook("t.cob", &c, &bad).unwrap_err();
+    assert!(e.to_string().contains("NOPE"), "{e}");
+}
+
+#[test]
+fn redefines_failures_are_null_other_failures_name_field_and_offset() {
+    let c = cb("01 R.
+  05 A PIC X(2).
+  05 B REDEFINES A PIC 99.
+  05 C PIC 9(2).");
+    let layout = Layout::from_copybook("t", &c, &ascii()).unwrap();
+    let view = layout.view(b"ab12").unwrap();
+    assert_eq!(view.get(1).unwrap(), Value::Null);
+    assert_eq!(text(&layout, b"ab12", 2), "12");
+    let e = layout.view(b"abx2").unwrap().get(2).unwrap_err();
+    assert_eq!(e.to_string(), "field c at byte 2: invalid zoned digit 0x78");
+    let lenient = CopybookLayoutOptions {
+        invalid: InvalidValue::Null,
+        ..ascii()
+    };
+    let layout = Layout::from_copybook("t", &c, &lenient).unwrap();
+    assert_eq!(layout.view(b"abx2").unwrap().get(2).unwrap(), Value::Null);
+}
+
+#[test]
+fn same_names_in_different_groups_are_qualified() {
+    let c = cb("01 R.
+  05 BILL.
+     10 AMOUNT PIC 9(2).
+  05 SHIP.
+     10 AMOUNT PIC 9(2).
+  05 AMOUNT-X PIC X.");
+    let layout = Layout::from_copybook("t", &c, &ascii()).unwrap();
+    assert_eq!(names(&layout), ["bill_amount", "ship_amount", "amount_x"]);
+}
+
+#[test]
+fn keys_organization_and_no_encoding() {
+    let c = cb("01 R.
+  05 ID PIC 9(4).
+  05 NAME PIC X(4).");
+    let options = CopybookLayoutOptions {
+        organization: Some(drx_layouts::Organization::Indexed),
+        key: vec!["id".into()],
+        ..ascii()
+    };
+    let layout = Layout::from_copybook("t", &c, &options).unwrap();
+    assert_eq!(layout.key_fields(), [0]);
+    let mut key = Vec::new();
+    layout.key_bytes(b"0042abcd", &mut key).unwrap();
+    assert_eq!(key, b"0042");
+    assert!(layout.is_copybook());
+    let e = layout.encode([("id", "1")]).unwrap_err();
+    assert!(e.to_string().contains("does not encode"), "{e}");
+    let bad = CopybookLayoutOptions {
+        key: vec!["nope".into()],
+        ..ascii()
+    };
+    assert!(Layout::from_copybook("t", &c, &bad).is_err());
+}
+
+#[test]
+fn ebcdic_text_is_trimmed_of_blanks() {
+    let c = cb("01 R.\n  05 T PIC X(6).");
+    for (trim, want) in [
+        (Trim::Both, "ab"),
+        (Trim::Left, "ab\u{0} "),
+        (Trim::Right, " \u{0}ab"),
+        (Trim::None, " \u{0}ab\u{0} "),
+    ] {
+        let options = CopybookLayoutOptions {
+            trim,
+            ..CopybookLayoutOptions::default()
+        };
+        let layout = Layout::from_copybook("t", &c, &options).unwrap();
+        let record = [0x40, 0x00, 0x81, 0x82, 0x00, 0x40];
+        assert_eq!(text(&layout, &record, 0), want, "{trim:?}");
+    }
+}
