@@ -28,6 +28,7 @@
 
 mod config;
 mod control;
+mod copybook_settings;
 mod error;
 mod extractor;
 mod files_table;
@@ -39,6 +40,7 @@ mod sink_section;
 pub use crate::{
     config::{CONFIG_FILE_NAME, Config},
     control::{GlobalSettings, ServerRecord, ServerType},
+    copybook_settings::{CopybookLayoutSettings, CopybookSettings},
     error::ConfigError,
     extractor::{BadRecordPolicy, ExtractorSettings},
     files_table::{FileRecord, FileRecordType, FilesTable},

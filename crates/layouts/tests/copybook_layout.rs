@@ -164,12 +164,12 @@ fn occurs_depending_on_flattened_is_null_past_the_count() {
     );
     // A count over the maximum names the counter and its offset.
     let e = layout.view(b"4aabbcc").unwrap().get(1).unwrap_err();
-    assert_eq!(e.field, "N");
+    assert_eq!(e.field, "n");
     assert_eq!(e.offset, 0);
     assert_eq!(e.kind, DecodeErrorKind::OccursOverMax { count: 4, max: 3 });
     assert_eq!(
         e.to_string(),
-        "field N at byte 0: OCCURS DEPENDING ON count 4 exceeds the table's maximum 3"
+        "field n at byte 0: OCCURS DEPENDING ON count 4 exceeds the table's maximum 3"
     );
     // An occurrence within the count but past the record's end.
     let e = layout.view(b"3aabb").unwrap().get(3).unwrap_err();
@@ -274,7 +274,7 @@ fn tables_as_json_columns() {
     let table = layout.view(&record).unwrap().get(1).unwrap();
     let mut out = String::from("kept");
     let e = table.write_text(&mut out).unwrap_err();
-    assert_eq!((e.field.as_str(), e.offset), ("INNER-COUNT", 1));
+    assert_eq!((e.field.as_str(), e.offset), ("inner_count", 1));
     assert_eq!(out, "kept");
 }
 

@@ -264,6 +264,7 @@ fn counters(
             .ok_or_else(|| b.err(Some(c.item), format!("{dep} is a group")))?;
         counter_of.insert(t.id, counters.len());
         counters.push(Counter {
+            name: b.column_name(&c.item.name),
             field,
             opts: cobol_options(b.opts, c.page),
             max: t.item.occurs.as_ref().map_or(1, |o| o.max as usize),

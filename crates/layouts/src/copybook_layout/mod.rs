@@ -48,6 +48,8 @@ pub(crate) struct CobolPlan {
 /// An `OCCURS DEPENDING ON` counter.
 #[derive(Debug, Clone, PartialEq)]
 struct Counter {
+    /// The counter's column name (for errors).
+    name: String,
     field: ElementaryField,
     opts: CobolOptions,
     /// The table's maximum.

@@ -49,9 +49,9 @@ impl CobolPlan {
         let d = c
             .field
             .decimal_at(record, offset, &c.opts)
-            .map_err(|e| cobol_error(&c.field.name, e))?;
+            .map_err(|e| cobol_error(&c.name, e))?;
         let ten = 10i128.pow(u32::from(d.scale()));
-        let bad = |kind| DecodeError::field(&c.field.name, offset, kind);
+        let bad = |kind| DecodeError::field(&c.name, offset, kind);
         if d.unscaled() < 0 || d.unscaled() % ten != 0 {
             return Err(bad(DecodeErrorKind::BadCount));
         }

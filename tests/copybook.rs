@@ -1,0 +1,321 @@
+//! A record file described by a COBOL copybook, end to end: EBCDIC records
+//! written through `drx io`, journaled, extracted into SQLite and a CSV
+//! feed by the same sinks as VOS layouts; bad data under the stop and
+//! dead-letter policies.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::Home;
+use drx_layouts::CodePage;
+
+const COPYBOOK: &str = "      * Customers, EBCDIC 037, as a mainframe writes them.
+       01  CUSTOMER.
+           05  CUST-ID       PIC 9(6).
+           05  CUST-NAME     PIC X(12).
+           05  BALANCE       PIC S9(7)V99 COMP-3.
+           05  N-PHONES      PIC 9.
+           05  PHONE         PIC X(8)
+                             OCCURS 0 TO 3 TIMES DEPENDING ON N-PHONES.
+";
+
+const SETTINGS: &str = "\
+code_page = \"cp037\"
+organization = \"relative\"
+key = [\"cust_id\"]
+";
+
+/// A home with file id 300 (customers.dat) described by the copybook and
+/// extracted into customers.db and a CSV feed.
+fn home() -> Home {
+    let home = Home::sample();
+    home.write("layouts/layout.300.cpy", COPYBOOK);
+    home.write("layouts/layout.300.toml", SETTINGS);
+    home.append_config(
+        "
+[[files]]
+source_path = \"customers.dat\"
+extractor_file_id = 300
+
+[[sinks]]
+name = \"customers\"
+type = \"sqlite\"
+path = \"customers.db\"
+file_ids = [300]
+tables = { 300 = \"customers\" }
+
+[[sinks]]
+name = \"feed\"
+type = \"csv\"
+dir = \"feed\"
+file_ids = [300]
+",
+    );
+    home
+}
+
+/// One customer record (48 bytes) as hex.
+fn record(id: u32, name: &str, cents: i64, phones: &[&str]) -> String {
+    let mut r = Vec::new();
+    r.extend(format!("{id:06}").bytes().map(|d| 0xF0 + (d - b'0')));
+    let mut text = Vec::new();
+    CodePage::Ebcdic037
+        .encode_into(&format!("{name:12}"), &mut text)
+        .unwrap();
+    r.extend(text);
+    // S9(7)V99 COMP-3: 9 digits and a sign nibble.
+    let digits = format!("{:09}", cents.unsigned_abs());
+    let mut nibbles: Vec<u8> = digits.bytes().map(|d| d - b'0').collect();
+    nibbles.push(if cents < 0 { 0xD } else { 0xC });
+    r.extend(nibbles.chunks(2).map(|p| p[0] << 4 | p[1]));
+    r.push(0xF0 + phones.len() as u8);
+    for i in 0..3 {
+        let mut text = Vec::new();
+        CodePage::Ebcdic037
+            .encode_into(&format!("{:8}", phones.get(i).unwrap_or(&"")), &mut text)
+            .unwrap();
+        r.extend(text);
+    }
+    assert_eq!(r.len(), 48);
+    r.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn op(op: &str, recno: u32, hex: &str) -> String {
+    format!("{{\"op\":\"{op}\",\"file\":\"customers.dat\",\"recno\":{recno},\"hex\":\"{hex}\"}}\n")
+}
+
+fn rows(home: &Home) -> Vec<Vec<Option<String>>> {
+    let conn = rusqlite::Connection::open(home.join("customers.db")).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "select cust_id, cust_name, balance, n_phones, phone_1, phone_2, phone_3 \
+             from customers order by cust_id",
+        )
+        .unwrap();
+    stmt.query_map([], |row| {
+        (0..7)
+            .map(|i| {
+                let v: rusqlite::types::Value = row.get(i)?;
+                Ok(match v {
+                    rusqlite::types::Value::Null => None,
+                    rusqlite::types::Value::Integer(i) => Some(i.to_string()),
+                    rusqlite::types::Value::Text(t) => Some(t),
+                    other => Some(format!("{other:?}")),
+                })
+            })
+            .collect()
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+fn s(v: &str) -> Option<String> {
+    Some(v.to_owned())
+}
+
+#[test]
+fn copybook_file_is_extracted_into_sqlite_and_csv() {
+    let home = home();
+    let script = [
+        "{\"op\":\"create\",\"file\":\"customers.dat\"}\n".to_owned(),
+        op(
+            "write",
+            1,
+            &record(1, "ANNA", 123_450, &["555-0101", "555-0102"]),
+        ),
+        op("write", 2, &record(2, "BJÖRN", -1_705, &[])),
+        op(
+            "write",
+            3,
+            &record(3, "CARL", 0, &["555-0301", "555-0302", "555-0303"]),
+        ),
+        op("rewrite", 2, &record(2, "BJÖRN", 9_999, &["555-0201"])),
+        "{\"op\":\"delete\",\"file\":\"customers.dat\",\"recno\":3}\n".to_owned(),
+    ]
+    .concat();
+    home.io("ops.jsonl", &script);
+    let out = home.ok(&["extract", "--file-id", "300"]);
+    assert!(
+        out.contains("5 records (3 inserts, 1 updates, 1 deletes)"),
+        "{out}"
+    );
+    assert_eq!(
+        rows(&home),
+        [
+            vec![
+                s("1"),
+                s("ANNA"),
+                s("1234.50"),
+                s("2"),
+                s("555-0101"),
+                s("555-0102"),
+                None
+            ],
+            vec![
+                s("2"),
+                s("BJÖRN"),
+                s("99.99"),
+                s("1"),
+                s("555-0201"),
+                None,
+                None
+            ],
+        ]
+    );
+    // The table's columns and exact types, as `drx schema` prints them.
+    let schema = home.ok(&["schema", "--file-id", "300", "--dialect", "postgres"]);
+    for column in [
+        "\"cust_id\" numeric(6,0) not null",
+        "\"cust_name\" varchar(12)",
+        "\"balance\" numeric(9,2)",
+        "\"phone_3\" varchar(8)",
+    ] {
+        assert!(schema.contains(column), "{column} in {schema}");
+    }
+    // The CSV feed has every change, nulls as empty fields.
+    let feed: String = std::fs::read_dir(home.join("feed"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert!(feed.contains("2,BJÖRN,-17.05,0,,,"), "{feed}");
+    assert!(
+        feed.contains("3,CARL,0.00,3,555-0301,555-0302,555-0303"),
+        "{feed}"
+    );
+}
+
+/// Record 2 has an invalid packed digit (0xA) in BALANCE (byte 18).
+fn bad_script() -> String {
+    let mut bad = record(2, "BAD", 100, &[]);
+    bad.replace_range(36..38, "0a");
+    [
+        "{\"op\":\"create\",\"file\":\"customers.dat\"}\n".to_owned(),
+        op("write", 1, &record(1, "ANNA", 100, &[])),
+        op("write", 2, &bad),
+        op("write", 3, &record(3, "CARL", 300, &[])),
+    ]
+    .concat()
+}
+
+#[test]
+fn bad_packed_digit_stops_naming_seq_field_and_offset() {
+    let home = home();
+    home.io("ops.jsonl", &bad_script());
+    let err = home.fails(&["extract", "--file-id", "300", "--sink", "customers"]);
+    assert!(
+        err.contains(
+            "file id 300, seq 3, after image: field balance at byte 18: invalid packed digit 0xA"
+        ),
+        "{err}"
+    );
+    let ids: Vec<_> = rows(&home).into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(ids, [s("1")]);
+}
+
+#[test]
+fn bad_packed_digit_goes_to_the_dead_letter_file_with_that_policy() {
+    let home = home();
+    home.dead_letter();
+    home.io("ops.jsonl", &bad_script());
+    let out = home.ok(&["extract", "--file-id", "300", "--sink", "customers"]);
+    assert!(out.contains("1 dead letters"), "{out}");
+    let ids: Vec<_> = rows(&home).into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(ids, [s("1"), s("3")]);
+    let dead = std::fs::read_to_string(home.join("dead_letter/file.300.dead.jsonl")).unwrap();
+    let line: serde_json::Value = serde_json::from_str(dead.lines().next().unwrap()).unwrap();
+    assert_eq!(line["seq"], 3);
+    assert!(
+        line["error"]
+            .as_str()
+            .unwrap()
+            .contains("field balance at byte 18: invalid packed digit 0xA"),
+        "{line}"
+    );
+}
+
+#[test]
+fn occurs_count_over_its_maximum_names_the_counter() {
+    let home = home();
+    let mut bad = record(4, "DORA", 0, &[]);
+    bad.replace_range(46..48, "f7"); // N-PHONES = 7 > 3
+    home.io(
+        "ops.jsonl",
+        &[
+            "{\"op\":\"create\",\"file\":\"customers.dat\"}\n".to_owned(),
+            op("write", 1, &bad),
+        ]
+        .concat(),
+    );
+    let err = home.fails(&["extract", "--file-id", "300", "--sink", "customers"]);
+    assert!(
+        err.contains("seq 2, after image: field n_phones at byte 23: OCCURS DEPENDING ON count 7 exceeds the table's maximum 3"),
+        "{err}"
+    );
+}
+
+/// The same file into PostgreSQL with its table as a JSON column: exact
+/// NUMERIC balances, a JSONB array of the phones within the count.
+#[test]
+fn copybook_tables_as_jsonb_in_postgres() {
+    let home = home();
+    home.write(
+        "layouts/layout.300.toml",
+        &format!("{SETTINGS}occurs = \"json\"\n"),
+    );
+    let table = common::unique("cb_customers");
+    home.append_config(&format!(
+        "\n[[sinks]]\nname = \"pg\"\ntype = \"postgres\"\nurl = \"{}\"\nfile_ids = [300]\ntables = {{ 300 = \"{table}\" }}\n",
+        common::PG_URL
+    ));
+    let script = [
+        "{\"op\":\"create\",\"file\":\"customers.dat\"}\n".to_owned(),
+        op(
+            "write",
+            1,
+            &record(1, "ANNA", 123_450, &["555-0101", "555-0102"]),
+        ),
+        op("write", 2, &record(2, "BJÖRN", -1_705, &[])),
+        op("rewrite", 2, &record(2, "BJÖRN", -1_706, &["555-\"02"])),
+    ]
+    .concat();
+    home.io("ops.jsonl", &script);
+    home.ok(&["extract", "--file-id", "300", "--sink", "pg"]);
+    let mut client = common::pg_client();
+    let rows: Vec<(String, String, String, String)> = client
+        .query(
+            &format!(
+                "select cust_id::text, balance::text, phone::text, jsonb_typeof(phone) from {} order by cust_id",
+                common::pg_quoted(&table)
+            ),
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    let row =
+        |a: &str, b: &str, c: &str| (a.to_owned(), b.to_owned(), c.to_owned(), "array".to_owned());
+    assert_eq!(
+        rows,
+        [
+            row("1", "1234.50", r#"["555-0101", "555-0102"]"#),
+            row("2", "-17.06", r#"["555-\"02"]"#),
+        ]
+    );
+    assert_eq!(
+        common::pg_column_types(&table),
+        [
+            "numeric",
+            "character varying",
+            "numeric",
+            "numeric",
+            "jsonb"
+        ]
+    );
+    client
+        .batch_execute(&format!("drop table {}", common::pg_quoted(&table)))
+        .unwrap();
+}
