@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Subcommand, ValueEnum};
 use drx_layouts::{
-    ByteOrder, Cell, CobolOptions, CodePage, Copybook, FloatFormat, InvalidValue, Layout,
-    RecordDecoder, RecordFormat, RecordFormatKind, RecordOptions, Trim,
+    BinarySizes, ByteOrder, Cell, CobolOptions, CodePage, Copybook, CopybookOptions, FloatFormat,
+    InvalidValue, Layout, RecordDecoder, RecordFormat, RecordFormatKind, RecordOptions,
+    SourceFormat, Trim,
 };
 
 /// The `drx layout` subcommands.
@@ -21,6 +22,13 @@ pub enum LayoutCommand {
     Show {
         /// The copybook or VOS layout file.
         file: PathBuf,
+        /// Copybook source format.
+        #[arg(long, value_enum, default_value_t = SourceArg::Fixed)]
+        source_format: SourceArg,
+        /// Sizes of COMP / BINARY / COMP-5 items: IBM's 2/4/8 bytes, or
+        /// GnuCOBOL's default 1/2/4/8.
+        #[arg(long, value_enum, default_value_t = BinaryArg::Ibm)]
+        binary_sizes: BinaryArg,
     },
     /// Decode a data file through a COBOL copybook, to stdout.
     Decode {
@@ -61,7 +69,66 @@ pub enum LayoutCommand {
         /// null as Cobrix does.
         #[arg(long, value_enum, default_value_t = InvalidArg::Error)]
         invalid: InvalidArg,
+        /// Write records that do not decode to this file (one JSON object
+        /// a line: record number, offset, error, bytes as hex) and go on,
+        /// instead of stopping at the first.
+        #[arg(long)]
+        dead_letter: Option<PathBuf>,
+        /// JSON shaped as Cobrix writes it: groups as nested objects,
+        /// OCCURS as arrays (only the occurrences within an OCCURS
+        /// DEPENDING ON count), nulls left out.
+        #[arg(long)]
+        nested: bool,
+        /// With --nested, keep the 01 record as the top-level key
+        /// (default: its items at the top level).
+        #[arg(long, requires = "nested")]
+        keep_root: bool,
+        /// OCCURS DEPENDING ON tables take only their actual occurrences,
+        /// so records are of variable size; with the fixed record format
+        /// records are then read back to back.
+        #[arg(long)]
+        variable_size_occurs: bool,
+        /// Copybook source format.
+        #[arg(long, value_enum, default_value_t = SourceArg::Fixed)]
+        source_format: SourceArg,
+        /// Sizes of COMP / BINARY / COMP-5 items: IBM's 2/4/8 bytes, or
+        /// GnuCOBOL's default 1/2/4/8.
+        #[arg(long, value_enum, default_value_t = BinaryArg::Ibm)]
+        binary_sizes: BinaryArg,
     },
+}
+
+/// Copybook source formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SourceArg {
+    /// Columns 1–6 sequence area, 7 indicator, 73–80 ignored.
+    Fixed,
+    /// Free format.
+    Free,
+}
+
+/// Sizes of binary items.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BinaryArg {
+    /// 2, 4 or 8 bytes (IBM).
+    Ibm,
+    /// 1, 2, 4 or 8 bytes (GnuCOBOL's `binary-size: 1-2-4-8`).
+    #[value(name = "1-2-4-8")]
+    OneTwoFourEight,
+}
+
+/// The copybook parsing options of the command line.
+fn copybook_options(source: SourceArg, binary: BinaryArg) -> CopybookOptions {
+    CopybookOptions {
+        format: match source {
+            SourceArg::Fixed => SourceFormat::Fixed,
+            SourceArg::Free => SourceFormat::Free,
+        },
+        binary_sizes: match binary {
+            BinaryArg::Ibm => BinarySizes::Ibm,
+            BinaryArg::OneTwoFourEight => BinarySizes::OneTwoFourEight,
+        },
+    }
 }
 
 /// Output formats of `drx layout decode`.
@@ -107,7 +174,11 @@ pub enum InvalidArg {
 /// Runs one `drx layout` subcommand.
 pub fn run(cmd: LayoutCommand) -> Result<()> {
     match cmd {
-        LayoutCommand::Show { file } => show(&file),
+        LayoutCommand::Show {
+            file,
+            source_format,
+            binary_sizes,
+        } => show(&file, copybook_options(source_format, binary_sizes)),
         LayoutCommand::Decode {
             layout,
             data,
@@ -120,6 +191,12 @@ pub fn run(cmd: LayoutCommand) -> Result<()> {
             comp5_big_endian,
             trim,
             invalid,
+            dead_letter,
+            nested,
+            keep_root,
+            variable_size_occurs,
+            source_format,
+            binary_sizes,
         } => {
             let opts = RecordOptions {
                 cobol: CobolOptions {
@@ -145,10 +222,22 @@ pub fn run(cmd: LayoutCommand) -> Result<()> {
                     InvalidArg::Error => InvalidValue::Error,
                     InvalidArg::Null => InvalidValue::Null,
                 },
-                ..RecordOptions::default()
+                variable_size_occurs,
+                collapse_root: !keep_root,
             };
             let kind = record_format.parse::<RecordFormatKind>()?;
-            decode(&layout, &data, format, kind, header, footer, opts)
+            decode(&Decode {
+                layout,
+                data,
+                format,
+                nested,
+                kind,
+                header,
+                footer,
+                parse: copybook_options(source_format, binary_sizes),
+                opts,
+                dead_letter,
+            })
         }
     }
 }
@@ -166,23 +255,23 @@ enum AnyLayout {
 /// Parses `text` as a VOS layout if it is one, else as a copybook; when
 /// neither parses, the error is the VOS layout's if the text has a
 /// `fields:` declaration, else the copybook's.
-fn parse_layout(name: &str, text: &str) -> Result<AnyLayout> {
+fn parse_layout(name: &str, text: &str, parse: CopybookOptions) -> Result<AnyLayout> {
     let vos = match Layout::parse(name, text) {
         Ok(l) => return Ok(AnyLayout::Vos(l)),
         Err(e) => e,
     };
-    match Copybook::parse(name, text) {
+    match Copybook::parse_options(name, text, parse) {
         Ok(cb) => Ok(AnyLayout::Cobol(cb)),
         Err(_) if text.to_ascii_lowercase().contains("fields:") => Err(vos.into()),
         Err(e) => Err(e.into()),
     }
 }
 
-fn show(path: &Path) -> Result<()> {
+fn show(path: &Path, parse: CopybookOptions) -> Result<()> {
     let text = read_text(path)?;
     let name = path.display().to_string();
     let mut out = String::new();
-    match parse_layout(&name, &text)? {
+    match parse_layout(&name, &text, parse)? {
         AnyLayout::Vos(layout) => {
             out.push_str(&format!(
                 "{:<32} {:<20} {:>8}{:>8}{:>8}\n",
@@ -209,20 +298,91 @@ fn show(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn decode(
-    layout: &Path,
-    data: &Path,
+/// The arguments of `drx layout decode`.
+struct Decode {
+    layout: PathBuf,
+    data: PathBuf,
     format: OutputFormat,
+    nested: bool,
     kind: RecordFormatKind,
     header: usize,
     footer: usize,
+    parse: CopybookOptions,
     opts: RecordOptions,
-) -> Result<()> {
-    let text = read_text(layout)?;
-    let name = layout.display().to_string();
-    let AnyLayout::Cobol(cb) = parse_layout(&name, &text)? else {
+    dead_letter: Option<PathBuf>,
+}
+
+/// Where decoded records go: JSON lines or CSV rows.
+enum Output<W: Write> {
+    Json { out: W, nested: bool, line: String },
+    Csv(Box<csv::Writer<W>>),
+}
+
+impl<W: Write> Output<W> {
+    fn record(&mut self, decoder: &RecordDecoder) -> Result<()> {
+        match self {
+            Output::Json { out, nested, line } => {
+                line.clear();
+                if *nested {
+                    decoder.write_json_nested(line);
+                } else {
+                    decoder.write_json(line);
+                }
+                line.push('\n');
+                out.write_all(line.as_bytes())?;
+            }
+            Output::Csv(w) => {
+                for i in 0..decoder.columns().len() {
+                    let v = match decoder.cell(i) {
+                        Cell::Absent | Cell::Null => "",
+                        Cell::Number(s) | Cell::Text(s) => s,
+                    };
+                    w.write_field(v)?;
+                }
+                w.write_record(None::<&[u8]>)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<()> {
+        match self {
+            Output::Json { mut out, .. } => out.flush()?,
+            Output::Csv(mut w) => w.flush()?,
+        }
+        Ok(())
+    }
+}
+
+/// Records that do not decode, when `--dead-letter` is given.
+struct DeadLetters {
+    path: PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+    count: u64,
+}
+
+impl DeadLetters {
+    fn write(&mut self, number: u64, offset: usize, bytes: &[u8], error: &str) -> Result<()> {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let line = serde_json::json!({
+            "record": number,
+            "offset": offset,
+            "error": error,
+            "hex": hex,
+        });
+        writeln!(self.out, "{line}")?;
+        self.count += 1;
+        Ok(())
+    }
+}
+
+fn decode(args: &Decode) -> Result<()> {
+    let text = read_text(&args.layout)?;
+    let name = args.layout.display().to_string();
+    let AnyLayout::Cobol(cb) = parse_layout(&name, &text, args.parse)? else {
         bail!("{name}: `drx layout decode` reads COBOL copybooks; this is a VOS layout");
     };
+    let (kind, header, footer) = (args.kind, args.header, args.footer);
     let mut format_ = kind.with_record_len(cb.record_len());
     match &mut format_ {
         RecordFormat::Fixed {
@@ -249,46 +409,74 @@ fn decode(
             }
         }
     }
+    let data = &args.data;
     let bytes = std::fs::read(data).with_context(|| format!("reading {}", data.display()))?;
-    let mut decoder = RecordDecoder::new(&cb, opts).with_context(|| name.clone())?;
+    let mut decoder = RecordDecoder::new(&cb, args.opts).with_context(|| name.clone())?;
     let data_name = data.display().to_string();
-    let stdout = std::io::stdout().lock();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
-    match format {
-        OutputFormat::Jsonl => {
-            let mut line = String::new();
-            for rec in format_.records(&bytes) {
-                let rec = rec.with_context(|| data_name.clone())?;
-                decoder
-                    .decode(rec.number, rec.bytes)
-                    .with_context(|| format!("{data_name}: record at byte {}", rec.offset))?;
-                line.clear();
-                decoder.write_json(&mut line);
-                line.push('\n');
-                out.write_all(line.as_bytes())?;
-            }
-        }
+    let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut output = match args.format {
+        OutputFormat::Jsonl => Output::Json {
+            out,
+            nested: args.nested,
+            line: String::new(),
+        },
         OutputFormat::Csv => {
-            let mut w = csv::Writer::from_writer(&mut out);
+            let mut w = csv::Writer::from_writer(out);
             w.write_record(decoder.columns())?;
-            let n = decoder.columns().len();
-            for rec in format_.records(&bytes) {
-                let rec = rec.with_context(|| data_name.clone())?;
-                decoder
-                    .decode(rec.number, rec.bytes)
-                    .with_context(|| format!("{data_name}: record at byte {}", rec.offset))?;
-                for i in 0..n {
-                    let v = match decoder.cell(i) {
-                        Cell::Absent | Cell::Null => "",
-                        Cell::Number(s) | Cell::Text(s) => s,
-                    };
-                    w.write_field(v)?;
+            Output::Csv(Box::new(w))
+        }
+    };
+    let mut dead = match &args.dead_letter {
+        Some(path) => Some(DeadLetters {
+            path: path.clone(),
+            out: std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?,
+            ),
+            count: 0,
+        }),
+        None => None,
+    };
+    let back_to_back =
+        args.opts.variable_size_occurs && matches!(format_, RecordFormat::Fixed { .. });
+    if back_to_back {
+        // Each record's length comes from its own counters: one that does
+        // not decode leaves the next one's start unknown, so it stops.
+        let end = bytes.len().saturating_sub(footer).max(header);
+        let body = bytes.get(header..end).unwrap_or_default();
+        let (mut at, mut number) = (0, 1);
+        while at < body.len() {
+            at += decoder
+                .decode_next(number, body, at)
+                .with_context(|| format!("{data_name}: record at byte {}", header + at))?;
+            output.record(&decoder)?;
+            number += 1;
+        }
+    } else {
+        for rec in format_.records(&bytes) {
+            let rec = rec.with_context(|| data_name.clone())?;
+            match (decoder.decode(rec.number, rec.bytes), &mut dead) {
+                (Ok(()), _) => output.record(&decoder)?,
+                (Err(e), Some(dead)) => {
+                    dead.write(rec.number, rec.offset, rec.bytes, &e.to_string())?
                 }
-                w.write_record(None::<&[u8]>)?;
+                (Err(e), None) => {
+                    return Err(e)
+                        .with_context(|| format!("{data_name}: record at byte {}", rec.offset));
+                }
             }
-            w.flush()?;
         }
     }
-    out.flush()?;
+    output.finish()?;
+    if let Some(mut dead) = dead {
+        dead.out.flush()?;
+        if dead.count > 0 {
+            eprintln!(
+                "drx: {} records did not decode; written to {}",
+                dead.count,
+                dead.path.display()
+            );
+        }
+    }
     Ok(())
 }

@@ -438,3 +438,99 @@ fn invalid_value_is_an_error_naming_record_field_offset() {
         "{\"A\":\"AB\",\"N\":123}\n"
     );
 }
+
+#[test]
+fn test21_nested_variable_size_records_back_to_back() {
+    let out = ok(&[
+        "layout",
+        "decode",
+        "--layout",
+        &path("test21_copybook.cob"),
+        "--data",
+        &path("test21_data/data.dat"),
+        "--code-page",
+        "ascii",
+        "--nested",
+        "--keep-root",
+        "--variable-size-occurs",
+    ]);
+    let expected = std::fs::read_to_string(path("test21_expected/test21.txt")).unwrap();
+    let parse = |s: &str| -> Vec<serde_json::Value> {
+        s.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    assert_eq!(parse(&out), parse(&expected));
+    assert_eq!(out.lines().count(), 5);
+}
+
+#[test]
+fn bad_records_go_to_the_dead_letter_file_and_decoding_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let cob = dir.path().join("r.cob");
+    std::fs::write(&cob, "       01  R.\n           05  N  PIC 99.\n").unwrap();
+    let data = dir.path().join("r.dat");
+    std::fs::write(&data, b"12x456").unwrap();
+    let dead = dir.path().join("dead.jsonl");
+    let out = drx(&[
+        "layout",
+        "decode",
+        "--layout",
+        cob.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--code-page",
+        "ascii",
+        "--dead-letter",
+        dead.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"N\":12}\n{\"N\":56}\n"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1 records did not decode"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&dead).unwrap().trim()).unwrap();
+    assert_eq!(line["record"], 2);
+    assert_eq!(line["offset"], 2);
+    assert_eq!(line["hex"], "7834");
+    assert_eq!(
+        line["error"],
+        "record 2: field N: invalid zoned digit 0x78 at byte 0"
+    );
+}
+
+#[test]
+fn gnucobol_binary_sizes_in_the_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cob = dir.path().join("r.cob");
+    std::fs::write(
+        &cob,
+        "       01  R.\n           05  A  PIC 99 COMP.\n           05  B  PIC 9(4) COMP.\n",
+    )
+    .unwrap();
+    let cob = cob.to_str().unwrap();
+    let ibm = ok(&["layout", "show", cob]);
+    let gnu = ok(&["layout", "show", cob, "--binary-sizes", "1-2-4-8"]);
+    let len_of = |listing: &str, name: &str| -> String {
+        let line = listing.lines().find(|l| l.contains(name)).unwrap();
+        line.split_whitespace().last().unwrap().to_owned()
+    };
+    assert_eq!(
+        (len_of(&ibm, " A "), len_of(&ibm, " B ")),
+        ("2".into(), "2".into())
+    );
+    assert_eq!(
+        (len_of(&gnu, " A "), len_of(&gnu, " B ")),
+        ("1".into(), "2".into())
+    );
+}
