@@ -73,7 +73,15 @@ impl Picture {
     pub(super) fn parse(text: &str) -> Result<Picture, String> {
         let (_, elements) = all_consuming(many1(element))
             .parse(text)
-            .map_err(|_| format!("invalid PIC string \"{text}\""))?;
+            .map_err(|_| {
+                if text.contains(['N', 'n', 'G', 'g', 'U', 'u']) {
+                    format!(
+                        "PIC string \"{text}\": national, DBCS and UTF-8 data (N, G, U) is not supported"
+                    )
+                } else {
+                    format!("invalid PIC string \"{text}\"")
+                }
+            })?;
         let mut p = Picture {
             text: text.to_owned(),
             category: PicCategory::Numeric,
@@ -204,5 +212,9 @@ mod tests {
         assert!(Picture::parse("Q").is_err());
         assert!(Picture::parse("9(0)").is_err());
         assert!(Picture::parse("SV").is_err());
+        for national in ["N(10)", "G(4)", "U(2)"] {
+            let e = Picture::parse(national).unwrap_err();
+            assert!(e.contains("is not supported"), "{e}");
+        }
     }
 }
