@@ -8,8 +8,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Subcommand, ValueEnum};
 use drx_layouts::{
     BinarySizes, ByteOrder, Cell, CobolOptions, CodePage, Copybook, CopybookOptions, FloatFormat,
-    InvalidValue, Layout, RecordDecoder, RecordFormat, RecordFormatKind, RecordOptions,
-    SourceFormat, Trim,
+    InvalidValue, Layout, RecordDecoder, RecordFormat, RecordFormatError, RecordFormatKind,
+    RecordOptions, SourceFormat, Trim,
 };
 
 /// The `drx layout` subcommands.
@@ -454,7 +454,23 @@ fn decode(args: &Decode) -> Result<()> {
         }
     } else {
         for rec in format_.records(&bytes) {
-            let rec = rec.with_context(|| data_name.clone())?;
+            let rec = match (rec, &mut dead) {
+                (Ok(rec), _) => rec,
+                // A partial last record: its bytes go to the dead letters
+                // too, and nothing follows it.
+                (
+                    Err(
+                        e @ (RecordFormatError::PartialRecord { record, offset, .. }
+                        | RecordFormatError::Truncated { record, offset, .. }),
+                    ),
+                    Some(dead),
+                ) => {
+                    let rest = bytes.get(offset..).unwrap_or_default();
+                    dead.write(record, offset, rest, &e.to_string())?;
+                    break;
+                }
+                (Err(e), _) => return Err(e).with_context(|| data_name.clone()),
+            };
             match (decoder.decode(rec.number, rec.bytes), &mut dead) {
                 (Ok(()), _) => output.record(&decoder)?,
                 (Err(e), Some(dead)) => {

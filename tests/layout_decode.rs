@@ -470,7 +470,7 @@ fn bad_records_go_to_the_dead_letter_file_and_decoding_goes_on() {
     let cob = dir.path().join("r.cob");
     std::fs::write(&cob, "       01  R.\n           05  N  PIC 99.\n").unwrap();
     let data = dir.path().join("r.dat");
-    std::fs::write(&data, b"12x456").unwrap();
+    std::fs::write(&data, b"12x4567").unwrap();
     let dead = dir.path().join("dead.jsonl");
     let out = drx(&[
         "layout",
@@ -494,12 +494,29 @@ fn bad_records_go_to_the_dead_letter_file_and_decoding_goes_on() {
         "{\"N\":12}\n{\"N\":56}\n"
     );
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("1 records did not decode"),
+        String::from_utf8_lossy(&out.stderr).contains("2 records did not decode"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let line: serde_json::Value =
-        serde_json::from_str(std::fs::read_to_string(&dead).unwrap().trim()).unwrap();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&dead)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    // The partial last record is a dead letter too.
+    assert_eq!(lines[1]["record"], 4);
+    assert_eq!(lines[1]["offset"], 6);
+    assert_eq!(lines[1]["hex"], "37");
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a whole number of 2-byte records"),
+        "{}",
+        lines[1]
+    );
+    let line = &lines[0];
     assert_eq!(line["record"], 2);
     assert_eq!(line["offset"], 2);
     assert_eq!(line["hex"], "7834");
