@@ -463,3 +463,40 @@ fn a_killed_server_connection_is_reconnected_and_loses_and_doubles_nothing() {
     MY.assert_equals_file(&home, &table);
     drop_table(&table);
 }
+
+/// A file described by a COBOL copybook lands in MySQL as in the other
+/// sinks: exact DECIMAL balances, NULL phones past the count.
+#[test]
+fn copybook_file_lands_in_mysql_with_exact_decimals_and_nulls() {
+    let home = common::copybook::home();
+    let table = unique("cb_customers");
+    let sink = unique("my");
+    home.append_config(&format!(
+        "\n[[sinks]]\nname = \"{sink}\"\ntype = \"mysql\"\nurl = \"{URL}\"\nfile_ids = [300]\ntables = {{ 300 = \"{table}\" }}\n"
+    ));
+    use common::copybook::{op, record};
+    let script = [
+        "{\"op\":\"create\",\"file\":\"customers.dat\"}\n".to_owned(),
+        op(
+            "write",
+            1,
+            &record(1, "ANNA", 123_450, &["555-0101", "555-0102"]),
+        ),
+        op("write", 2, &record(2, "BJÖRN", -1_705, &[])),
+    ]
+    .concat();
+    home.io("ops.jsonl", &script);
+    home.ok(&["extract", "--file-id", "300", "--sink", &sink]);
+    let rows = query(&format!(
+        "select cust_id, cust_name, balance, n_phones, phone_1, phone_2, phone_3 from {} order by cust_id",
+        quoted(&table)
+    ));
+    assert_eq!(
+        rows,
+        [
+            ["1", "ANNA", "1234.50", "2", "555-0101", "555-0102", "NULL"],
+            ["2", "BJÖRN", "-17.05", "0", "NULL", "NULL", "NULL"],
+        ]
+    );
+    drop_table(&table);
+}

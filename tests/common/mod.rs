@@ -2,6 +2,7 @@
 //! the `drx` binary, and readers for what landed.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod copybook;
 pub mod proxy;
 
 pub mod pair;
