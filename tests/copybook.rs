@@ -246,3 +246,70 @@ fn copybook_tables_as_jsonb_in_postgres() {
         .batch_execute(&format!("drop table {}", common::pg_quoted(&table)))
         .unwrap();
 }
+
+/// `drx io` writes records and addresses keys of an indexed file by field
+/// values, encoded through the copybook (EBCDIC, COMP-3, the ODO counter
+/// given with its occurrences).
+#[test]
+fn drx_io_writes_copybook_records_from_field_values() {
+    let home = home();
+    home.write(
+        "layouts/layout.300.toml",
+        "organization = \"indexed\"\nkey = [\"cust_id\"]\n",
+    );
+    home.io(
+        "ops.jsonl",
+        r#"{"op":"create","file":"customers.dat"}
+{"op":"write","file":"customers.dat","record":{"cust_id":1,"cust_name":"ANNA","balance":1234.5,"n_phones":2,"phone_1":"555-0101","phone_2":"555-0102"}}
+{"op":"write","file":"customers.dat","record":{"cust_id":2,"cust_name":"BJÖRN","balance":-17.05}}
+{"op":"write","file":"customers.dat","record":{"cust_id":3,"cust_name":"CARL"}}
+{"op":"rewrite","file":"customers.dat","record":{"cust_id":2,"cust_name":"BJÖRN","balance":99.99,"n_phones":1,"phone_1":"555-0201"}}
+{"op":"delete","file":"customers.dat","key":{"cust_id":3}}
+"#,
+    );
+    home.ok(&["extract", "--file-id", "300", "--sink", "customers"]);
+    assert_eq!(
+        rows(&home),
+        [
+            vec![
+                s("1"),
+                s("ANNA"),
+                s("1234.50"),
+                s("2"),
+                s("555-0101"),
+                s("555-0102"),
+                None
+            ],
+            vec![
+                s("2"),
+                s("BJÖRN"),
+                s("99.99"),
+                s("1"),
+                s("555-0201"),
+                None,
+                None
+            ],
+        ]
+    );
+    // The bytes are the mainframe's: the record of customer 1 as hex.
+    let file = std::fs::read(home.join("customers.dat")).unwrap();
+    let want = hex_bytes(&record(1, "ANNA", 123_450, &["555-0101", "555-0102"]));
+    assert!(
+        file.windows(want.len()).any(|w| w == want.as_slice()),
+        "customer 1's EBCDIC record is in the file"
+    );
+    // A value that does not fit its PIC is an error naming the field.
+    home.write(
+        "bad.jsonl",
+        "{\"op\":\"write\",\"file\":\"customers.dat\",\"record\":{\"cust_id\":1234567}}\n",
+    );
+    let err = home.fails(&["io", "--script", "bad.jsonl"]);
+    assert!(err.contains("field cust_id"), "{err}");
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}

@@ -62,7 +62,7 @@ impl Layout {
     /// A layout over the records of a COBOL copybook: its columns are the
     /// copybook's elementary items (see [`CopybookLayoutOptions`] for
     /// tables, code pages, trimming and names). `name` names the layout in
-    /// errors. Such a layout decodes records; it does not encode them.
+    /// errors. Such a layout decodes records and encodes them (see [`encode`](Self::encode)).
     ///
     /// ```
     /// use drx_layouts::{CodePage, Copybook, CopybookLayoutOptions, Layout, Value};
@@ -183,32 +183,69 @@ impl Layout {
     /// or an empty varying string. An unknown field name, a field given
     /// twice, a text too long, a number out of range or a malformed number
     /// is an [`EncodeError`] naming the field.
+    ///
+    /// A copybook layout ([`from_copybook`](Self::from_copybook)) encodes
+    /// exactly as it decodes: columns not given are zero (text and `FILLER`
+    /// spaces in their code page); decimals are rescaled exactly to the PIC
+    /// scale and must fit its digits; zoned numbers take their code page's
+    /// digits and sign (overpunched or separate), packed numbers sign C / D
+    /// (F when unsigned), binaries their byte order and size, COMP-1 /
+    /// COMP-2 the layout's float format. `OCCURS DEPENDING ON` counters are
+    /// columns like any other (0 if not given): give the counter with the
+    /// occurrences; a counter over its table's maximum, or a value given
+    /// past its count, is an error. Numeric-edited items and JSON table
+    /// columns cannot be encoded.
+    ///
+    /// ```
+    /// use drx_layouts::{Copybook, CopybookLayoutOptions, Layout};
+    ///
+    /// let text = "       01  REC.\n\
+    ///             \x20          05  CUST-ID  PIC 9(3).\n\
+    ///             \x20          05  AMT      PIC S9(3)V99 COMP-3.\n";
+    /// let copybook = Copybook::parse("rec.cob", text)?;
+    /// let layout = Layout::from_copybook("rec.cob", &copybook, &CopybookLayoutOptions::default())?;
+    /// let record = layout.encode([("cust_id", "42"), ("amt", "-10")])?;
+    /// assert_eq!(record, [0xF0, 0xF4, 0xF2, 0x01, 0x00, 0x0D]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn encode<'v>(
         &self,
         values: impl IntoIterator<Item = (&'v str, &'v str)>,
     ) -> Result<Vec<u8>, EncodeError> {
         self.encodes()?;
-        encode::encode_texts(self, values)
+        match &self.cobol {
+            Some(plan) => plan.encode_texts(self, values),
+            None => encode::encode_texts(self, values),
+        }
     }
 
     /// Encodes typed values, given by field index, into a record; fields
     /// not given are as in [`encode`](Self::encode). Each value must be of
     /// the field's kind: `Int` for binaries, `Float` for floats, `Decimal`
     /// for decimals (rescaled exactly to the field's scale), `Text` for
-    /// `char`, `Bits` for bits, `DateTime` for `dt_` fields.
+    /// `char`, `Bits` for bits, `DateTime` for `dt_` fields. A copybook
+    /// layout's columns take `Int`, `Decimal`, `Float` or `Text` by their
+    /// type; `Null` leaves a column at its zero.
     pub fn encode_values(&self, values: &[(usize, OwnedValue)]) -> Result<Vec<u8>, EncodeError> {
         self.encodes()?;
-        encode::encode_values(self, values)
+        match &self.cobol {
+            Some(plan) => plan.encode_values(self, values),
+            None => encode::encode_values(self, values),
+        }
     }
 
-    /// Copybook layouts do not encode.
+    /// Every layout encodes from its template record, which must be a
+    /// whole record (a layout always has one; this guards the encoders'
+    /// writes).
     fn encodes(&self) -> Result<(), EncodeError> {
-        if self.cobol.is_some() {
+        if self.template.len() != self.record_len {
             return Err(EncodeError::new(
                 "",
                 format!(
-                    "{} is a copybook layout, which decodes records but does not encode them from field values (give the record's bytes, e.g. as hex)",
-                    self.name
+                    "layout {} has a template of {} bytes for records of {} bytes",
+                    self.name,
+                    self.template.len(),
+                    self.record_len
                 ),
             ));
         }

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use super::encode::Encoding;
 use super::json::json_string;
 use super::{
     CobolPlan, Column, CopybookLayoutOptions, Counter, Elem, Guard, MAX_DEPTH, Node, Occurrence,
@@ -203,6 +204,12 @@ pub(crate) fn build_layout(
         }
         key.push(i);
     }
+    let plan = CobolPlan {
+        columns,
+        counters,
+        invalid: opts.invalid,
+    };
+    let template = template(&all, &plan, record_len);
     Ok(Layout {
         name: name.to_owned(),
         fields,
@@ -215,13 +222,23 @@ pub(crate) fn build_layout(
             trim: opts.trim != Trim::None,
             ..Format::default()
         },
-        template: Vec::new(),
-        cobol: Some(Box::new(CobolPlan {
-            columns,
-            counters,
-            invalid: opts.invalid,
-        })),
+        template,
+        cobol: Some(Box::new(plan)),
     })
+}
+
+/// The record encoding starts from: each item's bytes spaces in its code
+/// page (outer items first, so inner ones win), then every column's zero.
+fn template(all: &[&Tmp<'_>], plan: &CobolPlan, record_len: usize) -> Vec<u8> {
+    let mut record = vec![b' '; record_len];
+    for t in all {
+        let end = (t.entry.offset + t.entry.len).min(record_len);
+        if let Some(bytes) = record.get_mut(t.entry.offset..end) {
+            bytes.fill(t.page.space());
+        }
+    }
+    plan.fill_template(&mut record);
+    record
 }
 
 /// The `OCCURS DEPENDING ON` counters, and for each table id its counter.
@@ -323,6 +340,7 @@ fn elem(b: &Builder<'_>, t: &Tmp<'_>) -> Result<(Elem, FieldType), LayoutError> 
             trim,
             out,
             lenient: t.lenient,
+            enc: Encoding::of(t.item, &t.entry.kind),
         },
         ty,
     ))

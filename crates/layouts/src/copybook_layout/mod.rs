@@ -23,8 +23,15 @@
 //! Records may be shorter than the layout's maximum when their tables are
 //! `OCCURS DEPENDING ON` (variable-length records): a field past the end
 //! of the record is an error unless its occurrence is past its count.
+//!
+//! Such a layout also encodes records (`encode.rs`), exactly inverse to
+//! decoding: from a template of zeros and spaces, each value given is
+//! written in its item's encoding; `OCCURS DEPENDING ON` counters are
+//! columns the caller gives with the occurrences. Numeric-edited items and
+//! JSON table columns cannot be encoded.
 
 mod build;
+mod encode;
 mod json;
 mod options;
 mod read;
@@ -34,6 +41,7 @@ pub use self::options::{CopybookLayoutOptions, OccursColumns};
 
 pub(crate) use self::build::build_layout;
 
+use self::encode::Encoding;
 use crate::value::TextTrim;
 use crate::{Charset, CobolOptions, ElementaryField, InvalidValue};
 
@@ -69,6 +77,8 @@ struct Elem {
     out: Out,
     /// In a `REDEFINES` alternative: a value that fails is null.
     lenient: bool,
+    /// How to write the item (`encode.rs`).
+    enc: Encoding,
 }
 
 /// What an elementary item decodes to.
