@@ -92,9 +92,14 @@ impl Charset {
         &tables[i]
     }
 
-    /// The EBCDIC byte → character table, if this is an EBCDIC charset.
-    fn ebcdic_table(self) -> Option<&'static [char; 256]> {
-        self.code_page().table()
+    /// How the bytes map to text.
+    fn kind(self) -> Kind {
+        match (self, self.code_page().table()) {
+            (_, Some(table)) => Kind::Ebcdic(table),
+            (Charset::Utf8, None) => Kind::Utf8,
+            (Charset::Ascii, None) => Kind::Ascii,
+            _ => Kind::Latin1,
+        }
     }
 
     /// Looks a charset up by a name as written in a layout, ignoring case:
@@ -132,19 +137,13 @@ impl Charset {
     /// Appends the text of `bytes` to `out`; `Err(())` if they are not valid
     /// in this charset (then `out` is unchanged).
     pub(crate) fn decode_into(self, bytes: &[u8], out: &mut String) -> Result<(), ()> {
-        if let Some(table) = self.ebcdic_table() {
-            out.reserve(bytes.len());
-            out.extend(bytes.iter().map(|&b| table[usize::from(b)]));
-            return Ok(());
-        }
-        match self {
-            // EBCDIC charsets returned above.
-            Charset::Latin1
-            | Charset::Ebcdic037
-            | Charset::Ebcdic273
-            | Charset::Ebcdic500
-            | Charset::Ebcdic1047
-            | Charset::Ebcdic1140 => {
+        match self.kind() {
+            Kind::Ebcdic(table) => {
+                out.reserve(bytes.len());
+                out.extend(bytes.iter().map(|&b| table[usize::from(b)]));
+                Ok(())
+            }
+            Kind::Latin1 => {
                 out.reserve(bytes.len() + bytes.len() / 4);
                 let mut rest = bytes;
                 while !rest.is_empty() {
@@ -162,11 +161,11 @@ impl Charset {
                 }
                 Ok(())
             }
-            Charset::Utf8 => {
+            Kind::Utf8 => {
                 out.push_str(std::str::from_utf8(bytes).map_err(|_| ())?);
                 Ok(())
             }
-            Charset::Ascii => {
+            Kind::Ascii => {
                 out.push_str(ascii_str(bytes)?);
                 Ok(())
             }
@@ -176,27 +175,17 @@ impl Charset {
     /// Appends the UTF-8 bytes of `bytes` to `out`; `Err(())` if they are
     /// not valid in this charset (then `out` is unchanged).
     pub(crate) fn decode_utf8_into(self, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), ()> {
-        if let Some(table) = self.ebcdic_table() {
-            out.reserve(bytes.len());
-            let mut buf = [0u8; 4];
-            for &b in bytes {
-                let c = table[usize::from(b)];
-                if c.is_ascii() {
-                    out.push(c as u8);
-                } else {
+        match self.kind() {
+            Kind::Ebcdic(table) => {
+                out.reserve(bytes.len());
+                let mut buf = [0u8; 4];
+                for &b in bytes {
+                    let c = table[usize::from(b)];
                     out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
                 }
+                Ok(())
             }
-            return Ok(());
-        }
-        match self {
-            // EBCDIC charsets returned above.
-            Charset::Latin1
-            | Charset::Ebcdic037
-            | Charset::Ebcdic273
-            | Charset::Ebcdic500
-            | Charset::Ebcdic1047
-            | Charset::Ebcdic1140 => {
+            Kind::Latin1 => {
                 out.reserve(bytes.len() + bytes.len() / 4);
                 let mut rest = bytes;
                 while !rest.is_empty() {
@@ -212,12 +201,12 @@ impl Charset {
                 }
                 Ok(())
             }
-            Charset::Utf8 => {
+            Kind::Utf8 => {
                 std::str::from_utf8(bytes).map_err(|_| ())?;
                 out.extend_from_slice(bytes);
                 Ok(())
             }
-            Charset::Ascii => {
+            Kind::Ascii => {
                 if !bytes.is_ascii() {
                     return Err(());
                 }
@@ -230,20 +219,12 @@ impl Charset {
     /// The number of bytes `text` takes in this charset, or the first
     /// character it cannot represent.
     pub(crate) fn encoded_len(self, text: &str) -> Result<usize, char> {
-        if let Some(table) = self.ebcdic_table() {
-            return match text.chars().find(|c| !table.contains(c)) {
+        match self.kind() {
+            Kind::Ebcdic(table) => match text.chars().find(|c| !table.contains(c)) {
                 Some(c) => Err(c),
                 None => Ok(text.chars().count()),
-            };
-        }
-        match self {
-            // EBCDIC charsets returned above.
-            Charset::Latin1
-            | Charset::Ebcdic037
-            | Charset::Ebcdic273
-            | Charset::Ebcdic500
-            | Charset::Ebcdic1047
-            | Charset::Ebcdic1140 => {
+            },
+            Kind::Latin1 => {
                 let mut n = 0;
                 for c in text.chars() {
                     if u32::from(c) > 0xFF {
@@ -253,8 +234,8 @@ impl Charset {
                 }
                 Ok(n)
             }
-            Charset::Utf8 => Ok(text.len()),
-            Charset::Ascii => match text.chars().find(|c| !c.is_ascii()) {
+            Kind::Utf8 => Ok(text.len()),
+            Kind::Ascii => match text.chars().find(|c| !c.is_ascii()) {
                 Some(c) => Err(c),
                 None => Ok(text.len()),
             },
@@ -264,32 +245,34 @@ impl Charset {
     /// Writes `text` at the start of `out`, which must be at least
     /// [`encoded_len`](Self::encoded_len) bytes (checked before).
     pub(crate) fn encode_into(self, text: &str, out: &mut [u8]) {
-        if let Some(table) = self.ebcdic_table() {
-            for (slot, c) in out.iter_mut().zip(text.chars()) {
-                // encoded_len checked every char is in the table
-                let byte = table.iter().position(|&t| t == c).unwrap_or(0x6F);
-                *slot = u8::try_from(byte).unwrap_or(0x6F);
+        match self.kind() {
+            Kind::Ebcdic(table) => {
+                for (slot, c) in out.iter_mut().zip(text.chars()) {
+                    // encoded_len checked every char is in the table
+                    let byte = table.iter().position(|&t| t == c).unwrap_or(0x6F);
+                    *slot = u8::try_from(byte).unwrap_or(0x6F);
+                }
             }
-            return;
-        }
-        match self {
-            // EBCDIC charsets returned above.
-            Charset::Latin1
-            | Charset::Ebcdic037
-            | Charset::Ebcdic273
-            | Charset::Ebcdic500
-            | Charset::Ebcdic1047
-            | Charset::Ebcdic1140 => {
+            Kind::Latin1 => {
                 for (slot, c) in out.iter_mut().zip(text.chars()) {
                     // encoded_len checked every char is at most 0xFF
                     *slot = u8::try_from(u32::from(c)).unwrap_or(b'?');
                 }
             }
-            Charset::Utf8 | Charset::Ascii => {
+            Kind::Utf8 | Kind::Ascii => {
                 out[..text.len()].copy_from_slice(text.as_bytes());
             }
         }
     }
+}
+
+/// The four ways a charset maps bytes to text.
+enum Kind {
+    Latin1,
+    Utf8,
+    Ascii,
+    /// A single-byte EBCDIC page: its byte → character table.
+    Ebcdic(&'static [char; 256]),
 }
 
 /// `bytes` as a `&str` if they are all ASCII.

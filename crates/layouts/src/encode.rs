@@ -49,17 +49,9 @@ pub(crate) fn encode_texts<'v>(
     layout: &Layout,
     values: impl IntoIterator<Item = (&'v str, &'v str)>,
 ) -> Result<Vec<u8>, EncodeError> {
-    let mut record = layout.template.clone();
-    let mut given = vec![false; layout.fields.len()];
-    for (name, text) in values {
-        let index = layout.field_index(name).ok_or_else(|| {
-            EncodeError::new(name, format!("no such field in layout {}", layout.name))
-        })?;
-        mark_given(&mut given, index, name)?;
-        let field = &layout.fields[index];
-        write_text(&layout.format, field, text, &mut record)
-            .map_err(|message| EncodeError::new(name, message))?;
-    }
+    let (record, _) = by_name(layout, values, |_, field, text, record| {
+        write_text(&layout.format, field, text, record)
+    })?;
     Ok(record)
 }
 
@@ -67,8 +59,45 @@ pub(crate) fn encode_values(
     layout: &Layout,
     values: &[(usize, OwnedValue)],
 ) -> Result<Vec<u8>, EncodeError> {
+    let (record, _) = by_index(layout, values, |_, field, input, record| {
+        write_input(&layout.format, field, input, record)
+    })?;
+    Ok(record)
+}
+
+/// Writes `(field name, text)` pairs onto a copy of the layout's template
+/// with `write`; an unknown name or a field given twice is an error.
+/// Returns the record and which fields were given.
+pub(crate) fn by_name<'v>(
+    layout: &Layout,
+    values: impl IntoIterator<Item = (&'v str, &'v str)>,
+    mut write: impl FnMut(usize, &Field, &str, &mut [u8]) -> Result<(), String>,
+) -> Result<(Vec<u8>, Vec<bool>), EncodeError> {
     let mut record = layout.template.clone();
     let mut given = vec![false; layout.fields.len()];
+    for (name, text) in values {
+        let index = layout.field_index(name).ok_or_else(|| {
+            EncodeError::new(name, format!("no such field in layout {}", layout.name))
+        })?;
+        mark_given(&mut given, index, name)?;
+        write(index, &layout.fields[index], text, &mut record)
+            .map_err(|message| EncodeError::new(name, message))?;
+    }
+    Ok((record, given))
+}
+
+/// Writes typed values, by field index, onto a copy of the layout's
+/// template with `write`; nulls keep the template's value. An index out of
+/// range or a field given twice is an error. Returns the record and which
+/// fields were written (nulls not).
+pub(crate) fn by_index(
+    layout: &Layout,
+    values: &[(usize, OwnedValue)],
+    mut write: impl FnMut(usize, &Field, Input<'_>, &mut [u8]) -> Result<(), String>,
+) -> Result<(Vec<u8>, Vec<bool>), EncodeError> {
+    let mut record = layout.template.clone();
+    let mut given = vec![false; layout.fields.len()];
+    let mut written = vec![false; layout.fields.len()];
     for (index, value) in values {
         let Some(field) = layout.fields.get(*index) else {
             return Err(EncodeError::new(
@@ -84,10 +113,11 @@ pub(crate) fn encode_values(
         if *value == OwnedValue::Null {
             continue;
         }
-        write_input(&layout.format, field, value.into(), &mut record)
+        written[*index] = true;
+        write(*index, field, value.into(), &mut record)
             .map_err(|message| EncodeError::new(&field.name, message))?;
     }
-    Ok(record)
+    Ok((record, written))
 }
 
 fn mark_given(given: &mut [bool], index: usize, name: &str) -> Result<(), EncodeError> {

@@ -388,7 +388,7 @@ fn errors_name_the_column() {
     // Unknown columns and columns given twice.
     let err = l.encode([("nope", "1")]).unwrap_err();
     assert_eq!(err.field, "nope");
-    assert_eq!(err.message, "no such column in layout t.cob");
+    assert_eq!(err.message, "no such field in layout t.cob");
     let err = l.encode([("v", "1"), ("v", "2")]).unwrap_err();
     assert_eq!(err.to_string(), "field v: given more than once");
     let err = l.encode_values(&[(5, OwnedValue::Int(1))]).unwrap_err();

@@ -41,6 +41,7 @@ pub use self::decode::{
 pub use self::fieldmap::{BinarySizes, CopybookOptions, FieldMapEntry};
 pub use self::parser::{Condition, Item, Occurs, SignClause, Usage};
 pub use self::picture::{PicCategory, Picture};
+pub(crate) use self::record::json_string;
 pub use self::record::{Cell, InvalidValue, RecordDecodeError, RecordDecoder, RecordOptions, Trim};
 pub use self::source::SourceFormat;
 

@@ -387,7 +387,7 @@ fn push_columns(node: &Node, suffix: &mut String, out: &mut Vec<String>) {
     }
 }
 
-fn json_string(s: &str, out: &mut String) {
+pub(crate) fn json_string(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {

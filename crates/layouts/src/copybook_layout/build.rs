@@ -4,11 +4,11 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::encode::Encoding;
-use super::json::json_string;
 use super::{
     CobolPlan, Column, CopybookLayoutOptions, Counter, Elem, Guard, MAX_DEPTH, Node, Occurrence,
     OccursColumns, Out,
 };
+use crate::copybook::json_string;
 use crate::layout::Format;
 use crate::value::TextTrim;
 use crate::{

@@ -153,17 +153,10 @@ impl CobolPlan {
         layout: &Layout,
         values: impl IntoIterator<Item = (&'v str, &'v str)>,
     ) -> Result<Vec<u8>, EncodeError> {
-        let mut record = layout.template.clone();
-        let mut given = vec![false; layout.fields.len()];
-        for (name, text) in values {
-            let index = layout.field_index(name).ok_or_else(|| {
-                EncodeError::new(name, format!("no such column in layout {}", layout.name))
+        let (record, given) =
+            crate::encode::by_name(layout, values, |index, field, text, record| {
+                self.write_text(index, field, text, record)
             })?;
-            mark_given(&mut given, index, name)?;
-            let field = &layout.fields[index];
-            self.write_text(index, field, text, &mut record)
-                .map_err(|message| EncodeError::new(name, message))?;
-        }
         self.check_counts(layout, &given, &record)?;
         Ok(record)
     }
@@ -174,28 +167,10 @@ impl CobolPlan {
         layout: &Layout,
         values: &[(usize, OwnedValue)],
     ) -> Result<Vec<u8>, EncodeError> {
-        let mut record = layout.template.clone();
-        let mut given = vec![false; layout.fields.len()];
-        let mut written = vec![false; layout.fields.len()];
-        for (index, value) in values {
-            let Some(field) = layout.fields.get(*index) else {
-                return Err(EncodeError::new(
-                    &format!("#{index}"),
-                    format!(
-                        "no column number {index} in layout {} ({} columns)",
-                        layout.name,
-                        layout.fields.len()
-                    ),
-                ));
-            };
-            mark_given(&mut given, *index, &field.name)?;
-            if *value == OwnedValue::Null {
-                continue;
-            }
-            written[*index] = true;
-            self.write_input(*index, field, value.into(), &mut record)
-                .map_err(|message| EncodeError::new(&field.name, message))?;
-        }
+        let (record, written) =
+            crate::encode::by_index(layout, values, |index, field, input, record| {
+                self.write_input(index, field, input, record)
+            })?;
         self.check_counts(layout, &written, &record)?;
         Ok(record)
     }
@@ -330,13 +305,6 @@ fn kind_name(input: &Input<'_>) -> &'static str {
         Input::Bits(_) => "Bits",
         Input::DateTime(_) => "DateTime",
     }
-}
-
-fn mark_given(given: &mut [bool], index: usize, name: &str) -> Result<(), EncodeError> {
-    if std::mem::replace(&mut given[index], true) {
-        return Err(EncodeError::new(name, "given more than once".to_owned()));
-    }
-    Ok(())
 }
 
 /// Writes the zero of `elem` at `at` (text: spaces). Zero fits every item;

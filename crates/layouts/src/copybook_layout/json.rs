@@ -2,10 +2,10 @@
 //! copybook layout whose tables are [`OccursColumns::Json`](super::OccursColumns)).
 
 use std::fmt;
-use std::fmt::Write as _;
 
 use super::build::counter_offset;
 use super::{CobolPlan, Elem, MAX_DEPTH, Node, Occurrence};
+use crate::copybook::json_string;
 use crate::{DecodeError, Value};
 
 /// An `OCCURS` table of one record, as the value of a JSON column.
@@ -150,23 +150,4 @@ impl fmt::Debug for TableValue<'_> {
             Err(e) => write!(f, "TableValue(<{e}>)"),
         }
     }
-}
-
-/// Appends `s` as a quoted JSON string.
-pub(super) fn json_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
