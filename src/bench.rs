@@ -99,6 +99,20 @@ pub enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// COBOL copybook decoding (issue 5) on one thread: the Cobrix test6
+    /// record and DISPLAY- and COMP-3-heavy records, about 100 MB each,
+    /// in MB/s beside the published copybook-rs and Cobrix figures.
+    Layout {
+        /// Records per workload (default: about 100 MB of each).
+        #[arg(long)]
+        records: Option<u64>,
+        /// Least seconds of decoding per workload and mode.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+        /// Where to work (default: a new directory under the system's temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// The guide's layout.200 as a fixed file: 1,000,000 records cannot have
@@ -188,6 +202,15 @@ pub fn run(what: &BenchCommand) -> Result<()> {
             effect_only: *effect_only,
             skip_rsync: *skip_rsync,
             only: only.clone(),
+            dir: dir.clone(),
+        }),
+        BenchCommand::Layout {
+            records,
+            seconds,
+            dir,
+        } => crate::bench_layout::run(&crate::bench_layout::LayoutBench {
+            records: *records,
+            seconds: *seconds,
             dir: dir.clone(),
         }),
     }

@@ -4,6 +4,7 @@
 //! onto the library crates.
 
 mod bench;
+mod bench_layout;
 mod bench_mirror;
 mod bench_sql;
 mod layout_cmd;

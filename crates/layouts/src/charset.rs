@@ -87,8 +87,17 @@ impl Charset {
                 t
             })
         });
-        let page = self.code_page();
-        let i = CodePage::ALL.iter().position(|&p| p == page).unwrap_or(0);
+        // CodePage::ALL's order.
+        let i = match self {
+            Charset::Ascii => 0,
+            Charset::Latin1 => 1,
+            Charset::Utf8 => 2,
+            Charset::Ebcdic037 => 3,
+            Charset::Ebcdic273 => 4,
+            Charset::Ebcdic500 => 5,
+            Charset::Ebcdic1047 => 6,
+            Charset::Ebcdic1140 => 7,
+        };
         &tables[i]
     }
 
@@ -138,11 +147,7 @@ impl Charset {
     /// in this charset (then `out` is unchanged).
     pub(crate) fn decode_into(self, bytes: &[u8], out: &mut String) -> Result<(), ()> {
         match self.kind() {
-            Kind::Ebcdic(table) => {
-                out.reserve(bytes.len());
-                out.extend(bytes.iter().map(|&b| table[usize::from(b)]));
-                Ok(())
-            }
+            Kind::Ebcdic(_) => self.code_page().decode_into(bytes, out).map_err(|_| ()),
             Kind::Latin1 => {
                 out.reserve(bytes.len() + bytes.len() / 4);
                 let mut rest = bytes;
@@ -176,13 +181,8 @@ impl Charset {
     /// not valid in this charset (then `out` is unchanged).
     pub(crate) fn decode_utf8_into(self, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), ()> {
         match self.kind() {
-            Kind::Ebcdic(table) => {
-                out.reserve(bytes.len());
-                let mut buf = [0u8; 4];
-                for &b in bytes {
-                    let c = table[usize::from(b)];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                }
+            Kind::Ebcdic(_) => {
+                self.code_page().ebcdic_utf8_into(bytes, out);
                 Ok(())
             }
             Kind::Latin1 => {
@@ -287,5 +287,21 @@ fn ascii_str(bytes: &[u8]) -> Result<&str, ()> {
 impl fmt::Display for Charset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_tables_follow_code_page_order() {
+        for page in CodePage::ALL {
+            let blanks = Charset::from_code_page(page).blank_bytes();
+            assert!(blanks[usize::from(page.space())], "{page}");
+            // 0x41 is 'A' in ASCII pages and a no-break space (U+00A0,
+            // above U+0020: not blank) in EBCDIC 037.
+            assert!(!blanks[0x41], "{page}");
+        }
     }
 }

@@ -147,6 +147,19 @@ impl CodePage {
         }
     }
 
+    /// The byte → ASCII byte table of an EBCDIC page ([`NOT_ASCII`] for
+    /// bytes whose character is not ASCII).
+    fn ascii(self) -> Option<&'static [u8; 256]> {
+        match self {
+            CodePage::Ascii | CodePage::Latin1 | CodePage::Utf8 => None,
+            CodePage::Ebcdic037 => Some(&ASCII_037),
+            CodePage::Ebcdic273 => Some(&ASCII_273),
+            CodePage::Ebcdic500 => Some(&ASCII_500),
+            CodePage::Ebcdic1047 => Some(&ASCII_1047),
+            CodePage::Ebcdic1140 => Some(&ASCII_1140),
+        }
+    }
+
     /// The character → byte table of an EBCDIC page for U+0000..=U+00FF
     /// ([`NONE`] where no byte maps to it).
     fn reverse(self) -> Option<&'static [u16; 256]> {
@@ -168,7 +181,21 @@ impl CodePage {
         match (self, self.table()) {
             (_, Some(table)) => {
                 out.reserve(bytes.len());
-                out.extend(bytes.iter().map(|&b| table[usize::from(b)]));
+                let ascii = self.ascii().unwrap_or(&NO_ASCII);
+                // Runs of bytes that all map to ASCII are copied as bytes;
+                // a run with another character goes char by char.
+                let mut buf = [0u8; 64];
+                for run in bytes.chunks(buf.len()) {
+                    let mut high = 0u8;
+                    for (dst, &b) in buf.iter_mut().zip(run) {
+                        *dst = ascii[usize::from(b)];
+                        high |= *dst;
+                    }
+                    match std::str::from_utf8(&buf[..run.len()]) {
+                        Ok(text) if high < 0x80 => out.push_str(text),
+                        _ => out.extend(run.iter().map(|&b| table[usize::from(b)])),
+                    }
+                }
             }
             (CodePage::Ascii, None) => {
                 if let Some(offset) = bytes.iter().position(|b| !b.is_ascii()) {
@@ -192,6 +219,26 @@ impl CodePage {
             _ => out.extend(bytes.iter().map(|&b| char::from(b))),
         }
         Ok(())
+    }
+
+    /// Appends the UTF-8 of EBCDIC `bytes` to `out`; `false` (nothing
+    /// appended) if this is not an EBCDIC page. Bytes that map to ASCII —
+    /// nearly all of a record's text — are mapped through one table in a
+    /// single pass; a text with other characters is redone char by char.
+    pub(crate) fn ebcdic_utf8_into(self, bytes: &[u8], out: &mut Vec<u8>) -> bool {
+        let (Some(table), Some(ascii)) = (self.table(), self.ascii()) else {
+            return false;
+        };
+        let start = out.len();
+        out.extend(bytes.iter().map(|&b| ascii[usize::from(b)]));
+        if out[start..].iter().any(|&a| a >= 0x80) {
+            out.truncate(start);
+            let mut buf = [0u8; 4];
+            for &b in bytes {
+                out.extend_from_slice(table[usize::from(b)].encode_utf8(&mut buf).as_bytes());
+            }
+        }
+        true
     }
 
     /// Encodes `text` and appends the bytes to `out` (which is not cleared).
@@ -323,6 +370,32 @@ const fn reverse_of(table: &[char; 256]) -> [u16; 256] {
     }
     rev
 }
+
+/// In an ASCII table: the byte's character is not ASCII.
+const NOT_ASCII: u8 = 0xFF;
+
+/// An ASCII table with no ASCII byte (never used: every EBCDIC page has one).
+static NO_ASCII: [u8; 256] = [NOT_ASCII; 256];
+
+/// Builds the byte → ASCII byte table of `table` at compile time.
+const fn ascii_of(table: &[char; 256]) -> [u8; 256] {
+    let mut ascii = [NOT_ASCII; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let code = table[byte] as u32;
+        if code < 0x80 {
+            ascii[byte] = code as u8;
+        }
+        byte += 1;
+    }
+    ascii
+}
+
+static ASCII_037: [u8; 256] = ascii_of(&EBCDIC_037);
+static ASCII_273: [u8; 256] = ascii_of(&EBCDIC_273);
+static ASCII_500: [u8; 256] = ascii_of(&EBCDIC_500);
+static ASCII_1047: [u8; 256] = ascii_of(&EBCDIC_1047);
+static ASCII_1140: [u8; 256] = ascii_of(&EBCDIC_1140);
 
 static REV_037: [u16; 256] = reverse_of(&EBCDIC_037);
 static REV_273: [u16; 256] = reverse_of(&EBCDIC_273);

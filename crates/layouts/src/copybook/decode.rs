@@ -222,6 +222,157 @@ fn classify(b: u8, enc: ZonedEncoding) -> Zoned {
     }
 }
 
+/// The value of eight zoned digits in `word` (little-endian load: the
+/// first, most significant digit in the low byte), or `None` if a byte is
+/// not a plain digit of the zone (`0x30` ASCII, `0xF0` EBCDIC).
+fn eight_digits(word: u64, zone: u8) -> Option<u64> {
+    const LANES: u64 = 0x0101_0101_0101_0101;
+    let zones = u64::from(zone) * LANES;
+    let low = word & (0x0F * LANES);
+    if word & (0xF0 * LANES) != zones || (low + 0x06 * LANES) & (0xF0 * LANES) != 0 {
+        return None;
+    }
+    // Pairs, then fours, then all eight (the SWAR digit parse of simdjson).
+    let pairs = low.wrapping_mul(10).wrapping_add(low >> 8);
+    let mask = 0x0000_00FF_0000_00FF;
+    let v = (pairs & mask)
+        .wrapping_mul(100 + (1_000_000 << 32))
+        .wrapping_add(((pairs >> 16) & mask).wrapping_mul(1 + (10_000 << 32)))
+        >> 32;
+    Some(v)
+}
+
+/// The value of `digits` (at most 19 plain zoned digits), or `None` if one
+/// is not a digit of the zone.
+fn zoned_digits_u64(digits: &[u8], zone: u8) -> Option<u64> {
+    let mut value = 0u64;
+    let mut chunks = digits.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        value = value * 100_000_000 + eight_digits(u64::from_le_bytes(w), zone)?;
+    }
+    for &b in chunks.remainder() {
+        let d = b.wrapping_sub(zone);
+        if d > 9 {
+            return None;
+        }
+        value = value * 10 + u64::from(d);
+    }
+    Some(value)
+}
+
+/// The value of at most 38 plain zoned digits, or `None`.
+fn zoned_digits(digits: &[u8], zone: u8) -> Option<i128> {
+    if digits.len() <= 19 {
+        return zoned_digits_u64(digits, zone).map(i128::from);
+    }
+    let mut value: i128 = 0;
+    for part in digits.chunks(19) {
+        let v = zoned_digits_u64(part, zone)?;
+        let exp = u32::try_from(part.len()).ok()?;
+        value = value * 10i128.pow(exp) + i128::from(v);
+    }
+    Some(value)
+}
+
+/// Room for the ASCII digits of a number read by a fast path.
+type DigitBuf = [u8; 40];
+
+/// Copies plain zoned digits of `zone` into `dst` (as long) as ASCII
+/// digits, eight at a time; `None` if one is not a plain digit.
+fn zoned_to_ascii(src: &[u8], zone: u8, dst: &mut [u8]) -> Option<()> {
+    const LANES: u64 = 0x0101_0101_0101_0101;
+    let zones = u64::from(zone) * LANES;
+    let mut from = src.chunks_exact(8);
+    let mut to = dst.chunks_exact_mut(8);
+    for (c, o) in (&mut from).zip(&mut to) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let word = u64::from_le_bytes(w);
+        let low = word & (0x0F * LANES);
+        if word & (0xF0 * LANES) != zones || (low + 0x06 * LANES) & (0xF0 * LANES) != 0 {
+            return None;
+        }
+        o.copy_from_slice(&(low | (0x30 * LANES)).to_le_bytes());
+    }
+    for (&b, o) in from.remainder().iter().zip(to.into_remainder()) {
+        let d = b.wrapping_sub(zone);
+        if d > 9 {
+            return None;
+        }
+        *o = b'0' + d;
+    }
+    Some(())
+}
+
+/// The common case of [`decode_zoned`], without separate signs: optional
+/// leading spaces, then plain digits, with an overpunched sign where the
+/// spec allows one; at most 38 digits. `None` sends anything else (errors
+/// included) to the general loop, which reads the same value from what
+/// this accepts.
+///
+/// Writes the ASCII digits (leading zeros included) into `buf` and returns
+/// how many and whether the number is negative.
+fn zoned_fast_digits(bytes: &[u8], spec: &ZonedSpec, buf: &mut DigitBuf) -> Option<(usize, bool)> {
+    let (zone, space) = match spec.encoding {
+        ZonedEncoding::Ebcdic => (0xF0, 0x40),
+        ZonedEncoding::Ascii => (b'0', b' '),
+    };
+    let start = bytes.iter().position(|&b| b != space)?;
+    let body = &bytes[start..];
+    if body.len() > 38 {
+        return None;
+    }
+    // The overpunch byte: the last (trailing, and unsigned when lenient) or
+    // the first of the field (leading).
+    let (digits, punch, punch_first) = match spec.sign {
+        ZonedSign::Trailing | ZonedSign::Unsigned => {
+            let (&last, rest) = body.split_last()?;
+            (rest, last, false)
+        }
+        ZonedSign::Leading if start == 0 => {
+            let (&first, rest) = body.split_first()?;
+            (rest, first, true)
+        }
+        // Leading spaces: no overpunch; the last byte must be a digit.
+        ZonedSign::Leading => {
+            let (&last, rest) = body.split_last()?;
+            if last.wrapping_sub(zone) > 9 {
+                return None;
+            }
+            (rest, last, false)
+        }
+        ZonedSign::LeadingSeparate | ZonedSign::TrailingSeparate => return None,
+    };
+    let (d, negative) = match classify(punch, spec.encoding) {
+        Zoned::Digit(d) => (d, false),
+        Zoned::Pos(_) | Zoned::Neg(_) if spec.sign == ZonedSign::Unsigned && spec.strict => {
+            return None;
+        }
+        Zoned::Pos(d) => (d, false),
+        Zoned::Neg(d) => (d, true),
+        _ => return None,
+    };
+    let len = digits.len() + 1;
+    let (punch_at, rest) = if punch_first {
+        (0, 1..len)
+    } else {
+        (digits.len(), 0..digits.len())
+    };
+    zoned_to_ascii(digits, zone, &mut buf[rest])?;
+    buf[punch_at] = b'0' + d;
+    Some((len, negative))
+}
+
+/// [`decode_zoned`] through [`zoned_fast_digits`].
+fn decode_zoned_fast(bytes: &[u8], spec: &ZonedSpec) -> Option<Result<Decimal, CobolDecodeError>> {
+    let mut buf = [0u8; 40];
+    let (len, negative) = zoned_fast_digits(bytes, spec, &mut buf)?;
+    let value = zoned_digits(&buf[..len], b'0')?;
+    Some(scaled(if negative { -value } else { value }, spec.scale, 0))
+}
+
 /// Decodes a DISPLAY (zoned decimal) number.
 ///
 /// Leading spaces are skipped (as Cobrix does); an explicit `.` may appear
@@ -229,6 +380,50 @@ fn classify(b: u8, enc: ZonedEncoding) -> Zoned {
 /// value is rescaled exactly, or is an error if that loses digits). A field
 /// of spaces only is [`CobolErrorKind::Blank`].
 pub fn decode_zoned(bytes: &[u8], spec: &ZonedSpec) -> Result<Decimal, CobolDecodeError> {
+    if let Some(d) = zoned_plain(bytes, spec) {
+        return Ok(d);
+    }
+    decode_zoned_fast(bytes, spec).unwrap_or_else(|| decode_zoned_loop(bytes, spec))
+}
+
+/// The most common DISPLAY number, in one pass: at most 18 digits, no
+/// leading space, a trailing overpunched sign (EBCDIC) or none, a scale of
+/// 0 to 18. `None` sends anything else (errors included) to the general
+/// paths, which read the same value from what this accepts.
+#[inline]
+pub(crate) fn zoned_plain(bytes: &[u8], spec: &ZonedSpec) -> Option<Decimal> {
+    let (&last, head) = bytes.split_last()?;
+    if head.len() >= 18 || !(0..=18).contains(&spec.scale) {
+        return None;
+    }
+    let zone = match spec.encoding {
+        ZonedEncoding::Ebcdic => 0xF0,
+        ZonedEncoding::Ascii => b'0',
+    };
+    let mut value = 0u64;
+    for &b in head {
+        let d = b.wrapping_sub(zone);
+        if d > 9 {
+            return None;
+        }
+        value = value * 10 + u64::from(d);
+    }
+    let digit = last & 0x0F;
+    let negative = match (spec.encoding, last >> 4, spec.sign) {
+        _ if digit > 9 => return None,
+        (ZonedEncoding::Ebcdic, 0xF, ZonedSign::Trailing | ZonedSign::Unsigned)
+        | (ZonedEncoding::Ebcdic, 0xC, ZonedSign::Trailing)
+        | (ZonedEncoding::Ascii, 0x3, ZonedSign::Trailing | ZonedSign::Unsigned) => false,
+        (ZonedEncoding::Ebcdic, 0xD, ZonedSign::Trailing) => true,
+        _ => return None,
+    };
+    let value = i128::from(value * 10 + u64::from(digit));
+    let scale = u8::try_from(spec.scale).ok()?;
+    Some(Decimal::new(if negative { -value } else { value }, scale))
+}
+
+/// [`decode_zoned`] byte by byte: every case, and every error.
+fn decode_zoned_loop(bytes: &[u8], spec: &ZonedSpec) -> Result<Decimal, CobolDecodeError> {
     let (mut body, mut base) = (bytes, 0usize);
     let mut negative = false;
     match spec.sign {
@@ -307,10 +502,90 @@ pub fn decode_zoned(bytes: &[u8], spec: &ZonedSpec) -> Result<Decimal, CobolDeco
     }
 }
 
+/// Each byte of two digit nibbles as its value 0–99; 0xFF where a nibble
+/// is above 9.
+const PACKED_PAIRS: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let (hi, lo) = (b >> 4, b & 0x0F);
+        if hi <= 9 && lo <= 9 {
+            t[b] = (hi * 10 + lo) as u8;
+        }
+        b += 1;
+    }
+    t
+};
+
+/// The digits of `head` (at most 9 bytes, 18 digits), or `None` if a
+/// nibble is above 9.
+fn packed_pairs_u64(head: &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for &b in head {
+        let pair = PACKED_PAIRS[usize::from(b)];
+        if pair > 99 {
+            return None;
+        }
+        value = value * 100 + u64::from(pair);
+    }
+    Some(value)
+}
+
+/// The common case of [`decode_packed`]: valid digits and sign, at most
+/// 38 digits. `None` sends anything else to the checking loop.
+fn decode_packed_fast(bytes: &[u8], scale: i32) -> Option<Result<Decimal, CobolDecodeError>> {
+    let (&last, head) = bytes.split_last()?;
+    if head.len() > 18 || last >> 4 > 9 {
+        return None;
+    }
+    let negative = match last & 0x0F {
+        0xC | 0xF => false,
+        0xD | 0xB => true,
+        _ => return None,
+    };
+    let mut value: i128 = 0;
+    for part in head.chunks(9) {
+        let v = packed_pairs_u64(part)?;
+        let exp = u32::try_from(2 * part.len()).ok()?;
+        value = value * 10i128.pow(exp) + i128::from(v);
+    }
+    value = value * 10 + i128::from(last >> 4);
+    Some(scaled(if negative { -value } else { value }, scale, 0))
+}
+
+/// The ASCII digits of a valid packed number of at most 37 digits, into
+/// `buf`: how many and whether negative. `None` sends anything else to
+/// [`decode_packed`].
+fn packed_fast_digits(bytes: &[u8], buf: &mut DigitBuf) -> Option<(usize, bool)> {
+    let (&last, head) = bytes.split_last()?;
+    if head.len() > 18 || last >> 4 > 9 {
+        return None;
+    }
+    let negative = match last & 0x0F {
+        0xC | 0xF => false,
+        0xD | 0xB => true,
+        _ => return None,
+    };
+    for (&b, pair) in head.iter().zip(buf.chunks_exact_mut(2)) {
+        if PACKED_PAIRS[usize::from(b)] > 99 {
+            return None;
+        }
+        pair[0] = b'0' + (b >> 4);
+        pair[1] = b'0' + (b & 0x0F);
+    }
+    buf[2 * head.len()] = b'0' + (last >> 4);
+    Some((2 * head.len() + 1, negative))
+}
+
 /// Decodes a packed decimal (COMP-3) number: two digits a byte, the last
 /// nibble the sign — C or F positive (F "unsigned"), D or B negative (B
 /// is IBM's alternative minus; A and E are rejected).
 pub fn decode_packed(bytes: &[u8], scale: i32) -> Result<Decimal, CobolDecodeError> {
+    decode_packed_fast(bytes, scale).unwrap_or_else(|| decode_packed_loop(bytes, scale))
+}
+
+/// [`decode_packed`] nibble by nibble: every case, and every error.
+fn decode_packed_loop(bytes: &[u8], scale: i32) -> Result<Decimal, CobolDecodeError> {
     let Some((&last, head)) = bytes.split_last() else {
         return Err(err(0, CobolErrorKind::Blank));
     };
@@ -524,6 +799,30 @@ impl ElementaryField {
         })
     }
 
+    /// How to read the field as a DISPLAY number under `opts`, if it is a
+    /// zoned item that is not BLANK WHEN ZERO (for callers that decode the
+    /// common case themselves: [`zoned_plain`]).
+    pub(crate) fn zoned_spec(&self, opts: &CobolOptions) -> Option<ZonedSpec> {
+        match self.kind {
+            Kind::Zoned(sign) if !self.blank_when_zero => Some(ZonedSpec {
+                encoding: if opts.code_page.is_ebcdic() {
+                    ZonedEncoding::Ebcdic
+                } else {
+                    ZonedEncoding::Ascii
+                },
+                sign,
+                scale: self.scale,
+                strict: opts.strict_sign,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The PIC scale of a packed (COMP-3) item, if it is one.
+    pub(crate) fn packed_scale(&self) -> Option<i32> {
+        (self.kind == Kind::Packed).then_some(self.scale)
+    }
+
     /// Whether the field is text (PIC X / A, or no PIC and not a float).
     pub fn is_text(&self) -> bool {
         self.kind == Kind::Text
@@ -596,6 +895,52 @@ impl ElementaryField {
             Kind::Text | Kind::Float => Err(err(0, CobolErrorKind::WrongType)),
         };
         r.map_err(|e| self.locate(e, offset))
+    }
+
+    /// Decodes the field as an exact number at `offset`, like
+    /// [`decimal_at`](Self::decimal_at), and appends its canonical text
+    /// (the [`Decimal`] display: `-12.50`, `0.05`, `7`) to `out`, without
+    /// going through `fmt`. On error `out` is unchanged.
+    pub fn decimal_text_at(
+        &self,
+        record: &[u8],
+        offset: usize,
+        opts: &CobolOptions,
+        out: &mut String,
+    ) -> Result<(), CobolDecodeError> {
+        let bytes = self.bytes(record, offset)?;
+        let scale = usize::try_from(self.scale).ok().filter(|&s| s <= 38);
+        if let Some(scale) = scale
+            && !self.blank_when_zero
+        {
+            let encoding = if opts.code_page.is_ebcdic() {
+                ZonedEncoding::Ebcdic
+            } else {
+                ZonedEncoding::Ascii
+            };
+            let mut buf = [0u8; 40];
+            let digits = match self.kind {
+                Kind::Zoned(sign) => zoned_fast_digits(
+                    bytes,
+                    &ZonedSpec {
+                        encoding,
+                        sign,
+                        scale: self.scale,
+                        strict: opts.strict_sign,
+                    },
+                    &mut buf,
+                ),
+                Kind::Packed => packed_fast_digits(bytes, &mut buf),
+                _ => None,
+            };
+            if let Some((len, negative)) = digits {
+                write_digits(negative, &buf[..len], scale, out);
+                return Ok(());
+            }
+        }
+        let d = self.decimal_at(record, offset, opts)?;
+        write_decimal(d, out);
+        Ok(())
     }
 
     /// Decodes a COMP-1 / COMP-2 field's first occurrence.
@@ -740,4 +1085,221 @@ pub fn elementary_fields(copybook: &Copybook) -> Vec<ElementaryField> {
         .zip(items)
         .filter_map(|(e, it)| ElementaryField::new(e, it))
         .collect()
+}
+
+/// Appends the canonical text of `d` (as its `Display`) to `out`, the
+/// digits through `itoa`'s 64-bit path when they fit.
+fn write_decimal(d: Decimal, out: &mut String) {
+    let unscaled = d.unscaled();
+    let mut buf = itoa::Buffer::new();
+    let digits = match u64::try_from(unscaled.unsigned_abs()) {
+        Ok(small) => buf.format(small),
+        Err(_) => buf.format(unscaled.unsigned_abs()),
+    };
+    write_digits(unscaled < 0, digits.as_bytes(), usize::from(d.scale()), out);
+}
+
+/// Appends the canonical text of the number `digits` (ASCII digits,
+/// leading zeros allowed) × 10^-`scale`, negative if `negative` and not
+/// zero: exactly `Decimal`'s display (`-12.50`, `0.05`, `7`, `0.00`).
+fn write_digits(negative: bool, digits: &[u8], scale: usize, out: &mut String) {
+    let first = digits
+        .iter()
+        .position(|&c| c != b'0')
+        .unwrap_or(digits.len());
+    let sig = &digits[first..];
+    // The text is built in one stack buffer and appended at once: at most
+    // a sign, "0.", 38 digits of scale and the significant digits.
+    let mut buf = [0u8; 96];
+    let mut n = 0;
+    let mut put = |s: &[u8]| {
+        let end = (n + s.len()).min(buf.len());
+        buf[n..end].copy_from_slice(&s[..end - n]);
+        n = end;
+    };
+    if negative && !sig.is_empty() {
+        put(b"-");
+    }
+    if scale == 0 {
+        put(if sig.is_empty() { b"0" } else { sig });
+    } else if sig.len() > scale {
+        let (int, frac) = sig.split_at(sig.len() - scale);
+        put(int);
+        put(b".");
+        put(frac);
+    } else {
+        put(b"0.");
+        put(&ZEROS[..scale - sig.len()]);
+        put(sig);
+    }
+    // Only ASCII digits, '-' and '.' were written.
+    out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or(""));
+}
+
+/// Enough zeros to pad any scale.
+const ZEROS: [u8; 40] = [b'0'; 40];
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Bytes of zoned numbers: digits, overpunches, signs, points, spaces
+    /// and others, in both encodings.
+    fn zoned_byte() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            8 => 0xF0u8..=0xF9,
+            8 => b'0'..=b'9',
+            1 => 0xC0u8..=0xC9,
+            1 => 0xD0u8..=0xD9,
+            1 => prop::sample::select(vec![
+                0x40u8, 0x4B, 0x4E, 0x60, b' ', b'.', b'+', b'-', b'{', b'}', b'A', b'J', b'p',
+                0xFA, 0x00,
+            ]),
+        ]
+    }
+
+    fn any_spec() -> impl Strategy<Value = ZonedSpec> {
+        (
+            prop::sample::select(vec![ZonedEncoding::Ebcdic, ZonedEncoding::Ascii]),
+            prop::sample::select(vec![
+                ZonedSign::Unsigned,
+                ZonedSign::Trailing,
+                ZonedSign::Leading,
+                ZonedSign::TrailingSeparate,
+                ZonedSign::LeadingSeparate,
+            ]),
+            -3i32..42,
+            any::<bool>(),
+        )
+            .prop_map(|(encoding, sign, scale, strict)| ZonedSpec {
+                encoding,
+                sign,
+                scale,
+                strict,
+            })
+    }
+
+    /// Mostly plain digits of one zone, for the fast path's sake.
+    fn plain_zoned(zone: u8) -> impl Strategy<Value = Vec<u8>> {
+        (
+            0usize..4,
+            prop::collection::vec(0u8..10, 1..45),
+            0xC0u8..=0xD9,
+        )
+            .prop_map(move |(spaces, digits, punch)| {
+                let mut v = vec![if zone == 0xF0 { 0x40 } else { b' ' }; spaces];
+                v.extend(digits.iter().map(|d| zone | d));
+                if punch & 0x0F <= 9
+                    && zone == 0xF0
+                    && let Some(last) = v.last_mut()
+                {
+                    *last = punch;
+                }
+                v
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn zoned_fast_path_agrees_with_the_loop(
+            bytes in prop_oneof![
+                prop::collection::vec(zoned_byte(), 0..45),
+                plain_zoned(0xF0),
+                plain_zoned(b'0'),
+            ],
+            spec in any_spec(),
+        ) {
+            let want = decode_zoned_loop(&bytes, &spec);
+            if let Some(got) = decode_zoned_fast(&bytes, &spec) {
+                prop_assert_eq!(&got, &want);
+            }
+            prop_assert_eq!(decode_zoned(&bytes, &spec), want);
+        }
+
+        #[test]
+        fn packed_fast_path_agrees_with_the_loop(
+            bytes in prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..22),
+                prop::collection::vec(prop::sample::select(vec![0x00u8, 0x12, 0x99, 0x90, 0x09, 0x45]), 0..21)
+                    .prop_flat_map(|head| prop::sample::select(vec![0x0Cu8, 0x1D, 0x9F, 0x3B, 0x4A, 0xAC])
+                        .prop_map(move |last| { let mut v = head.clone(); v.push(last); v })),
+            ],
+            scale in -3i32..42,
+        ) {
+            let want = decode_packed_loop(&bytes, scale);
+            if let Some(got) = decode_packed_fast(&bytes, scale) {
+                prop_assert_eq!(&got, &want);
+            }
+            prop_assert_eq!(decode_packed(&bytes, scale), want);
+        }
+
+        #[test]
+        fn text_of_digits_is_the_decimal_display(
+            unscaled in prop_oneof![any::<i64>().prop_map(i128::from), any::<i128>(), -1000i128..1000],
+            scale in 0u8..=38,
+        ) {
+            let d = Decimal::new(unscaled, scale);
+            let mut text = String::new();
+            write_decimal(d, &mut text);
+            prop_assert_eq!(text, d.to_string());
+        }
+    }
+
+    #[test]
+    fn leading_sign_after_spaces_is_not_an_overpunch() {
+        let spec = ZonedSpec {
+            encoding: ZonedEncoding::Ascii,
+            sign: ZonedSign::Leading,
+            scale: 0,
+            strict: false,
+        };
+        assert_eq!(decode_zoned(b" 1", &spec), Ok(Decimal::new(1, 0)));
+        assert_eq!(decode_zoned(b" 12", &spec), Ok(Decimal::new(12, 0)));
+        assert_eq!(decode_zoned(b"J2", &spec), Ok(Decimal::new(-12, 0)));
+        assert!(decode_zoned(b" 1J", &spec).is_err());
+    }
+
+    #[test]
+    fn decimal_text_equals_decimal_display() {
+        let text = "       01  R.\n\
+                    \x20          05  A  PIC S9(5)V99.\n\
+                    \x20          05  B  PIC 9(3)V9(3) COMP-3.\n\
+                    \x20          05  C  PIC S9(4) COMP.\n\
+                    \x20          05  D  PIC S9(3) SIGN LEADING.\n";
+        let cb = Copybook::parse("t.cob", text).unwrap();
+        let fields = elementary_fields(&cb);
+        let opts = CobolOptions::default();
+        let records: [&[u8]; 3] = [
+            &[
+                0xF0, 0xF0, 0xF1, 0xF2, 0xF3, 0xF4, 0xD5, 0x00, 0x12, 0x3F, 0xFF, 0x85, 0xD1, 0xF2,
+                0xF3,
+            ],
+            &[
+                0x40, 0x40, 0x40, 0xF0, 0xF0, 0xF0, 0xC0, 0x00, 0x00, 0x5D, 0x00, 0x00, 0xC0, 0xF0,
+                0xF0,
+            ],
+            &[
+                0xF0, 0x4B, 0xF1, 0xF2, 0xF3, 0xF4, 0xD5, 0x0A, 0x12, 0x3F, 0xFF, 0x85, 0xF1, 0xF2,
+                0xF3,
+            ],
+        ];
+        for record in records {
+            for f in &fields {
+                let mut text = String::from("x");
+                let got = f.decimal_text_at(record, f.offset, &opts, &mut text);
+                match f.decimal_at(record, f.offset, &opts) {
+                    Ok(d) => {
+                        assert_eq!(got, Ok(()));
+                        assert_eq!(text, format!("x{d}"), "{}", f.name);
+                    }
+                    Err(e) => {
+                        assert_eq!(got, Err(e));
+                        assert_eq!(text, "x");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -33,6 +33,7 @@ use std::fmt;
 
 use thiserror::Error;
 
+pub(crate) use self::decode::zoned_plain;
 pub use self::decode::{
     CobolDecodeError, CobolErrorKind, CobolOptions, CobolValue, ElementaryField, FloatFormat,
     ZonedEncoding, ZonedSign, ZonedSpec, decode_binary, decode_edited, decode_float, decode_packed,

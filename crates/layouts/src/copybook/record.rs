@@ -237,6 +237,36 @@ struct Node {
     children: Vec<Node>,
 }
 
+/// One column of a copybook whose items all lie at fixed places.
+#[derive(Debug, Clone)]
+struct Step {
+    elem: ElementaryField,
+    at: usize,
+    lenient: bool,
+}
+
+/// The columns of `node`'s occurrences, the first at `start`, as steps.
+fn flatten(node: &Node, start: usize, out: &mut Vec<Step>) {
+    if node.dropped {
+        return;
+    }
+    for i in 0..node.max {
+        let at = start + i * node.item_len;
+        match &node.elem {
+            Some(e) => out.push(Step {
+                elem: e.clone(),
+                at,
+                lenient: node.lenient,
+            }),
+            None => {
+                for c in &node.children {
+                    flatten(c, at + c.rel, out);
+                }
+            }
+        }
+    }
+}
+
 /// Decodes whole records of a copybook into flat columns; see the module
 /// documentation for the shape of the output.
 ///
@@ -267,9 +297,11 @@ pub struct RecordDecoder {
     /// JSON-escaped, quoted column names followed by `:`.
     json_keys: Vec<String>,
     counters: Vec<ElementaryField>,
+    /// For a copybook without OCCURS DEPENDING ON (every item at a fixed
+    /// place): its elementary items in column order, decoded in one loop.
+    flat: Option<Vec<Step>>,
     opts: RecordOptions,
     text: String,
-    scratch: String,
     slots: Vec<Slot>,
     /// The present count of each OCCURS DEPENDING ON table decoded, in
     /// decoding order (what the nested writer reads back).
@@ -463,6 +495,13 @@ impl RecordDecoder {
                 k
             })
             .collect();
+        let flat = counters.is_empty().then(|| {
+            let mut steps = Vec::with_capacity(columns.len());
+            for r in &roots {
+                flatten(r, 0, &mut steps);
+            }
+            steps
+        });
         Ok(RecordDecoder {
             slots: Vec::with_capacity(columns.len()),
             roots,
@@ -470,9 +509,9 @@ impl RecordDecoder {
             json_keys,
             counter_values: vec![CounterValue::Unset; counters.len()],
             counters,
+            flat,
             opts,
             text: String::new(),
-            scratch: String::new(),
             counts: Vec::new(),
             record_len: 0,
         })
@@ -494,11 +533,34 @@ impl RecordDecoder {
         self.slots.clear();
         self.counts.clear();
         self.counter_values.fill(CounterValue::Unset);
+        if let Some(steps) = &self.flat {
+            for step in steps {
+                let slot = value(
+                    &self.opts,
+                    &mut self.text,
+                    record,
+                    &step.elem,
+                    step.at,
+                    step.lenient,
+                )
+                .map_err(|error| RecordDecodeError::Field {
+                    record: number,
+                    error,
+                })?;
+                self.slots.push(slot);
+            }
+            self.record_len = self
+                .roots
+                .iter()
+                .map(|r| r.item_len * r.max)
+                .max()
+                .unwrap_or(0);
+            return Ok(());
+        }
         let mut ctx = Ctx {
             counters: &self.counters,
             opts: &self.opts,
             text: &mut self.text,
-            scratch: &mut self.scratch,
             slots: &mut self.slots,
             counts: &mut self.counts,
             counter_values: &mut self.counter_values,
@@ -770,7 +832,6 @@ struct Ctx<'a, 'r> {
     counters: &'a [ElementaryField],
     opts: &'a RecordOptions,
     text: &'a mut String,
-    scratch: &'a mut String,
     slots: &'a mut Vec<Slot>,
     counts: &'a mut Vec<usize>,
     counter_values: &'a mut [CounterValue],
@@ -889,63 +950,94 @@ impl Ctx<'_, '_> {
         at: usize,
         node: &Node,
     ) -> Result<Slot, RecordDecodeError> {
-        let opts = &self.opts.cobol;
-        let a = self.text.len();
-        let r = if e.is_text() {
-            self.scratch.clear();
-            e.text_into_at(self.record, at, opts, self.scratch)
-                .map(|()| {
-                    let s = self.scratch.as_str();
-                    let blank = |c: char| c <= ' ';
-                    let s = match self.opts.trim {
-                        Trim::None => s,
-                        Trim::Left => s.trim_start_matches(blank),
-                        Trim::Right => s.trim_end_matches(blank),
-                        Trim::Both => s.trim_matches(blank),
-                    };
-                    self.text.push_str(s);
-                    Slot::Text(a, self.text.len())
-                })
-        } else if e.is_float() {
-            e.float_at(self.record, at, opts).map(|f| {
-                if !f.is_finite() {
-                    return Slot::Null;
-                }
-                let mut buf = ryu::Buffer::new();
-                #[allow(clippy::cast_possible_truncation)]
-                let s = if e.len == 4 {
-                    buf.format_finite(f as f32)
-                } else {
-                    buf.format_finite(f)
-                };
-                self.text.push_str(s);
-                Slot::Number(a, self.text.len())
-            })
-        } else {
-            let d = e.decimal_at(self.record, at, opts);
-            if let Some(v) = node
-                .sets_counter
-                .and_then(|k| self.counter_values.get_mut(k))
-            {
+        let r = match node
+            .sets_counter
+            .and_then(|k| self.counter_values.get_mut(k))
+        {
+            // A counter: its value is kept for the tables it governs.
+            Some(v) => {
+                let d = e.decimal_at(self.record, at, &self.opts.cobol);
                 *v = match d {
                     Ok(d) => CounterValue::Value(d, at),
                     Err(_) => CounterValue::Invalid(at),
                 };
+                let a = self.text.len();
+                d.map(|d| {
+                    d.write_to(self.text);
+                    Slot::Number(a, self.text.len())
+                })
+                .or_else(|e| lenient(self.opts, node.lenient, e))
             }
-            d.map(|d| {
-                let _ = write!(self.text, "{d}");
-                Slot::Number(a, self.text.len())
-            })
+            None => value(self.opts, self.text, self.record, e, at, node.lenient),
         };
-        match r {
-            Ok(s) => Ok(s),
-            Err(_) if node.lenient || self.opts.invalid == InvalidValue::Null => Ok(Slot::Null),
-            Err(error) => Err(RecordDecodeError::Field {
-                record: self.number,
-                error,
-            }),
-        }
+        r.map_err(|error| RecordDecodeError::Field {
+            record: self.number,
+            error,
+        })
     }
+}
+
+/// A value that failed: null in a `REDEFINES` alternative or when invalid
+/// values are null, else the error.
+fn lenient(
+    opts: &RecordOptions,
+    lenient: bool,
+    e: CobolDecodeError,
+) -> Result<Slot, CobolDecodeError> {
+    if lenient || opts.invalid == InvalidValue::Null {
+        Ok(Slot::Null)
+    } else {
+        Err(e)
+    }
+}
+
+/// Decodes the elementary item `e` at `at` and appends its text to `text`:
+/// text decoded from the code page and trimmed (by narrowing the slot, not
+/// copying), numbers as their exact text, floats as the shortest text.
+fn value(
+    opts: &RecordOptions,
+    text: &mut String,
+    record: &[u8],
+    e: &ElementaryField,
+    at: usize,
+    is_lenient: bool,
+) -> Result<Slot, CobolDecodeError> {
+    let cobol = &opts.cobol;
+    let a = text.len();
+    let r = if e.is_text() {
+        e.text_into_at(record, at, cobol, text).map(|()| {
+            let s = text.get(a..).unwrap_or("");
+            let blank = |c: char| c <= ' ';
+            let start = match opts.trim {
+                Trim::Left | Trim::Both => s.len() - s.trim_start_matches(blank).len(),
+                Trim::None | Trim::Right => 0,
+            };
+            let end = match opts.trim {
+                Trim::Right | Trim::Both => s.trim_end_matches(blank).len().max(start),
+                Trim::None | Trim::Left => s.len(),
+            };
+            Slot::Text(a + start, a + end)
+        })
+    } else if e.is_float() {
+        e.float_at(record, at, cobol).map(|f| {
+            if !f.is_finite() {
+                return Slot::Null;
+            }
+            let mut buf = ryu::Buffer::new();
+            #[allow(clippy::cast_possible_truncation)]
+            let s = if e.len == 4 {
+                buf.format_finite(f as f32)
+            } else {
+                buf.format_finite(f)
+            };
+            text.push_str(s);
+            Slot::Number(a, text.len())
+        })
+    } else {
+        e.decimal_text_at(record, at, cobol, text)
+            .map(|()| Slot::Number(a, text.len()))
+    };
+    r.or_else(|e| lenient(opts, is_lenient, e))
 }
 
 #[cfg(test)]

@@ -334,6 +334,8 @@ fn elem(b: &Builder<'_>, t: &Tmp<'_>) -> Result<(Elem, FieldType), LayoutError> 
     };
     Ok((
         Elem {
+            zoned: field.zoned_spec(&cobol_options(b.opts, t.page)),
+            packed: field.packed_scale(),
             field,
             opts: cobol_options(b.opts, t.page),
             charset: Charset::from_code_page(t.page),

@@ -43,7 +43,7 @@ pub(crate) use self::build::build_layout;
 
 use self::encode::Encoding;
 use crate::value::TextTrim;
-use crate::{Charset, CobolOptions, ElementaryField, InvalidValue};
+use crate::{Charset, CobolOptions, ElementaryField, InvalidValue, ZonedSpec};
 
 /// How to read the columns of a copybook layout, one entry per field.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +75,10 @@ struct Elem {
     charset: Charset,
     trim: TextTrim,
     out: Out,
+    /// For a zoned item: how to read its common case in one pass.
+    zoned: Option<ZonedSpec>,
+    /// For a packed item: its scale.
+    packed: Option<i32>,
     /// In a `REDEFINES` alternative: a value that fails is null.
     lenient: bool,
     /// How to write the item (`encode.rs`).

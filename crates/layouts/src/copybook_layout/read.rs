@@ -98,10 +98,23 @@ impl CobolPlan {
                     (true, _) => Value::Float(f),
                 }
             }),
-            Out::Decimal => elem
-                .field
-                .decimal_at(record, at, &elem.opts)
-                .map(Value::Decimal),
+            Out::Decimal => {
+                // The common DISPLAY and packed numbers straight from their
+                // bytes, anything else (errors included) by the decoder.
+                let bytes = record.get(at..at + elem.field.len);
+                let plain = match (bytes, &elem.zoned, elem.packed) {
+                    (Some(b), Some(spec), _) => crate::copybook::zoned_plain(b, spec),
+                    (Some(b), None, Some(scale)) => crate::decode_packed(b, scale).ok(),
+                    _ => None,
+                };
+                match plain {
+                    Some(d) => Ok(Value::Decimal(d)),
+                    None => elem
+                        .field
+                        .decimal_at(record, at, &elem.opts)
+                        .map(Value::Decimal),
+                }
+            }
             Out::Int => elem
                 .field
                 .decimal_at(record, at, &elem.opts)
