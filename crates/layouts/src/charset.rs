@@ -143,6 +143,16 @@ impl Charset {
         self.code_page().space()
     }
 
+    /// Whether `bytes` are valid text in this charset (only ASCII and
+    /// UTF-8 can fail).
+    pub(crate) fn accepts(self, bytes: &[u8]) -> bool {
+        match self.kind() {
+            Kind::Ascii => bytes.is_ascii(),
+            Kind::Utf8 => std::str::from_utf8(bytes).is_ok(),
+            Kind::Latin1 | Kind::Ebcdic(_) => true,
+        }
+    }
+
     /// Appends the text of `bytes` to `out`; `Err(())` if they are not valid
     /// in this charset (then `out` is unchanged).
     pub(crate) fn decode_into(self, bytes: &[u8], out: &mut String) -> Result<(), ()> {

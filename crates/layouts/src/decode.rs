@@ -14,7 +14,8 @@ pub struct RecordView<'a> {
 }
 
 impl<'a> RecordView<'a> {
-    /// `bytes` must be exactly `layout.record_len()` long.
+    /// `bytes` are the record's first `layout.record_len()` bytes, or the
+    /// whole record when it is shorter (at least `min_record_len()`).
     pub(crate) fn new(layout: &'a Layout, bytes: &'a [u8]) -> RecordView<'a> {
         RecordView { layout, bytes }
     }
@@ -25,7 +26,8 @@ impl<'a> RecordView<'a> {
     }
 
     /// The record's bytes: its first `record_len` bytes (extra bytes of a
-    /// longer record are left out).
+    /// longer record are left out; a shorter copybook record, see
+    /// [`Layout::min_record_len`], is whole).
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes
     }

@@ -68,7 +68,9 @@ impl std::error::Error for DecodeError {}
 /// The ways record bytes can fail to decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum DecodeErrorKind {
-    /// The record is shorter than the layout's record length.
+    /// The record is shorter than the layout's record length (for a
+    /// copybook layout with OCCURS DEPENDING ON, its
+    /// [`min_record_len`](crate::Layout::min_record_len)).
     #[error("record is {len} bytes, shorter than the {need} bytes of the layout")]
     ShortRecord {
         /// Length of the record given.

@@ -102,7 +102,8 @@ impl Layout {
         self.min_len
     }
 
-    /// The display name given to [`parse`](Self::parse).
+    /// The display name given to [`parse`](Self::parse) or
+    /// [`from_copybook`](Self::from_copybook).
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -117,7 +118,9 @@ impl Layout {
         self.fields.iter().position(|f| f.name == name)
     }
 
-    /// The total bytes of a record: the sum of the field sizes.
+    /// The total bytes of a record: the sum of the field sizes for a VOS
+    /// layout; for a copybook, its largest 01 record (tables at their
+    /// maximum size, REDEFINES overlapping, FILLER included).
     pub fn record_len(&self) -> usize {
         self.record_len
     }
@@ -137,13 +140,17 @@ impl Layout {
         self.format.byte_order
     }
 
-    /// The charset of `char` fields (default ISO-8859-1).
+    /// The charset of `char` fields (default ISO-8859-1); for a copybook
+    /// layout, its code page (items may have their own, see
+    /// [`CopybookLayoutOptions::field_code_pages`]).
     pub fn charset(&self) -> Charset {
         self.format.charset
     }
 
-    /// Whether `char(n)` values are right-trimmed of spaces (`trim: right;`,
-    /// the default) or kept whole (`trim: none;`).
+    /// Whether `char(n)` values are trimmed: right-trimmed of spaces for a
+    /// VOS layout (`trim: right;`, the default) or kept whole (`trim:
+    /// none;`); for a copybook layout, whether its `trim` is anything but
+    /// `none` (it may trim the left, the right or both).
     pub fn trim_right(&self) -> bool {
         self.format.trim
     }

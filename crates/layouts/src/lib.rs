@@ -1,5 +1,12 @@
 //! Record layouts in the VOS data-description syntax of the DRMS user's
-//! guide: parse them, then decode and encode record bytes as typed values.
+//! guide, or as COBOL copybooks: parse them, then decode and encode record
+//! bytes as typed values.
+//!
+//! A COBOL copybook ([`Copybook::parse`]) becomes a layout of the same
+//! model with [`Layout::from_copybook`] (code pages, OCCURS as columns or
+//! JSON, see [`CopybookLayoutOptions`] and `docs/COPYBOOKS.md`); its data
+//! files can also be read whole with [`RecordFormat`] and
+//! [`RecordDecoder`]. The rest of this page shows a VOS layout.
 //!
 //! A layout names the fields of a record file, in order, with their types:
 //!

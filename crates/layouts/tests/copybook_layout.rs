@@ -264,6 +264,12 @@ fn tables_as_json_columns() {
         r#"[{"inner_count":1,"inner_group":[{"field":"A","amt":1.5}]},{"inner_count":2,"inner_group":[{"field":"B","amt":-2.5},{"field":"C","amt":0.0}]}]"#
     );
     assert_eq!(text(&layout, &record, 2), r#"["x\"","yz"]"#);
+    let Value::Json(table) = layout.view(&record).unwrap().get(1).unwrap() else {
+        panic!("a JSON column");
+    };
+    let mut quoted = String::new();
+    table.write_json_numbers_as_strings(&mut quoted).unwrap();
+    assert!(quoted.contains(r#""amt":"-2.5""#), "{quoted}");
     assert_eq!(text(&layout, &record, 3), "!");
     // A count of zero is an empty array; a bad inner count an error naming it.
     record[0] = b'0';
@@ -322,6 +328,54 @@ fn redefines_failures_are_null_other_failures_name_field_and_offset() {
     };
     let layout = Layout::from_copybook("t", &c, &lenient).unwrap();
     assert_eq!(layout.view(b"abx2").unwrap().get(2).unwrap(), Value::Null);
+}
+
+#[test]
+fn text_redefining_packed_bytes_is_null_not_an_error() {
+    // ASCII text over COMP-3 bytes: invalid ASCII, in a REDEFINES.
+    let c = cb("01 R.
+  05 N PIC S9(3) COMP-3.
+  05 T REDEFINES N PIC X(2).
+  05 U PIC X(2).");
+    let layout = Layout::from_copybook("t", &c, &ascii()).unwrap();
+    let record = [0x99, 0x9C, 0xC3, 0xA9];
+    assert_eq!(layout.view(&record).unwrap().get(1).unwrap(), Value::Null);
+    // Outside REDEFINES, invalid text is an error naming field and offset
+    // when written.
+    let mut s = String::new();
+    let e = layout
+        .view(&record)
+        .unwrap()
+        .get(2)
+        .unwrap()
+        .write_text(&mut s)
+        .unwrap_err();
+    assert_eq!((e.field.as_str(), e.offset), ("u", 2));
+    let lenient = CopybookLayoutOptions {
+        invalid: InvalidValue::Null,
+        ..ascii()
+    };
+    let layout = Layout::from_copybook("t", &c, &lenient).unwrap();
+    assert_eq!(layout.view(&record).unwrap().get(2).unwrap(), Value::Null);
+}
+
+#[test]
+fn a_table_too_large_to_flatten_is_an_error() {
+    let c = cb("01 R.\n  05 A PIC X OCCURS 200000.");
+    match Layout::from_copybook("t.cob", &c, &ascii()) {
+        Err(e) => assert!(
+            e.to_string().starts_with("t.cob:2:")
+                && e.to_string().contains("more than 100000 columns"),
+            "{e}"
+        ),
+        Ok(l) => panic!("{} columns built", l.fields().len()),
+    }
+    let json = CopybookLayoutOptions {
+        occurs: OccursColumns::Json,
+        ..ascii()
+    };
+    let layout = Layout::from_copybook("t.cob", &c, &json).unwrap();
+    assert_eq!(layout.fields()[0].ty, FieldType::Json { len: 200_000 });
 }
 
 #[test]

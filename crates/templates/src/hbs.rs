@@ -132,11 +132,18 @@ fn add_fields(map: &mut Map<String, Json>, image: RecordView<'_>) -> Result<(), 
             continue;
         }
         let mut s = String::new();
-        value.write_text(&mut s)?;
-        check_xml_chars(&s, &field.name)?;
         let json = match value {
-            Value::Json(_) => serde_json::from_str(&s).unwrap_or(Json::String(s)),
-            _ => Json::String(s),
+            // Numbers as strings, so they keep their exact digits (12.50).
+            Value::Json(table) => {
+                table.write_json_numbers_as_strings(&mut s)?;
+                check_xml_chars(&s, &field.name)?;
+                serde_json::from_str(&s).unwrap_or(Json::String(s))
+            }
+            _ => {
+                value.write_text(&mut s)?;
+                check_xml_chars(&s, &field.name)?;
+                Json::String(s)
+            }
         };
         map.insert(field.name.clone(), json);
     }

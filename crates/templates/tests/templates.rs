@@ -381,3 +381,39 @@ fn handlebars_errors_point_at_the_line() {
     let msg = err.to_string();
     assert!(msg.contains("template.21.hbs:3:"), "{msg}");
 }
+
+/// A copybook's OCCURS table as a JSON column: Handlebars walks it with
+/// `{{#each}}`, its numbers keep their exact digits, nulls stay null.
+#[test]
+fn handlebars_walks_a_copybook_table_with_exact_numbers() {
+    use drx_layouts::{CodePage, Copybook, CopybookLayoutOptions, OccursColumns};
+    let copybook = Copybook::parse(
+        "acct.cpy",
+        "       01  ACCT.\n\
+         \x20          05  ID      PIC 9(2).\n\
+         \x20          05  N       PIC 9.\n\
+         \x20          05  AMT     PIC S9(3)V99 OCCURS 0 TO 3 DEPENDING ON N.\n",
+    )
+    .unwrap();
+    let options = CopybookLayoutOptions {
+        code_page: CodePage::Ascii,
+        occurs: OccursColumns::Json,
+        ..CopybookLayoutOptions::default()
+    };
+    let layout = Layout::from_copybook("acct.cpy", &copybook, &options).unwrap();
+    let t = drx_templates::HbsTemplate::compile(
+        "template.9.xml.hbs",
+        "<a id=\"{{id}}\">{{#each amt}}<amt>{{this}}</amt>{{/each}}</a>",
+        &layout,
+    )
+    .unwrap();
+    let record = b"0720012501230000000";
+    let view = layout.view(record).unwrap();
+    let mut out = Vec::new();
+    t.render(&change(ChangeOp::Insert, None, Some(view)), &mut out)
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "<a id=\"7\"><amt>1.25</amt><amt>12.30</amt></a>"
+    );
+}

@@ -16,6 +16,10 @@ use crate::{
     Item, Layout, LayoutError, PicCategory, Trim, Usage,
 };
 
+/// The most columns a copybook layout may have (each occurrence of a
+/// flattened table is one).
+const MAX_COLUMNS: usize = 100_000;
+
 /// An item of the copybook with what the plan needs to know about it.
 struct Tmp<'c> {
     item: &'c Item,
@@ -418,7 +422,9 @@ impl Cols<'_, '_> {
             self.push(
                 t,
                 suffix,
-                FieldType::Json { len: t.entry.len },
+                FieldType::Json {
+                    len: t.entry.item_len * t.item.occurs.as_ref().map_or(1, |o| o.max as usize),
+                },
                 start,
                 t.entry.len,
             );
@@ -431,6 +437,14 @@ impl Cols<'_, '_> {
         let max = t.item.occurs.as_ref().map_or(1, |o| o.max as usize);
         let depth = t.tables.len();
         for i in 0..max {
+            if self.fields.len() >= MAX_COLUMNS {
+                return Err(self.b.err(
+                    Some(t.item),
+                    format!(
+                        "more than {MAX_COLUMNS} columns: flatten fewer OCCURS (occurs = \"json\" makes one column per table)"
+                    ),
+                ));
+            }
             let at = start + i * t.entry.item_len;
             let len = suffix.len();
             let guarded = table && self.guard(t, i, occ, guards);

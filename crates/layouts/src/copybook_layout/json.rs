@@ -44,9 +44,24 @@ impl<'a> TableValue<'a> {
 
     /// Appends the JSON array to `out`; on error `out` is unchanged.
     pub fn write_json(&self, out: &mut String) -> Result<(), DecodeError> {
+        self.write(out, false)
+    }
+
+    /// Appends the JSON array with every number as a string (`"12.50"`),
+    /// for JSON readers that would read numbers as floats and lose their
+    /// exact digits (Handlebars templates); on error `out` is unchanged.
+    pub fn write_json_numbers_as_strings(&self, out: &mut String) -> Result<(), DecodeError> {
+        self.write(out, true)
+    }
+
+    fn write(&self, out: &mut String, quote_numbers: bool) -> Result<(), DecodeError> {
         let start = out.len();
         let mut occ: Occurrence = [0; MAX_DEPTH];
-        let r = self.item(self.node, self.offset, &mut occ, out);
+        let w = Writer {
+            table: self,
+            quote_numbers,
+        };
+        let r = w.item(self.node, self.offset, &mut occ, out);
         if r.is_err() {
             out.truncate(start);
         }
@@ -60,7 +75,15 @@ impl<'a> TableValue<'a> {
         out.extend_from_slice(s.as_bytes());
         Ok(())
     }
+}
 
+/// Renders one table, numbers quoted or not.
+struct Writer<'t, 'a> {
+    table: &'t TableValue<'a>,
+    quote_numbers: bool,
+}
+
+impl Writer<'_, '_> {
     fn item(
         &self,
         node: &Node,
@@ -73,9 +96,10 @@ impl<'a> TableValue<'a> {
         }
         let count = match node.counter {
             Some(c) => {
-                let counter = &self.plan.counters[c];
-                self.plan
-                    .count(counter, counter_offset(counter, occ), self.record)?
+                let counter = &self.table.plan.counters[c];
+                self.table
+                    .plan
+                    .count(counter, counter_offset(counter, occ), self.table.record)?
             }
             None => node.max,
         };
@@ -114,7 +138,11 @@ impl<'a> TableValue<'a> {
     }
 
     fn scalar(&self, elem: &Elem, at: usize, out: &mut String) -> Result<(), DecodeError> {
-        match self.plan.leaf(elem, self.name, self.record, at)? {
+        match self
+            .table
+            .plan
+            .leaf(elem, self.table.name, self.table.record, at)?
+        {
             Value::Null => out.push_str("null"),
             Value::Text(t) => {
                 let start = out.len();
@@ -126,6 +154,11 @@ impl<'a> TableValue<'a> {
                     out.insert(start, '"');
                     out.push('"');
                 }
+            }
+            other if self.quote_numbers => {
+                out.push('"');
+                other.write_text(out)?;
+                out.push('"');
             }
             other => other.write_text(out)?,
         }

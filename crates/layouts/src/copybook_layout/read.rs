@@ -77,6 +77,15 @@ impl CobolPlan {
     ) -> Result<Value<'a>, DecodeError> {
         let value = match elem.out {
             Out::Text => match record.get(at..at + elem.field.len) {
+                // Text is decoded when written; where a failure is null
+                // (REDEFINES, invalid = null) bytes invalid in a charset
+                // that can fail are found now.
+                Some(bytes)
+                    if (elem.lenient || self.invalid == InvalidValue::Null)
+                        && !elem.charset.accepts(bytes) =>
+                {
+                    Ok(Value::Null)
+                }
                 Some(bytes) => Ok(Value::Text(Text::new(
                     bytes,
                     elem.charset,
