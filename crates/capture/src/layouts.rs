@@ -84,15 +84,18 @@ fn load_copybook(
     settings: &Path,
     copybooks: &[PathBuf],
 ) -> Result<Arc<Layout>, LayoutLoadError> {
+    let settings_name = settings.display().to_string();
+    let settings_text = if settings.exists() {
+        read(settings)?
+    } else {
+        String::new()
+    };
     let CopybookLayoutSettings {
         copybook,
         parse,
         layout,
-    } = if settings.exists() {
-        CopybookSettings::parse(&settings.display().to_string(), &read(settings)?)?
-    } else {
-        CopybookSettings::parse("", "")?
-    };
+        name_spans,
+    } = CopybookSettings::parse(&settings_name, &settings_text)?;
     let path = match copybook {
         Some(p) => dir.join(p),
         None => copybooks
@@ -103,7 +106,55 @@ fn load_copybook(
     };
     let name = path.display().to_string();
     let copybook = Copybook::parse_options(&name, &read(&path)?, parse)?;
+    // Names the settings give that the copybook lacks are errors at their
+    // place in the settings file.
+    let unknown = |what: &str, n: &str| {
+        let at = name_spans
+            .iter()
+            .find(|(s, _)| s == n)
+            .map_or(0, |&(_, at)| at);
+        ConfigError::at(
+            &settings_name,
+            &settings_text,
+            at,
+            format!(
+                "{what}: {n} is not {} of {name}",
+                match what {
+                    "key" => "a column",
+                    _ => "an item",
+                }
+            ),
+        )
+    };
+    for (n, _) in &layout.field_code_pages {
+        if !has_item(copybook.items(), n) {
+            return Err(unknown("field_code_pages", n).into());
+        }
+    }
+    let mut keyless = layout.clone();
+    keyless.key.clear();
+    let columns = Layout::from_copybook(&name, &copybook, &keyless)?;
+    for k in &layout.key {
+        if columns.field_index(k).is_none()
+            && !columns
+                .fields()
+                .iter()
+                .any(|f| f.name.eq_ignore_ascii_case(k))
+        {
+            return Err(unknown("key", k).into());
+        }
+    }
     Ok(Arc::new(Layout::from_copybook(&name, &copybook, &layout)?))
+}
+
+/// Whether an item of `items` (or under them) has the data name `name`
+/// (`-` and `_`, upper and lower case alike).
+fn has_item(items: &[drx_layouts::Item], name: &str) -> bool {
+    let norm = |s: &str| s.to_ascii_uppercase().replace('_', "-");
+    let want = norm(name);
+    items
+        .iter()
+        .any(|i| norm(&i.name) == want || has_item(&i.children, name))
 }
 
 #[cfg(test)]
@@ -157,6 +208,32 @@ mod tests {
         assert_eq!(
             v.get(0).unwrap(),
             Value::Decimal(drx_layouts::Decimal::new(42, 0))
+        );
+    }
+
+    #[test]
+    fn unknown_names_in_the_settings_are_errors_at_their_place() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("layout.7.cpy"), COPYBOOK).unwrap();
+        std::fs::write(
+            dir.path().join("layout.7.toml"),
+            "code_page = \"ascii\"\nfield_code_pages = { \"CUST-NAME\" = \"latin1\", \"NOPE\" = \"cp500\" }\n",
+        )
+        .unwrap();
+        let e = load_layout(dir.path(), 7).unwrap_err().to_string();
+        assert!(
+            e.contains("layout.7.toml:2:46: field_code_pages: NOPE is not an item"),
+            "{e}"
+        );
+        std::fs::write(
+            dir.path().join("layout.7.toml"),
+            "organization = \"indexed\"\nkey = [\"cust_id\", \"cust_nmae\"]\n",
+        )
+        .unwrap();
+        let e = load_layout(dir.path(), 7).unwrap_err().to_string();
+        assert!(
+            e.contains("layout.7.toml:2:19: key: cust_nmae is not a column"),
+            "{e}"
         );
     }
 

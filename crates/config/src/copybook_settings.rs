@@ -42,7 +42,7 @@ pub struct CopybookSettings {
     /// Per-item code pages: data name → code page (a group's applies to
     /// the items under it).
     #[serde(default)]
-    pub field_code_pages: BTreeMap<String, Spanned<String>>,
+    pub field_code_pages: BTreeMap<Spanned<String>, Spanned<String>>,
     /// COMP-1 / COMP-2 encoding: `ibm` (hexadecimal float, default) or
     /// `ieee`.
     #[serde(default)]
@@ -79,7 +79,7 @@ pub struct CopybookSettings {
     pub organization: Option<Spanned<String>>,
     /// Key columns of an indexed file, in key order.
     #[serde(default)]
-    pub key: Vec<String>,
+    pub key: Vec<Spanned<String>>,
 }
 
 /// Copybook settings checked and turned into the layouts crate's options.
@@ -91,6 +91,9 @@ pub struct CopybookLayoutSettings {
     pub parse: CopybookOptions,
     /// How to read records through it.
     pub layout: CopybookLayoutOptions,
+    /// Where each `field_code_pages` name and each `key` column is written
+    /// in the settings text (byte offsets), for errors about those names.
+    pub name_spans: Vec<(String, usize)>,
 }
 
 impl CopybookSettings {
@@ -115,10 +118,12 @@ impl CopybookSettings {
         if let Some(p) = &self.code_page {
             layout.code_page = page(p, "code_page")?;
         }
+        let mut name_spans = Vec::new();
         for (name, p) in &self.field_code_pages {
             layout
                 .field_code_pages
-                .push((name.clone(), page(p, "field_code_pages")?));
+                .push((name.get_ref().clone(), page(p, "field_code_pages")?));
+            name_spans.push((name.get_ref().clone(), name.span().start));
         }
         layout.float_format = match pick(&self.float_format, "float_format", &["ibm", "ieee"])? {
             Some(1) => FloatFormat::Ieee754,
@@ -161,7 +166,10 @@ impl CopybookSettings {
             &ORGS.map(Organization::name),
         )?
         .map(|i| ORGS[i]);
-        layout.key = self.key;
+        for k in &self.key {
+            name_spans.push((k.get_ref().clone(), k.span().start));
+        }
+        layout.key = self.key.into_iter().map(Spanned::into_inner).collect();
         let parse = CopybookOptions {
             format: match pick(&self.source_format, "source_format", &["fixed", "free"])? {
                 Some(1) => SourceFormat::Free,
@@ -176,6 +184,7 @@ impl CopybookSettings {
             copybook: self.copybook,
             parse,
             layout,
+            name_spans,
         })
     }
 }
