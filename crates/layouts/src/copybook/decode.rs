@@ -581,7 +581,41 @@ fn packed_fast_digits(bytes: &[u8], buf: &mut DigitBuf) -> Option<(usize, bool)>
 /// nibble the sign — C or F positive (F "unsigned"), D or B negative (B
 /// is IBM's alternative minus; A and E are rejected).
 pub fn decode_packed(bytes: &[u8], scale: i32) -> Result<Decimal, CobolDecodeError> {
+    if let Some(d) = packed_plain(bytes, scale) {
+        return Ok(d);
+    }
     decode_packed_fast(bytes, scale).unwrap_or_else(|| decode_packed_loop(bytes, scale))
+}
+
+/// The most common packed number, in one pass: at most 18 digits, a valid
+/// sign nibble, a scale of 0 to 18. `None` sends anything else (errors
+/// included) to the general paths.
+#[inline]
+pub(crate) fn packed_plain(bytes: &[u8], scale: i32) -> Option<Decimal> {
+    let (&last, head) = bytes.split_last()?;
+    if head.len() > 8 || !(0..=18).contains(&scale) {
+        return None;
+    }
+    let mut value = 0u64;
+    for &b in head {
+        let (hi, lo) = (b >> 4, b & 0x0F);
+        if hi > 9 || lo > 9 {
+            return None;
+        }
+        value = value * 100 + u64::from(hi * 10 + lo);
+    }
+    let digit = last >> 4;
+    if digit > 9 {
+        return None;
+    }
+    let negative = match last & 0x0F {
+        0xC | 0xF => false,
+        0xD | 0xB => true,
+        _ => return None,
+    };
+    let value = i128::from(value * 10 + u64::from(digit));
+    let scale = u8::try_from(scale).ok()?;
+    Some(Decimal::new(if negative { -value } else { value }, scale))
 }
 
 /// [`decode_packed`] nibble by nibble: every case, and every error.

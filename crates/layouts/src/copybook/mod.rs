@@ -33,12 +33,12 @@ use std::fmt;
 
 use thiserror::Error;
 
-pub(crate) use self::decode::zoned_plain;
 pub use self::decode::{
     CobolDecodeError, CobolErrorKind, CobolOptions, CobolValue, ElementaryField, FloatFormat,
     ZonedEncoding, ZonedSign, ZonedSpec, decode_binary, decode_edited, decode_float, decode_packed,
     decode_zoned, elementary_fields,
 };
+pub(crate) use self::decode::{packed_plain, zoned_plain};
 pub use self::fieldmap::{BinarySizes, CopybookOptions, FieldMapEntry};
 pub use self::parser::{Condition, Item, Occurs, SignClause, Usage};
 pub use self::picture::{PicCategory, Picture};

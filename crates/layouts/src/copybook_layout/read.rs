@@ -9,6 +9,7 @@ use crate::{
 
 impl CobolPlan {
     /// Decodes column `index` (whose field is `field`) of `record`.
+    #[inline]
     pub(crate) fn get<'a>(
         &'a self,
         field: &'a Field,
@@ -68,6 +69,7 @@ impl CobolPlan {
     /// Decodes an elementary item at `at`; a failure is null in a
     /// `REDEFINES` alternative or when the layout maps invalid values to
     /// null, else an error naming `name`.
+    #[inline]
     pub(super) fn leaf<'a>(
         &self,
         elem: &Elem,
@@ -113,7 +115,7 @@ impl CobolPlan {
                 let bytes = record.get(at..at + elem.field.len);
                 let plain = match (bytes, &elem.zoned, elem.packed) {
                     (Some(b), Some(spec), _) => crate::copybook::zoned_plain(b, spec),
-                    (Some(b), None, Some(scale)) => crate::decode_packed(b, scale).ok(),
+                    (Some(b), None, Some(scale)) => crate::copybook::packed_plain(b, scale),
                     _ => None,
                 };
                 match plain {
