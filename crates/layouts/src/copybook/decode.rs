@@ -534,31 +534,24 @@ fn packed_pairs_u64(head: &[u8]) -> Option<u64> {
 /// The common case of [`decode_packed`]: valid digits and sign, at most
 /// 38 digits. `None` sends anything else to the checking loop.
 fn decode_packed_fast(bytes: &[u8], scale: i32) -> Option<Result<Decimal, CobolDecodeError>> {
-    let (&last, head) = bytes.split_last()?;
-    if head.len() > 18 || last >> 4 > 9 {
-        return None;
-    }
-    let negative = match last & 0x0F {
-        0xC | 0xF => false,
-        0xD | 0xB => true,
-        _ => return None,
-    };
+    let (head, last, negative) = packed_parts(bytes, 18)?;
     let mut value: i128 = 0;
     for part in head.chunks(9) {
         let v = packed_pairs_u64(part)?;
         let exp = u32::try_from(2 * part.len()).ok()?;
         value = value * 10i128.pow(exp) + i128::from(v);
     }
-    value = value * 10 + i128::from(last >> 4);
+    value = value * 10 + i128::from(last);
     Some(scaled(if negative { -value } else { value }, scale, 0))
 }
 
-/// The ASCII digits of a valid packed number of at most 37 digits, into
-/// `buf`: how many and whether negative. `None` sends anything else to
-/// [`decode_packed`].
-fn packed_fast_digits(bytes: &[u8], buf: &mut DigitBuf) -> Option<(usize, bool)> {
+/// A packed number's digit bytes (at most `max_head`), its last digit and
+/// whether its sign is negative; `None` for a bad last byte or a longer
+/// number.
+#[inline]
+fn packed_parts(bytes: &[u8], max_head: usize) -> Option<(&[u8], u8, bool)> {
     let (&last, head) = bytes.split_last()?;
-    if head.len() > 18 || last >> 4 > 9 {
+    if head.len() > max_head || last >> 4 > 9 {
         return None;
     }
     let negative = match last & 0x0F {
@@ -566,6 +559,14 @@ fn packed_fast_digits(bytes: &[u8], buf: &mut DigitBuf) -> Option<(usize, bool)>
         0xD | 0xB => true,
         _ => return None,
     };
+    Some((head, last >> 4, negative))
+}
+
+/// The ASCII digits of a valid packed number of at most 37 digits, into
+/// `buf`: how many and whether negative. `None` sends anything else to
+/// [`decode_packed`].
+fn packed_fast_digits(bytes: &[u8], buf: &mut DigitBuf) -> Option<(usize, bool)> {
+    let (head, last, negative) = packed_parts(bytes, 18)?;
     for (&b, pair) in head.iter().zip(buf.chunks_exact_mut(2)) {
         if PACKED_PAIRS[usize::from(b)] > 99 {
             return None;
@@ -573,7 +574,7 @@ fn packed_fast_digits(bytes: &[u8], buf: &mut DigitBuf) -> Option<(usize, bool)>
         pair[0] = b'0' + (b >> 4);
         pair[1] = b'0' + (b & 0x0F);
     }
-    buf[2 * head.len()] = b'0' + (last >> 4);
+    buf[2 * head.len()] = b'0' + last;
     Some((2 * head.len() + 1, negative))
 }
 
@@ -592,10 +593,10 @@ pub fn decode_packed(bytes: &[u8], scale: i32) -> Result<Decimal, CobolDecodeErr
 /// included) to the general paths.
 #[inline]
 pub(crate) fn packed_plain(bytes: &[u8], scale: i32) -> Option<Decimal> {
-    let (&last, head) = bytes.split_last()?;
-    if head.len() > 8 || !(0..=18).contains(&scale) {
+    if !(0..=18).contains(&scale) {
         return None;
     }
+    let (head, digit, negative) = packed_parts(bytes, 8)?;
     let mut value = 0u64;
     for &b in head {
         let (hi, lo) = (b >> 4, b & 0x0F);
@@ -604,15 +605,6 @@ pub(crate) fn packed_plain(bytes: &[u8], scale: i32) -> Option<Decimal> {
         }
         value = value * 100 + u64::from(hi * 10 + lo);
     }
-    let digit = last >> 4;
-    if digit > 9 {
-        return None;
-    }
-    let negative = match last & 0x0F {
-        0xC | 0xF => false,
-        0xD | 0xB => true,
-        _ => return None,
-    };
     let value = i128::from(value * 10 + u64::from(digit));
     let scale = u8::try_from(scale).ok()?;
     Some(Decimal::new(if negative { -value } else { value }, scale))
