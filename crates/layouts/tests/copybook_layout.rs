@@ -379,6 +379,20 @@ fn a_table_too_large_to_flatten_is_an_error() {
 }
 
 #[test]
+fn a_qualified_counter_is_named_as_its_column() {
+    let c = cb("01 R.
+  05 A.
+     10 N PIC 9.
+  05 B.
+     10 N PIC 9.
+  05 T PIC X OCCURS 0 TO 2 DEPENDING ON N.");
+    let layout = Layout::from_copybook("t", &c, &ascii()).unwrap();
+    assert_eq!(names(&layout), ["a_n", "b_n", "t_1", "t_2"]);
+    let e = layout.view(b"30ab").unwrap().get(2).unwrap_err();
+    assert_eq!((e.field.as_str(), e.offset), ("a_n", 0));
+}
+
+#[test]
 fn same_names_in_different_groups_are_qualified() {
     let c = cb("01 R.
   05 BILL.

@@ -160,7 +160,7 @@ pub(crate) fn build_layout(
     for r in &roots {
         walk(r, &mut all);
     }
-    let (counters, counter_of) = counters(&b, &all)?;
+    let (mut counters, counter_of) = counters(&b, &all)?;
     let mut cols = Cols {
         b: &b,
         counters: &counters,
@@ -186,6 +186,17 @@ pub(crate) fn build_layout(
         ..
     } = cols;
     unique_names(&b, &mut fields, &names)?;
+    // A counter outside any table is one column: errors name it as that
+    // column is finally named (qualified if its name was not unique).
+    for c in counters.iter_mut().filter(|c| c.tables.is_empty()) {
+        let column = columns.iter().position(|col| {
+            matches!(col, Column::Leaf { elem, offset, .. }
+                if elem.field == c.field && *offset == c.field.offset)
+        });
+        if let Some(f) = column.and_then(|i| fields.get(i)) {
+            c.name.clone_from(&f.name);
+        }
+    }
     let record_len = copybook.record_len();
     let min_len = all
         .iter()
