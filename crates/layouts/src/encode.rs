@@ -17,7 +17,7 @@ pub(crate) enum Input<'s> {
 }
 
 impl Input<'_> {
-    fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Input::Int(_) => "Int",
             Input::Float(_) => "Float",

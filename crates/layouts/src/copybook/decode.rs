@@ -830,17 +830,18 @@ impl ElementaryField {
     /// common case themselves: [`zoned_plain`]).
     pub(crate) fn zoned_spec(&self, opts: &CobolOptions) -> Option<ZonedSpec> {
         match self.kind {
-            Kind::Zoned(sign) if !self.blank_when_zero => Some(ZonedSpec {
-                encoding: if opts.code_page.is_ebcdic() {
-                    ZonedEncoding::Ebcdic
-                } else {
-                    ZonedEncoding::Ascii
-                },
-                sign,
-                scale: self.scale,
-                strict: opts.strict_sign,
-            }),
+            Kind::Zoned(sign) if !self.blank_when_zero => Some(self.spec(sign, opts)),
             _ => None,
+        }
+    }
+
+    /// The spec of this field read as a DISPLAY number with `sign`.
+    fn spec(&self, sign: ZonedSign, opts: &CobolOptions) -> ZonedSpec {
+        ZonedSpec {
+            encoding: zoned_encoding(opts.code_page),
+            sign,
+            scale: self.scale,
+            strict: opts.strict_sign,
         }
     }
 
@@ -893,22 +894,9 @@ impl ElementaryField {
         {
             return scaled(0, self.scale.max(0), 0).map_err(|e| self.locate(e, offset));
         }
-        let encoding = if opts.code_page.is_ebcdic() {
-            ZonedEncoding::Ebcdic
-        } else {
-            ZonedEncoding::Ascii
-        };
         let r = match self.kind {
-            Kind::Zoned(sign) => decode_zoned(
-                bytes,
-                &ZonedSpec {
-                    encoding,
-                    sign,
-                    scale: self.scale,
-                    strict: opts.strict_sign,
-                },
-            ),
-            Kind::Edited => decode_edited(bytes, encoding, self.scale),
+            Kind::Zoned(sign) => decode_zoned(bytes, &self.spec(sign, opts)),
+            Kind::Edited => decode_edited(bytes, zoned_encoding(opts.code_page), self.scale),
             Kind::Binary { signed, native } => {
                 let order = if native {
                     opts.native_order
@@ -939,23 +927,9 @@ impl ElementaryField {
         if let Some(scale) = scale
             && !self.blank_when_zero
         {
-            let encoding = if opts.code_page.is_ebcdic() {
-                ZonedEncoding::Ebcdic
-            } else {
-                ZonedEncoding::Ascii
-            };
             let mut buf = [0u8; 40];
             let digits = match self.kind {
-                Kind::Zoned(sign) => zoned_fast_digits(
-                    bytes,
-                    &ZonedSpec {
-                        encoding,
-                        sign,
-                        scale: self.scale,
-                        strict: opts.strict_sign,
-                    },
-                    &mut buf,
-                ),
+                Kind::Zoned(sign) => zoned_fast_digits(bytes, &self.spec(sign, opts), &mut buf),
                 Kind::Packed => packed_fast_digits(bytes, &mut buf),
                 _ => None,
             };
@@ -1028,6 +1002,15 @@ impl ElementaryField {
             Kind::Float => self.float(record, opts).map(CobolValue::Float),
             _ => self.decimal(record, opts).map(CobolValue::Number),
         }
+    }
+}
+
+/// EBCDIC digits for an EBCDIC page, ASCII digits for any other.
+fn zoned_encoding(page: CodePage) -> ZonedEncoding {
+    if page.is_ebcdic() {
+        ZonedEncoding::Ebcdic
+    } else {
+        ZonedEncoding::Ascii
     }
 }
 

@@ -243,7 +243,7 @@ impl CobolPlan {
             (_, input) => {
                 return Err(format!(
                     "a {} value does not fit a column of type {} ({})",
-                    kind_name(&input),
+                    input.kind(),
                     field.ty,
                     enc.summary
                 ));
@@ -293,17 +293,6 @@ impl CobolPlan {
             }
         }
         Ok(())
-    }
-}
-
-fn kind_name(input: &Input<'_>) -> &'static str {
-    match input {
-        Input::Int(_) => "Int",
-        Input::Float(_) => "Float",
-        Input::Decimal(_) => "Decimal",
-        Input::Text(_) => "Text",
-        Input::Bits(_) => "Bits",
-        Input::DateTime(_) => "DateTime",
     }
 }
 

@@ -68,7 +68,9 @@ impl<'a> TableValue<'a> {
         r
     }
 
-    /// Appends the JSON array to `out` as UTF-8 bytes.
+    /// Appends the JSON array to `out` as UTF-8 bytes (through one
+    /// `String` per table value: a JSON column holds a whole table, so the
+    /// allocation is small beside the rendering).
     pub fn write_json_utf8(&self, out: &mut Vec<u8>) -> Result<(), DecodeError> {
         let mut s = String::new();
         self.write_json(&mut s)?;

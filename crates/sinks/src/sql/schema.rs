@@ -158,6 +158,35 @@ mod tests {
     }
 
     #[test]
+    fn copybook_tables_as_json_columns_per_dialect() {
+        let copybook = drx_layouts::Copybook::parse(
+            "acct.cpy",
+            "       01  ACCT.\n           05  N  PIC 9.\n           05  AMT  PIC S9(3)V99 COMP-3 OCCURS 0 TO 3 DEPENDING ON N.\n",
+        )
+        .unwrap();
+        let options = drx_layouts::CopybookLayoutOptions {
+            occurs: drx_layouts::OccursColumns::Json,
+            ..Default::default()
+        };
+        let l = Layout::from_copybook("acct.cpy", &copybook, &options).unwrap();
+        let amt = &l.fields()[1];
+        let types: Vec<_> = [
+            Dialect::Postgres,
+            Dialect::MySql,
+            Dialect::Odbc,
+            Dialect::Sqlite,
+        ]
+        .into_iter()
+        .map(|d| column_type(d, amt, &l))
+        .collect();
+        assert_eq!(types, ["jsonb", "json", "text", "text"]);
+        assert_eq!(
+            cast_type(Dialect::Postgres, amt.ty).as_deref(),
+            Some("jsonb")
+        );
+    }
+
+    #[test]
     fn untrimmed_char_is_char() {
         let l = Layout::parse("layout.8", "trim: none;\nfields: code char(4); end;").unwrap();
         assert_eq!(
