@@ -12,7 +12,7 @@
 
 use anyhow::{Context, Result, bail};
 use drx_layouts::{
-    Copybook, CopybookLayoutOptions, Layout, RecordDecoder, RecordFormat, RecordOptions, Value,
+    Copybook, CopybookLayoutOptions, Layout, RecordDecoder, RecordFormat, RecordOptions,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -50,11 +50,20 @@ struct Workload {
     path: PathBuf,
 }
 
-/// A rate: bytes and records over seconds.
+/// Bytes of one timed slice of a run (a few tens of milliseconds).
+const SLICE_BYTES: usize = 8_000_000;
+
+/// A run's rate: over the whole run, and over its slices of about
+/// [`SLICE_BYTES`]. On a shared VM other tenants slow the core for parts
+/// of a run (a busy hyper-thread sibling, the host's clock, the shared
+/// cache; hypervisor steal is reported apart): the median slice is the
+/// typical speed, the best slice the speed with the core to ourselves.
 struct Rate {
     bytes: f64,
     records: f64,
     secs: f64,
+    /// Slice rates in MB/s, sorted.
+    slices: Vec<f64>,
 }
 
 impl Rate {
@@ -65,6 +74,83 @@ impl Rate {
     fn mib(&self) -> f64 {
         self.bytes / self.secs / (1024.0 * 1024.0)
     }
+
+    fn median_mb(&self) -> f64 {
+        self.slices
+            .get(self.slices.len() / 2)
+            .copied()
+            .unwrap_or(self.mb())
+    }
+
+    fn best_mb(&self) -> f64 {
+        self.slices.last().copied().unwrap_or(self.mb())
+    }
+}
+
+/// Times a run record by record, in slices.
+struct Clock {
+    started: Instant,
+    slice_started: Instant,
+    slice_bytes: usize,
+    bytes: usize,
+    records: u64,
+    slices: Vec<f64>,
+}
+
+impl Clock {
+    fn start() -> Clock {
+        let now = Instant::now();
+        Clock {
+            started: now,
+            slice_started: now,
+            slice_bytes: 0,
+            bytes: 0,
+            records: 0,
+            slices: Vec::new(),
+        }
+    }
+
+    /// Counts one record of `len` bytes.
+    #[inline]
+    fn record(&mut self, len: usize) {
+        self.records += 1;
+        self.bytes += len;
+        self.slice_bytes += len;
+        if self.slice_bytes >= SLICE_BYTES {
+            let now = Instant::now();
+            let secs = (now - self.slice_started).as_secs_f64();
+            self.slices.push(self.slice_bytes as f64 / secs / 1e6);
+            self.slice_started = now;
+            self.slice_bytes = 0;
+        }
+    }
+
+    fn elapsed(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    fn rate(mut self) -> Rate {
+        self.slices.sort_by(f64::total_cmp);
+        Rate {
+            bytes: self.bytes as f64,
+            records: self.records as f64,
+            secs: self.elapsed(),
+            slices: self.slices,
+        }
+    }
+}
+
+/// The machine's CPU time stolen by the hypervisor and its total CPU time,
+/// in clock ticks (`/proc/stat`), if readable.
+fn cpu_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    Some((*ticks.get(7)?, ticks.iter().sum()))
 }
 
 pub fn run(bench: &LayoutBench) -> Result<()> {
@@ -125,6 +211,7 @@ pub fn run(bench: &LayoutBench) -> Result<()> {
     }
 
     let mut decoded = Vec::new();
+    let ticks = cpu_ticks();
     for w in &loads {
         let bytes = std::fs::read(&w.path).with_context(|| w.path.display().to_string())?;
         for mode in [Mode::Values, Mode::Text, Mode::Json] {
@@ -134,22 +221,31 @@ pub fn run(bench: &LayoutBench) -> Result<()> {
                 Mode::Json => decode_passes(w, &bytes, true, bench.seconds)?,
             };
             println!(
-                "{:<7} {:<20} {:>10.0} records/s {:>8.1} MB/s {:>8.1} MiB/s  ({} x {}-byte records, {}; {:.0} records in {:.2} s)",
+                "{:<7} {:<14} {:>8.1} MB/s {:>8.1} MiB/s; {} slices of 8 MB: median {:>6.1} MB/s, best {:>6.1} MB/s  ({:.0} records/s; {} x {}-byte records, {}; {:.2} s)",
                 w.name,
                 mode.label(),
-                rate.records / rate.secs,
                 rate.mb(),
                 rate.mib(),
+                rate.slices.len(),
+                rate.median_mb(),
+                rate.best_mb(),
+                rate.records / rate.secs,
                 bytes.len() / w.record_len,
                 w.record_len,
                 w.what,
-                rate.records,
                 rate.secs
             );
             if mode == Mode::Values {
                 decoded.push((w.name, rate));
             }
         }
+    }
+    if let (Some((steal0, total0)), Some((steal1, total1))) = (ticks, cpu_ticks()) {
+        let total = total1.saturating_sub(total0).max(1);
+        println!(
+            "hypervisor steal during the runs: {:.0}% of the machine's CPU time",
+            100.0 * steal1.saturating_sub(steal0) as f64 / total as f64
+        );
     }
 
     // A whole `drx layout decode` process, JSON lines to /dev/null.
@@ -189,7 +285,7 @@ pub fn run(bench: &LayoutBench) -> Result<()> {
             _ => (95.0, "copybook-rs DISPLAY (95 MiB/s)"),
         };
         println!(
-            "ratio {name:<7} drx/{label}: {:.1}; drx/Cobrix (9 MB/s): {:.0}",
+            "ratio {name:<7} typed values, whole run: drx/{label}: {:.1}; drx/Cobrix (9 MB/s): {:.0}",
             rate.mib() / anchor,
             rate.mb() / 9.0
         );
@@ -244,8 +340,9 @@ impl Mode {
 }
 
 /// Decodes every field of every record of `bytes` into typed values
-/// through `Layout::from_copybook` (text decoded into a reused UTF-8
-/// buffer), pass after pass, for at least `seconds`.
+/// through `Layout::from_copybook` and uses each as a sink does
+/// (`workloads::consume`: text decoded into a reused UTF-8 buffer, numbers
+/// folded into a checksum), pass after pass, for at least `seconds`.
 fn value_passes(w: &Workload, bytes: &[u8], seconds: f64) -> Result<Rate> {
     let cb = Copybook::parse(w.name, &w.copybook)?;
     let options = CopybookLayoutOptions {
@@ -258,34 +355,21 @@ fn value_passes(w: &Workload, bytes: &[u8], seconds: f64) -> Result<Rate> {
         ..CopybookLayoutOptions::default()
     };
     let layout = Layout::from_copybook(w.name, &cb, &options)?;
-    let fields = layout.fields().len();
     let mut text = Vec::with_capacity(64 * 1024);
-    let mut records = 0u64;
-    let started = Instant::now();
+    let mut sum = 0u64;
+    let mut clock = Clock::start();
     loop {
         for record in bytes.chunks_exact(w.record_len) {
             let view = layout.view(record)?;
-            text.clear();
-            for i in 0..fields {
-                match view.get(i)? {
-                    Value::Text(t) => t.write_utf8(&mut text)?,
-                    other => {
-                        std::hint::black_box(other);
-                    }
-                }
-            }
-            std::hint::black_box(&text);
-            records += 1;
+            sum ^= workloads::consume(&view, &mut text)?;
+            clock.record(record.len());
         }
-        if started.elapsed().as_secs_f64() >= seconds {
+        if clock.elapsed() >= seconds {
             break;
         }
     }
-    Ok(Rate {
-        bytes: records as f64 * w.record_len as f64,
-        records: records as f64,
-        secs: started.elapsed().as_secs_f64(),
-    })
+    std::hint::black_box(sum);
+    Ok(clock.rate())
 }
 
 /// Decodes every record of `bytes`, pass after pass, for at least
@@ -307,9 +391,8 @@ fn decode_passes(w: &Workload, bytes: &[u8], json: bool, seconds: f64) -> Result
         footer: 0,
     };
     let mut line = String::with_capacity(64 * 1024);
-    let mut records = 0u64;
     let mut json_bytes = 0usize;
-    let started = Instant::now();
+    let mut clock = Clock::start();
     loop {
         for rec in format.records(bytes) {
             let rec = rec.with_context(|| w.path.display().to_string())?;
@@ -321,17 +404,12 @@ fn decode_passes(w: &Workload, bytes: &[u8], json: bool, seconds: f64) -> Result
                 decoder.write_json(&mut line);
                 json_bytes += line.len();
             }
-            records += 1;
+            clock.record(rec.bytes.len());
         }
-        if started.elapsed().as_secs_f64() >= seconds {
+        if clock.elapsed() >= seconds {
             break;
         }
     }
-    let secs = started.elapsed().as_secs_f64();
     std::hint::black_box(json_bytes);
-    Ok(Rate {
-        bytes: records as f64 * w.record_len as f64,
-        records: records as f64,
-        secs,
-    })
+    Ok(clock.rate())
 }

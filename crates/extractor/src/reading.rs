@@ -8,7 +8,7 @@ use crate::dead_letter::{DeadEntry, DeadLetters};
 use crate::{ExtractError, ExtractOptions};
 use drx_config::{BadRecordPolicy, Config};
 use drx_journal::{Effect, Reader, RecordOp};
-use drx_layouts::{Charset, DecodeError, Layout, Value};
+use drx_layouts::{DecodeError, Layout, Value};
 use drx_sinks::{Batch, Checkpoint, Prepare};
 use drx_templates::ChangeOp;
 use std::path::Path;
@@ -356,11 +356,11 @@ pub(crate) fn check_record(
     layout: &Layout,
     scratch: &mut String,
 ) -> Result<(), DecodeError> {
-    let view = layout.view(record)?;
-    for i in 0..layout.fields().len() {
-        match view.get(i)? {
-            // Every byte is a Latin-1 character: nothing to check.
-            Value::Text(text) if text.charset() != Charset::Latin1 => {
+    layout.view(record)?.try_for_each(|_, value| {
+        match value {
+            // Every byte of Latin-1 or an EBCDIC page is a character:
+            // nothing to check.
+            Value::Text(text) if !text.charset().accepts_all() => {
                 scratch.clear();
                 text.write_to(scratch)?;
             }
@@ -371,6 +371,6 @@ pub(crate) fn check_record(
             }
             _ => {}
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }

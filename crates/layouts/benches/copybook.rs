@@ -1,12 +1,14 @@
 //! Decoding COBOL copybook records (issue 5): the Cobrix test6 record
 //! (every numeric type, 1,493 bytes), a DISPLAY-heavy customer record and
-//! a COMP-3-heavy account record, with `RecordDecoder::decode` alone and
-//! followed by `write_json`. Throughput is in record bytes.
+//! a COMP-3-heavy account record: every column as a typed value through
+//! `Layout::from_copybook` (what the extractor hands the sinks), and
+//! `RecordDecoder::decode` alone and followed by `write_json`. Throughput
+//! is in record bytes.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use drx_layouts::{Copybook, RecordDecoder, RecordOptions};
+use drx_layouts::{Copybook, CopybookLayoutOptions, Layout, RecordDecoder, RecordOptions};
 
 mod workloads;
 
@@ -32,6 +34,27 @@ fn bench_records(
     let mut decoder = RecordDecoder::new(&cb, opts).expect("a decoder");
     let mut group = c.benchmark_group(format!("copybook/{name}"));
     group.throughput(Throughput::Bytes(data.len() as u64));
+    let options = CopybookLayoutOptions {
+        code_page: opts.cobol.code_page,
+        float_format: opts.cobol.float_format,
+        native_order: opts.cobol.native_order,
+        strict_sign: opts.cobol.strict_sign,
+        trim: opts.trim,
+        invalid: opts.invalid,
+        ..CopybookLayoutOptions::default()
+    };
+    let layout = Layout::from_copybook(name, &cb, &options).expect("a layout");
+    group.bench_function("typed values", |b| {
+        let mut text = Vec::with_capacity(16 * 1024);
+        b.iter(|| {
+            let mut sum = 0;
+            for record in data.chunks_exact(record_len) {
+                let view = layout.view(black_box(record)).expect("a whole record");
+                sum ^= workloads::consume(&view, &mut text).expect("every column decodes");
+            }
+            black_box(sum);
+        });
+    });
     group.bench_function("decode", |b| {
         b.iter(|| {
             for (i, record) in data.chunks_exact(record_len).enumerate() {

@@ -72,33 +72,9 @@ impl Charset {
     /// Which bytes are blanks to trim: those whose character is at most
     /// U+0020 (space and control codes, as Java's `String.trim`). In UTF-8
     /// only single bytes count.
+    #[inline]
     pub(crate) fn blank_bytes(self) -> &'static [bool; 256] {
-        static TABLES: std::sync::OnceLock<[[bool; 256]; CodePage::ALL.len()]> =
-            std::sync::OnceLock::new();
-        let tables = TABLES.get_or_init(|| {
-            CodePage::ALL.map(|page| {
-                let mut t = [false; 256];
-                for (b, blank) in t.iter_mut().enumerate() {
-                    *blank = match page.table() {
-                        Some(table) => u32::from(table[b]) <= 0x20,
-                        None => b <= 0x20,
-                    };
-                }
-                t
-            })
-        });
-        // CodePage::ALL's order.
-        let i = match self {
-            Charset::Ascii => 0,
-            Charset::Latin1 => 1,
-            Charset::Utf8 => 2,
-            Charset::Ebcdic037 => 3,
-            Charset::Ebcdic273 => 4,
-            Charset::Ebcdic500 => 5,
-            Charset::Ebcdic1047 => 6,
-            Charset::Ebcdic1140 => 7,
-        };
-        &tables[i]
+        self.code_page().blanks()
     }
 
     /// How the bytes map to text.
@@ -141,6 +117,12 @@ impl Charset {
     /// The byte of a space, used to pad and trim `char(n)` fields.
     pub fn space(self) -> u8 {
         self.code_page().space()
+    }
+
+    /// Whether every byte string is valid text in this charset (all but
+    /// ASCII and UTF-8): its text never needs checking.
+    pub fn accepts_all(self) -> bool {
+        matches!(self.kind(), Kind::Latin1 | Kind::Ebcdic(_))
     }
 
     /// Whether `bytes` are valid text in this charset (only ASCII and
@@ -189,6 +171,7 @@ impl Charset {
 
     /// Appends the UTF-8 bytes of `bytes` to `out`; `Err(())` if they are
     /// not valid in this charset (then `out` is unchanged).
+    #[inline]
     pub(crate) fn decode_utf8_into(self, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), ()> {
         match self.kind() {
             Kind::Ebcdic(_) => {

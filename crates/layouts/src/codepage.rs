@@ -149,6 +149,7 @@ impl CodePage {
 
     /// The byte → ASCII byte table of an EBCDIC page ([`NOT_ASCII`] for
     /// bytes whose character is not ASCII).
+    #[inline]
     fn ascii(self) -> Option<&'static [u8; 256]> {
         match self {
             CodePage::Ascii | CodePage::Latin1 | CodePage::Utf8 => None,
@@ -157,6 +158,20 @@ impl CodePage {
             CodePage::Ebcdic500 => Some(&ASCII_500),
             CodePage::Ebcdic1047 => Some(&ASCII_1047),
             CodePage::Ebcdic1140 => Some(&ASCII_1140),
+        }
+    }
+
+    /// Which bytes are blanks: those whose character is at most U+0020
+    /// (space and control codes, as Java's `String.trim`). In UTF-8 only
+    /// single bytes count.
+    pub(crate) fn blanks(self) -> &'static [bool; 256] {
+        match self {
+            CodePage::Ascii | CodePage::Latin1 | CodePage::Utf8 => &BLANKS_LOW,
+            CodePage::Ebcdic037 => &BLANKS_037,
+            CodePage::Ebcdic273 => &BLANKS_273,
+            CodePage::Ebcdic500 => &BLANKS_500,
+            CodePage::Ebcdic1047 => &BLANKS_1047,
+            CodePage::Ebcdic1140 => &BLANKS_1140,
         }
     }
 
@@ -225,14 +240,12 @@ impl CodePage {
     /// appended) if this is not an EBCDIC page. Bytes that map to ASCII —
     /// nearly all of a record's text — are mapped through one table in a
     /// single pass; a text with other characters is redone char by char.
+    #[inline]
     pub(crate) fn ebcdic_utf8_into(self, bytes: &[u8], out: &mut Vec<u8>) -> bool {
         let (Some(table), Some(ascii)) = (self.table(), self.ascii()) else {
             return false;
         };
-        let start = out.len();
-        out.extend(bytes.iter().map(|&b| ascii[usize::from(b)]));
-        if out[start..].iter().any(|&a| a >= 0x80) {
-            out.truncate(start);
+        if !ascii_into(ascii, bytes, out) {
             let mut buf = [0u8; 4];
             for &b in bytes {
                 out.extend_from_slice(table[usize::from(b)].encode_utf8(&mut buf).as_bytes());
@@ -371,6 +384,33 @@ const fn reverse_of(table: &[char; 256]) -> [u16; 256] {
     rev
 }
 
+/// Appends `bytes` mapped through the byte → ASCII table `ascii` to `out`,
+/// eight at a time, and returns `true`; if one is not ASCII, appends
+/// nothing and returns `false`.
+#[inline]
+fn ascii_into(ascii: &[u8; 256], bytes: &[u8], out: &mut Vec<u8>) -> bool {
+    let start = out.len();
+    out.reserve(bytes.len());
+    // The high bits of every byte written.
+    let mut high = 0u8;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let w: [u8; 8] = std::array::from_fn(|i| ascii[usize::from(c[i])]);
+        high |= w.iter().fold(0, |a, &b| a | b);
+        out.extend_from_slice(&w);
+    }
+    for &b in chunks.remainder() {
+        let a = ascii[usize::from(b)];
+        high |= a;
+        out.push(a);
+    }
+    if high >= 0x80 {
+        out.truncate(start);
+        return false;
+    }
+    true
+}
+
 /// In an ASCII table: the byte's character is not ASCII.
 const NOT_ASCII: u8 = 0xFF;
 
@@ -396,6 +436,34 @@ static ASCII_273: [u8; 256] = ascii_of(&EBCDIC_273);
 static ASCII_500: [u8; 256] = ascii_of(&EBCDIC_500);
 static ASCII_1047: [u8; 256] = ascii_of(&EBCDIC_1047);
 static ASCII_1140: [u8; 256] = ascii_of(&EBCDIC_1140);
+
+/// Builds the table of the bytes of `table` whose character is at most
+/// U+0020 (the blanks of [`CodePage::blanks`]) at compile time.
+const fn blanks_of(table: &[char; 256]) -> [bool; 256] {
+    let mut blank = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        blank[byte] = table[byte] as u32 <= 0x20;
+        byte += 1;
+    }
+    blank
+}
+
+/// The blanks of ASCII, Latin-1 and (single bytes of) UTF-8.
+static BLANKS_LOW: [bool; 256] = {
+    let mut blank = [false; 256];
+    let mut byte = 0;
+    while byte <= 0x20 {
+        blank[byte] = true;
+        byte += 1;
+    }
+    blank
+};
+static BLANKS_037: [bool; 256] = blanks_of(&EBCDIC_037);
+static BLANKS_273: [bool; 256] = blanks_of(&EBCDIC_273);
+static BLANKS_500: [bool; 256] = blanks_of(&EBCDIC_500);
+static BLANKS_1047: [bool; 256] = blanks_of(&EBCDIC_1047);
+static BLANKS_1140: [bool; 256] = blanks_of(&EBCDIC_1140);
 
 static REV_037: [u16; 256] = reverse_of(&EBCDIC_037);
 static REV_273: [u16; 256] = reverse_of(&EBCDIC_273);

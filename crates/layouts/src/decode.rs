@@ -32,6 +32,45 @@ impl<'a> RecordView<'a> {
         self.bytes
     }
 
+    /// Decodes every field in order and hands each, with its index, to
+    /// `f`; stops at the first error, of decoding or of `f`. The same
+    /// values as [`get`](Self::get) field by field, faster: the decoders
+    /// are inlined into the loop, and values reach `f` without being
+    /// returned one by one.
+    ///
+    /// ```
+    /// use drx_layouts::Layout;
+    ///
+    /// let layout = Layout::parse("l", "fields: id fixed bin (15), name char (4);\nend;")?;
+    /// let view = layout.view(&[0x00, 0x07, b'a', b'b', b' ', b' '])?;
+    /// let mut text = String::new();
+    /// view.try_for_each(|i, value| {
+    ///     text.push_str(&layout.fields()[i].name);
+    ///     text.push('=');
+    ///     value.write_text(&mut text)?;
+    ///     text.push(';');
+    ///     Ok::<_, drx_layouts::DecodeError>(())
+    /// })?;
+    /// assert_eq!(text, "id=7;name=ab;");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn try_for_each<E: From<DecodeError>>(
+        &self,
+        mut f: impl FnMut(usize, Value<'a>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let fields = &self.layout.fields;
+        match &self.layout.cobol {
+            Some(plan) => plan.try_for_each(fields, self.bytes, f),
+            None => {
+                for i in 0..fields.len() {
+                    f(i, self.get(i)?)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Decodes field number `index` (see [`Layout::fields`]).
     ///
     /// # Panics

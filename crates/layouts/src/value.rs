@@ -180,20 +180,44 @@ impl<'a> Text<'a> {
                 &b[..b.iter().rposition(|&c| c != space).map_or(0, |p| p + 1)]
             }
             TextTrim::LeftBlanks | TextTrim::RightBlanks | TextTrim::Blanks => {
+                // Runs of eight spaces at a time, then blank by blank.
+                let spaces = u64::from_le_bytes([self.charset.space(); 8]);
+                let word = |w: &[u8]| {
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(w);
+                    u64::from_le_bytes(a)
+                };
                 let blank = self.charset.blank_bytes();
-                let is_blank = |c: &u8| blank[usize::from(*c)];
-                let start = match self.trim {
-                    TextTrim::RightBlanks => 0,
-                    _ => b.iter().position(|c| !is_blank(c)).unwrap_or(b.len()),
-                };
-                let end = match self.trim {
-                    TextTrim::LeftBlanks => b.len(),
-                    _ => b
-                        .iter()
-                        .rposition(|c| !is_blank(c))
-                        .map_or(start, |p| p + 1),
-                };
-                &b[start..end.max(start)]
+                let is_blank = |c: u8| blank[usize::from(c)];
+                let mut end = b.len();
+                if self.trim != TextTrim::LeftBlanks {
+                    // Whole words of spaces, then the spaces that end the
+                    // last word (its high bytes), then other blanks.
+                    while end >= 8 {
+                        let x = word(&b[end - 8..end]) ^ spaces;
+                        end -= (x.leading_zeros() / 8) as usize;
+                        if x != 0 {
+                            break;
+                        }
+                    }
+                    while end > 0 && is_blank(b[end - 1]) {
+                        end -= 1;
+                    }
+                }
+                let mut start = 0;
+                if self.trim != TextTrim::RightBlanks {
+                    while start + 8 <= end {
+                        let x = word(&b[start..start + 8]) ^ spaces;
+                        start += (x.trailing_zeros() / 8) as usize;
+                        if x != 0 {
+                            break;
+                        }
+                    }
+                    while start < end && is_blank(b[start]) {
+                        start += 1;
+                    }
+                }
+                &b[start..end]
             }
         }
     }
@@ -265,4 +289,43 @@ pub enum OwnedValue {
     Null,
     /// A JSON column's text (see [`Value::Json`]).
     Json(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Trimming blanks (spaces eight at a time, then byte by byte)
+        /// removes exactly the leading / trailing bytes the charset calls
+        /// blank.
+        #[test]
+        fn trimming_removes_exactly_the_blanks(
+            bytes in prop::collection::vec(
+                prop_oneof![
+                    // Mostly spaces (EBCDIC, then ASCII), for the runs.
+                    4 => Just(0x40u8),
+                    4 => Just(0x20u8),
+                    1 => prop::sample::select(vec![0x00u8, 0x05, 0xC1, 0x41, 0x81]),
+                ],
+                0..40,
+            ),
+            ebcdic in any::<bool>(),
+        ) {
+            let charset = if ebcdic { Charset::Ebcdic037 } else { Charset::Latin1 };
+            let blank = charset.blank_bytes();
+            let is_blank = |c: &u8| blank[usize::from(*c)];
+            let start = bytes.iter().position(|c| !is_blank(c)).unwrap_or(bytes.len());
+            let end = bytes.iter().rposition(|c| !is_blank(c)).map_or(start, |p| p + 1);
+            for (trim, want) in [
+                (TextTrim::Blanks, &bytes[start..end]),
+                (TextTrim::LeftBlanks, &bytes[start..]),
+                (TextTrim::RightBlanks, &bytes[..bytes.iter().rposition(|c| !is_blank(c)).map_or(0, |p| p + 1)]),
+            ] {
+                let text = Text::new(&bytes, charset, trim, "f", 0);
+                prop_assert_eq!(text.raw(), want, "{:?}", trim);
+            }
+        }
+    }
 }

@@ -446,3 +446,64 @@ fn ebcdic_text_is_trimmed_of_blanks() {
         assert_eq!(text(&layout, &record, 0), want, "{trim:?}");
     }
 }
+
+/// `try_for_each` hands over exactly what `get` gives field by field, and
+/// stops with the same error.
+fn same_as_get(layout: &Layout, record: &[u8]) {
+    let view = layout.view(record).unwrap();
+    let mut got = Vec::new();
+    let r = view.try_for_each(|i, v| {
+        got.push((i, v.to_owned_value()));
+        Ok::<_, drx_layouts::DecodeError>(())
+    });
+    let mut want = Vec::new();
+    let mut error = None;
+    for i in 0..layout.fields().len() {
+        match view.get(i) {
+            Ok(v) => want.push((i, v.to_owned_value())),
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    assert_eq!(got, want);
+    assert_eq!(r.err(), error);
+}
+
+#[test]
+fn try_for_each_gives_what_get_gives() {
+    let copybook = Copybook::parse(
+        "test6_copybook.cob",
+        &std::fs::read_to_string(cobrix("test6_copybook.cob")).unwrap(),
+    )
+    .unwrap();
+    let data = std::fs::read(cobrix("test6_data/INTEGR.TYPES.NOV28.DATA.dat")).unwrap();
+    for invalid in [InvalidValue::Error, InvalidValue::Null] {
+        let options = CopybookLayoutOptions {
+            float_format: FloatFormat::Ieee754,
+            native_order: ByteOrder::Big,
+            invalid,
+            ..CopybookLayoutOptions::default()
+        };
+        let layout = Layout::from_copybook("test6", &copybook, &options).unwrap();
+        for record in data.chunks_exact(layout.record_len()) {
+            same_as_get(&layout, record);
+        }
+    }
+    // Tables with counters, flattened (guards) and as JSON, and a count
+    // over its maximum (an error, where both stop).
+    let c = cb("01 RECORD.
+  02 COUNT PIC 9(1).
+  02 GROUP OCCURS 0 TO 2 TIMES DEPENDING ON COUNT.
+     03 INNER-COUNT PIC 9(1).
+     03 INNER-GROUP OCCURS 0 TO 3 TIMES DEPENDING ON INNER-COUNT.
+        04 FIELD PIC X.");
+    for occurs in [OccursColumns::Flatten, OccursColumns::Json] {
+        let layout =
+            Layout::from_copybook("t", &c, &CopybookLayoutOptions { occurs, ..ascii() }).unwrap();
+        for record in [&b"21Axx2BCx"[..], b"0xxxxxxxx", b"27Axx2BCx", b"9xxxxxxxx"] {
+            same_as_get(&layout, record);
+        }
+    }
+}

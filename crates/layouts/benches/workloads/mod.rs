@@ -7,7 +7,10 @@
 //! Not a bench target of its own: Cargo only discovers `benches/*.rs` and
 //! `benches/*/main.rs`.
 
-use drx_layouts::{ByteOrder, CobolOptions, CodePage, FloatFormat, InvalidValue, RecordOptions};
+use drx_layouts::{
+    ByteOrder, CobolOptions, CodePage, DecodeError, FloatFormat, InvalidValue, RecordOptions,
+    RecordView, Value,
+};
 
 /// The Cobrix test6 options: EBCDIC 037, IEEE 754 floats, big-endian
 /// COMP-5, invalid values as null (as `tests/layout_decode.rs` runs it).
@@ -345,4 +348,34 @@ pub fn display(count: usize) -> Synthetic {
 /// `count` COMP-3-heavy account records (537 bytes each).
 pub fn comp3(count: usize) -> Synthetic {
     build("comp3", "ACCOUNT-SUMMARY", &comp3_heavy(), count)
+}
+
+/// Uses every column of a record as a sink does: text (and JSON tables)
+/// decoded into UTF-8 in `text`, numbers folded into the returned checksum
+/// (so no value can be skipped), nulls counted. `text` is cleared first.
+pub fn consume(view: &RecordView<'_>, text: &mut Vec<u8>) -> Result<u64, DecodeError> {
+    text.clear();
+    let mut sum = 0u64;
+    view.try_for_each(|_, value| {
+        sum = sum.rotate_left(5)
+            ^ match value {
+                Value::Text(t) => {
+                    t.write_utf8(text)?;
+                    text.len() as u64
+                }
+                Value::Int(v) => v as u64,
+                #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
+                Value::Decimal(d) => d.unscaled() as u64 ^ u64::from(d.scale()),
+                Value::Float(f) => f.to_bits(),
+                Value::Bits { value, .. } => value,
+                Value::DateTime(dt) => dt.unix_seconds() as u64,
+                Value::Null => 1,
+                Value::Json(t) => {
+                    t.write_json_utf8(text)?;
+                    text.len() as u64
+                }
+            };
+        Ok::<_, DecodeError>(())
+    })?;
+    Ok(sum)
 }

@@ -392,22 +392,29 @@ pub fn decode_zoned(bytes: &[u8], spec: &ZonedSpec) -> Result<Decimal, CobolDeco
 /// paths, which read the same value from what this accepts.
 #[inline]
 pub(crate) fn zoned_plain(bytes: &[u8], spec: &ZonedSpec) -> Option<Decimal> {
-    let (&last, head) = bytes.split_last()?;
-    if head.len() >= 18 || !(0..=18).contains(&spec.scale) {
+    zoned_plain_at(bytes, 0, bytes.len(), spec)
+}
+
+/// [`zoned_plain`] of the field `buf[start..end]`. The digits are read
+/// eight at a time; the last few through the eight bytes that end them,
+/// so a field inside a record (`buf` the record) rarely needs a byte loop.
+#[inline]
+pub(crate) fn zoned_plain_at(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+    spec: &ZonedSpec,
+) -> Option<Decimal> {
+    let last_at = end.checked_sub(1).filter(|&l| l >= start)?;
+    let &last = buf.get(last_at)?;
+    if last_at - start >= 18 || !(0..=18).contains(&spec.scale) {
         return None;
     }
     let zone = match spec.encoding {
         ZonedEncoding::Ebcdic => 0xF0,
         ZonedEncoding::Ascii => b'0',
     };
-    let mut value = 0u64;
-    for &b in head {
-        let d = b.wrapping_sub(zone);
-        if d > 9 {
-            return None;
-        }
-        value = value * 10 + u64::from(d);
-    }
+    let value = digits_in(buf, start, last_at, zone)?;
     let digit = last & 0x0F;
     let negative = match (spec.encoding, last >> 4, spec.sign) {
         _ if digit > 9 => return None,
@@ -421,6 +428,54 @@ pub(crate) fn zoned_plain(bytes: &[u8], spec: &ZonedSpec) -> Option<Decimal> {
     let scale = u8::try_from(spec.scale).ok()?;
     Some(Decimal::new(if negative { -value } else { value }, scale))
 }
+
+/// The value of the plain zoned digits `buf[start..end]` (at most 19), or
+/// `None` if one is not a digit of `zone`.
+#[inline]
+fn digits_in(buf: &[u8], start: usize, end: usize, zone: u8) -> Option<u64> {
+    const LANES: u64 = 0x0101_0101_0101_0101;
+    let mut value = 0u64;
+    let mut at = start;
+    while let Some(w) = buf.get(at..at + 8).filter(|_| at + 8 <= end) {
+        value = value * 100_000_000 + eight_digits(word(w), zone)?;
+        at += 8;
+    }
+    let rest = end - at;
+    if rest == 0 {
+        return Some(value);
+    }
+    match end.checked_sub(8).and_then(|from| buf.get(from..end)) {
+        // The eight bytes ending at `end`: the bytes before `at` (read
+        // already, or not the field's) become zeros.
+        Some(w) => {
+            let keep = u64::MAX << (8 * (8 - rest));
+            let w = (word(w) & keep) | ((u64::from(zone) * LANES) & !keep);
+            Some(value * POW10[rest] + eight_digits(w, zone)?)
+        }
+        None => zoned_digits_u64(buf.get(at..end)?, zone).map(|v| value * POW10[rest] + v),
+    }
+}
+
+/// Eight bytes as a little-endian word (`bytes` has eight).
+#[inline]
+fn word(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(w)
+}
+
+/// Powers of ten up to 10^8.
+const POW10: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
 
 /// [`decode_zoned`] byte by byte: every case, and every error.
 fn decode_zoned_loop(bytes: &[u8], spec: &ZonedSpec) -> Result<Decimal, CobolDecodeError> {
@@ -845,6 +900,23 @@ impl ElementaryField {
         }
     }
 
+    /// For a binary item (COMP, COMP-4, BINARY, COMP-5) under `opts`:
+    /// whether it is signed, its byte order and its PIC scale.
+    pub(crate) fn binary_order(&self, opts: &CobolOptions) -> Option<(bool, ByteOrder, i32)> {
+        match self.kind {
+            Kind::Binary { signed, native } => Some((
+                signed,
+                if native {
+                    opts.native_order
+                } else {
+                    ByteOrder::Big
+                },
+                self.scale,
+            )),
+            _ => None,
+        }
+    }
+
     /// The PIC scale of a packed (COMP-3) item, if it is one.
     pub(crate) fn packed_scale(&self) -> Option<i32> {
         (self.kind == Kind::Packed).then_some(self.scale)
@@ -1225,6 +1297,27 @@ mod tests {
                 prop_assert_eq!(&got, &want);
             }
             prop_assert_eq!(decode_zoned(&bytes, &spec), want);
+        }
+
+        #[test]
+        fn zoned_plain_inside_a_record_agrees_with_the_loop(
+            before in prop::collection::vec(zoned_byte(), 0..12),
+            bytes in prop_oneof![
+                prop::collection::vec(zoned_byte(), 0..22),
+                plain_zoned(0xF0),
+                plain_zoned(b'0'),
+            ],
+            after in prop::collection::vec(zoned_byte(), 0..3),
+            spec in any_spec(),
+        ) {
+            let mut record = before.clone();
+            record.extend_from_slice(&bytes);
+            record.extend_from_slice(&after);
+            let (start, end) = (before.len(), before.len() + bytes.len());
+            if let Some(got) = zoned_plain_at(&record, start, end, &spec) {
+                prop_assert_eq!(Ok(got), decode_zoned_loop(&bytes, &spec));
+            }
+            prop_assert_eq!(zoned_plain_at(&record, start, end, &spec), zoned_plain(&bytes, &spec));
         }
 
         #[test]

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::encode::Encoding;
+use super::fast::Fast;
 use super::{
     CobolPlan, Column, CopybookLayoutOptions, Counter, Elem, Guard, MAX_DEPTH, Node, Occurrence,
     OccursColumns, Out,
@@ -220,6 +221,7 @@ pub(crate) fn build_layout(
         key.push(i);
     }
     let plan = CobolPlan {
+        fast: columns.iter().map(|c| Fast::of(c, opts.invalid)).collect(),
         columns,
         counters,
         invalid: opts.invalid,

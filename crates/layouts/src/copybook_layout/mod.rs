@@ -32,6 +32,7 @@
 
 mod build;
 mod encode;
+mod fast;
 mod json;
 mod options;
 mod read;
@@ -42,6 +43,7 @@ pub use self::options::{CopybookLayoutOptions, OccursColumns};
 pub(crate) use self::build::build_layout;
 
 use self::encode::Encoding;
+use self::fast::Fast;
 use crate::value::TextTrim;
 use crate::{Charset, CobolOptions, ElementaryField, InvalidValue, ZonedSpec};
 
@@ -49,6 +51,8 @@ use crate::{Charset, CobolOptions, ElementaryField, InvalidValue, ZonedSpec};
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct CobolPlan {
     columns: Vec<Column>,
+    /// How to read each column's common case (`fast.rs`), one per column.
+    fast: Vec<Fast>,
     counters: Vec<Counter>,
     invalid: InvalidValue,
 }

@@ -8,9 +8,42 @@ use crate::{
 };
 
 impl CobolPlan {
-    /// Decodes column `index` (whose field is `field`) of `record`.
+    /// Decodes column `index` (whose field is `field`) of `record`: its
+    /// common case straight from its bytes (`fast.rs`), else by its plan.
     #[inline]
     pub(crate) fn get<'a>(
+        &'a self,
+        field: &'a Field,
+        index: usize,
+        record: &'a [u8],
+    ) -> Result<Value<'a>, DecodeError> {
+        if let Some(v) = self.fast.get(index).and_then(|f| f.read(field, record)) {
+            return Ok(v);
+        }
+        self.get_planned(field, index, record)
+    }
+
+    /// Decodes every column of `record` (`fields` are the layout's) in
+    /// order into `f` (see `RecordView::try_for_each`).
+    #[inline]
+    pub(crate) fn try_for_each<'a, E: From<DecodeError>>(
+        &'a self,
+        fields: &'a [Field],
+        record: &'a [u8],
+        mut f: impl FnMut(usize, Value<'a>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        for (i, (fast, field)) in self.fast.iter().zip(fields).enumerate() {
+            let value = match fast.read(field, record) {
+                Some(v) => v,
+                None => self.get_planned(field, i, record)?,
+            };
+            f(i, value)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes column `index` by its plan: guards, every encoding, errors.
+    pub(super) fn get_planned<'a>(
         &'a self,
         field: &'a Field,
         index: usize,

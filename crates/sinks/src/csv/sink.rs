@@ -58,6 +58,18 @@ impl CsvSink {
     }
 }
 
+/// Why writing a row's fields stopped.
+enum Fail {
+    Decode(drx_layouts::DecodeError),
+    Csv(csv::Error),
+}
+
+impl From<drx_layouts::DecodeError> for Fail {
+    fn from(e: drx_layouts::DecodeError) -> Fail {
+        Fail::Decode(e)
+    }
+}
+
 impl Sink for CsvSink {
     fn name(&self) -> &str {
         &self.name
@@ -85,17 +97,20 @@ impl Sink for CsvSink {
                     change.op.as_str()
                 ))
             })?;
-            for i in 0..image.layout().fields().len() {
-                self.field.clear();
-                image
-                    .get(i)
-                    .and_then(|v| v.write_utf8(&mut self.field))
-                    .map_err(|source| SinkError::Decode {
+            let field = &mut self.field;
+            image
+                .try_for_each(|_, value| {
+                    field.clear();
+                    value.write_utf8(field)?;
+                    w.write_field(&*field).map_err(Fail::Csv)
+                })
+                .map_err(|fail| match fail {
+                    Fail::Decode(source) => SinkError::Decode {
                         seq: change.seq,
                         source,
-                    })?;
-                w.write_field(&self.field).map_err(csv_err)?;
-            }
+                    },
+                    Fail::Csv(e) => csv_err(e),
+                })?;
             w.write_record(None::<&[u8]>).map_err(csv_err)?;
         }
         let mut rows = w
