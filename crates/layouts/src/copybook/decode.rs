@@ -386,18 +386,18 @@ pub fn decode_zoned(bytes: &[u8], spec: &ZonedSpec) -> Result<Decimal, CobolDeco
     decode_zoned_fast(bytes, spec).unwrap_or_else(|| decode_zoned_loop(bytes, spec))
 }
 
-/// The most common DISPLAY number, in one pass: at most 18 digits, no
+/// The most common DISPLAY number, in one pass: at most 37 digits, no
 /// leading space, a trailing overpunched sign (EBCDIC) or none, a scale of
-/// 0 to 18. `None` sends anything else (errors included) to the general
+/// 0 to 38. `None` sends anything else (errors included) to the general
 /// paths, which read the same value from what this accepts.
 #[inline]
 pub(crate) fn zoned_plain(bytes: &[u8], spec: &ZonedSpec) -> Option<Decimal> {
     zoned_plain_at(bytes, 0, bytes.len(), spec)
 }
 
-/// [`zoned_plain`] of the field `buf[start..end]`. The digits are read
-/// eight at a time; the last few through the eight bytes that end them,
-/// so a field inside a record (`buf` the record) rarely needs a byte loop.
+/// [`zoned_plain`] of the field `buf[start..end]`. The digits are read eight at a time; the last
+/// few through the eight bytes that end them, so a field inside a record
+/// (`buf` the record) rarely needs a byte loop.
 #[inline]
 pub(crate) fn zoned_plain_at(
     buf: &[u8],
@@ -407,14 +407,19 @@ pub(crate) fn zoned_plain_at(
 ) -> Option<Decimal> {
     let last_at = end.checked_sub(1).filter(|&l| l >= start)?;
     let &last = buf.get(last_at)?;
-    if last_at - start >= 18 || !(0..=18).contains(&spec.scale) {
+    if !(0..=38).contains(&spec.scale) {
         return None;
     }
     let zone = match spec.encoding {
         ZonedEncoding::Ebcdic => 0xF0,
         ZonedEncoding::Ascii => b'0',
     };
-    let value = digits_in(buf, start, last_at, zone)?;
+    // Up to 18 digits in a u64.
+    let value = if last_at - start <= 17 {
+        i128::from(digits_in(buf, start, last_at, zone)?)
+    } else {
+        long_digits(buf, start, last_at, zone)?
+    };
     let digit = last & 0x0F;
     let negative = match (spec.encoding, last >> 4, spec.sign) {
         _ if digit > 9 => return None,
@@ -424,9 +429,21 @@ pub(crate) fn zoned_plain_at(
         (ZonedEncoding::Ebcdic, 0xD, ZonedSign::Trailing) => true,
         _ => return None,
     };
-    let value = i128::from(value * 10 + u64::from(digit));
+    let value = value * 10 + i128::from(digit);
     let scale = u8::try_from(spec.scale).ok()?;
     Some(Decimal::new(if negative { -value } else { value }, scale))
+}
+
+/// The value of 18 to 36 plain zoned digits `buf[start..end]`: the first
+/// 19 or fewer, then the last 17.
+#[inline(never)]
+fn long_digits(buf: &[u8], start: usize, end: usize, zone: u8) -> Option<i128> {
+    let split = end
+        .checked_sub(17)
+        .filter(|&s| s >= start && s - start <= 19)?;
+    let high = digits_in(buf, start, split, zone)?;
+    let low = digits_in(buf, split, end, zone)?;
+    Some(i128::from(high) * 100_000_000_000_000_000 + i128::from(low))
 }
 
 /// The value of the plain zoned digits `buf[start..end]` (at most 19), or
@@ -643,26 +660,37 @@ pub fn decode_packed(bytes: &[u8], scale: i32) -> Result<Decimal, CobolDecodeErr
     decode_packed_fast(bytes, scale).unwrap_or_else(|| decode_packed_loop(bytes, scale))
 }
 
-/// The most common packed number, in one pass: at most 18 digits, a valid
-/// sign nibble, a scale of 0 to 18. `None` sends anything else (errors
+/// The most common packed number, in one pass: at most 35 digits, a valid
+/// sign nibble, a scale of 0 to 38. `None` sends anything else (errors
 /// included) to the general paths.
 #[inline]
 pub(crate) fn packed_plain(bytes: &[u8], scale: i32) -> Option<Decimal> {
-    if !(0..=18).contains(&scale) {
-        return None;
-    }
-    let (head, digit, negative) = packed_parts(bytes, 8)?;
+    let scale = u8::try_from(scale).ok().filter(|&s| s <= 38)?;
+    let (head, digit, negative) = packed_parts(bytes, 17)?;
+    // Up to 17 digits in a u64; up to 35, the head in two halves.
+    let value = if head.len() <= 8 {
+        i128::from(packed_pairs(head)? * 10 + u64::from(digit))
+    } else {
+        let (high, low) = head.split_at(head.len() - 8);
+        let low = packed_pairs(low)? * 10 + u64::from(digit);
+        i128::from(packed_pairs(high)?) * 100_000_000_000_000_000 + i128::from(low)
+    };
+    Some(Decimal::new(if negative { -value } else { value }, scale))
+}
+
+/// The value of packed digit pairs (at most 9 bytes), or `None` if a
+/// nibble is above 9.
+#[inline]
+fn packed_pairs(bytes: &[u8]) -> Option<u64> {
     let mut value = 0u64;
-    for &b in head {
+    for &b in bytes {
         let (hi, lo) = (b >> 4, b & 0x0F);
         if hi > 9 || lo > 9 {
             return None;
         }
         value = value * 100 + u64::from(hi * 10 + lo);
     }
-    let value = i128::from(value * 10 + u64::from(digit));
-    let scale = u8::try_from(scale).ok()?;
-    Some(Decimal::new(if negative { -value } else { value }, scale))
+    Some(value)
 }
 
 /// [`decode_packed`] nibble by nibble: every case, and every error.
