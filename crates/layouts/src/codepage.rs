@@ -385,25 +385,18 @@ const fn reverse_of(table: &[char; 256]) -> [u16; 256] {
 }
 
 /// Appends `bytes` mapped through the byte → ASCII table `ascii` to `out`,
-/// eight at a time, and returns `true`; if one is not ASCII, appends
+/// in one pass, and returns `true`; if one is not ASCII, appends
 /// nothing and returns `false`.
 #[inline]
 fn ascii_into(ascii: &[u8; 256], bytes: &[u8], out: &mut Vec<u8>) -> bool {
     let start = out.len();
-    out.reserve(bytes.len());
     // The high bits of every byte written.
     let mut high = 0u8;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let w: [u8; 8] = std::array::from_fn(|i| ascii[usize::from(c[i])]);
-        high |= w.iter().fold(0, |a, &b| a | b);
-        out.extend_from_slice(&w);
-    }
-    for &b in chunks.remainder() {
+    out.extend(bytes.iter().map(|&b| {
         let a = ascii[usize::from(b)];
         high |= a;
-        out.push(a);
-    }
+        a
+    }));
     if high >= 0x80 {
         out.truncate(start);
         return false;
