@@ -38,6 +38,14 @@ fn text(layout: &Layout, record: &[u8], i: usize) -> String {
     s
 }
 
+/// Cobrix's test6 copybook and its data file.
+fn test6() -> (Copybook, Vec<u8>) {
+    let text = std::fs::read_to_string(cobrix("test6_copybook.cob")).unwrap();
+    let copybook = Copybook::parse("test6_copybook.cob", &text).unwrap();
+    let data = std::fs::read(cobrix("test6_data/INTEGR.TYPES.NOV28.DATA.dat")).unwrap();
+    (copybook, data)
+}
+
 fn names(layout: &Layout) -> Vec<&str> {
     layout.fields().iter().map(|f| f.name.as_str()).collect()
 }
@@ -47,12 +55,7 @@ fn names(layout: &Layout) -> Vec<&str> {
 /// value against Cobrix's output in tests/layout_decode.rs).
 #[test]
 fn test6_layout_values_equal_the_record_decoder() {
-    let copybook = Copybook::parse(
-        "test6_copybook.cob",
-        &std::fs::read_to_string(cobrix("test6_copybook.cob")).unwrap(),
-    )
-    .unwrap();
-    let data = std::fs::read(cobrix("test6_data/INTEGR.TYPES.NOV28.DATA.dat")).unwrap();
+    let (copybook, data) = test6();
     let options = CopybookLayoutOptions {
         float_format: FloatFormat::Ieee754,
         lowercase_names: false,
@@ -473,12 +476,7 @@ fn same_as_get(layout: &Layout, record: &[u8]) {
 
 #[test]
 fn try_for_each_gives_what_get_gives() {
-    let copybook = Copybook::parse(
-        "test6_copybook.cob",
-        &std::fs::read_to_string(cobrix("test6_copybook.cob")).unwrap(),
-    )
-    .unwrap();
-    let data = std::fs::read(cobrix("test6_data/INTEGR.TYPES.NOV28.DATA.dat")).unwrap();
+    let (copybook, data) = test6();
     for invalid in [InvalidValue::Error, InvalidValue::Null] {
         let options = CopybookLayoutOptions {
             float_format: FloatFormat::Ieee754,
