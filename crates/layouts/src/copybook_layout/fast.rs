@@ -177,12 +177,13 @@ fn int(bytes: &[u8], signed: bool, order: ByteOrder) -> i64 {
             }
         }
     }
+    // (No bytes: a shift by 64, which `checked_` turns into 0.)
     let shift = 64 - 8 * n as u32;
-    let raw = u64::from_be_bytes(buf) << shift;
+    let raw = u64::from_be_bytes(buf).checked_shl(shift).unwrap_or(0);
     if signed {
-        (raw.cast_signed()) >> shift
+        raw.cast_signed().checked_shr(shift).unwrap_or(0)
     } else {
-        (raw >> shift).cast_signed()
+        raw.checked_shr(shift).unwrap_or(0).cast_signed()
     }
 }
 
@@ -288,5 +289,6 @@ mod tests {
         ] {
             assert_eq!(int(bytes, signed, order), want, "{bytes:02X?} {order:?}");
         }
+        assert_eq!(int(&[], true, ByteOrder::Big), 0);
     }
 }
