@@ -455,3 +455,48 @@ fn another_delimiter_and_a_bad_one() {
         );
     }
 }
+
+/// A field that does not decode (bytes invalid in the layout's UTF-8)
+/// fails the batch naming its seq and field; nothing of the batch is
+/// checkpointed.
+#[test]
+fn a_field_that_does_not_decode_names_its_seq_and_field() {
+    let home = tempfile::tempdir().unwrap();
+    let layout = std::sync::Arc::new(
+        drx_layouts::Layout::parse(
+            "layouts/layout.200",
+            "charset: utf8;\nfields: id fixed bin (15), name char (4);\nend;",
+        )
+        .unwrap(),
+    );
+    let mut sink = CsvSink::open(
+        "feed".into(),
+        &config(1_000),
+        home.path(),
+        binding(200, &layout, "error_codes", &home.path().join("templates")),
+    )
+    .unwrap();
+    let mut batch = Changes::new(200, &layout).done(2);
+    for (seq, record) in [
+        (1, [0, 1, b'a', b'b', b' ', b' ']),
+        (2, [0, 2, b'a', 0xFF, b' ', b' ']),
+    ] {
+        batch.push(
+            drx_templates::ChangeOp::Insert,
+            seq,
+            0,
+            FILE,
+            None,
+            Some(&record),
+        );
+    }
+    let err = sink.apply(&batch).unwrap_err();
+    match err {
+        SinkError::Decode { seq, source } => {
+            assert_eq!(seq, 2);
+            assert_eq!((source.field.as_str(), source.offset), ("name", 2));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sink.checkpoint().unwrap(), None);
+}
