@@ -69,14 +69,6 @@ impl Charset {
         }
     }
 
-    /// Which bytes are blanks to trim: those whose character is at most
-    /// U+0020 (space and control codes, as Java's `String.trim`). In UTF-8
-    /// only single bytes count.
-    #[inline]
-    pub(crate) fn blank_bytes(self) -> &'static [bool; 256] {
-        self.code_page().blanks()
-    }
-
     /// How the bytes map to text.
     fn kind(self) -> Kind {
         match (self, self.code_page().table()) {
@@ -290,7 +282,7 @@ mod tests {
     #[test]
     fn blank_tables_follow_code_page_order() {
         for page in CodePage::ALL {
-            let blanks = Charset::from_code_page(page).blank_bytes();
+            let blanks = page.blanks();
             assert!(blanks[usize::from(page.space())], "{page}");
             // 0x41 is 'A' in ASCII pages and a no-break space (U+00A0,
             // above U+0020: not blank) in EBCDIC 037.

@@ -187,7 +187,7 @@ impl<'a> Text<'a> {
                     a.copy_from_slice(w);
                     u64::from_le_bytes(a)
                 };
-                let blank = self.charset.blank_bytes();
+                let blank = self.charset.code_page().blanks();
                 let is_blank = |c: u8| blank[usize::from(c)];
                 let mut end = b.len();
                 if self.trim != TextTrim::LeftBlanks {
@@ -314,7 +314,7 @@ mod tests {
             ebcdic in any::<bool>(),
         ) {
             let charset = if ebcdic { Charset::Ebcdic037 } else { Charset::Latin1 };
-            let blank = charset.blank_bytes();
+            let blank = charset.code_page().blanks();
             let is_blank = |c: &u8| blank[usize::from(*c)];
             let start = bytes.iter().position(|c| !is_blank(c)).unwrap_or(bytes.len());
             let end = bytes.iter().rposition(|c| !is_blank(c)).map_or(start, |p| p + 1);

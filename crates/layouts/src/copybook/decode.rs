@@ -222,11 +222,13 @@ fn classify(b: u8, enc: ZonedEncoding) -> Zoned {
     }
 }
 
+/// One in every byte of a word (`LANES * b` is `b` eight times).
+const LANES: u64 = 0x0101_0101_0101_0101;
+
 /// The value of eight zoned digits in `word` (little-endian load: the
 /// first, most significant digit in the low byte), or `None` if a byte is
 /// not a plain digit of the zone (`0x30` ASCII, `0xF0` EBCDIC).
 fn eight_digits(word: u64, zone: u8) -> Option<u64> {
-    const LANES: u64 = 0x0101_0101_0101_0101;
     let zones = u64::from(zone) * LANES;
     let low = word & (0x0F * LANES);
     if word & (0xF0 * LANES) != zones || (low + 0x06 * LANES) & (0xF0 * LANES) != 0 {
@@ -248,9 +250,7 @@ fn zoned_digits_u64(digits: &[u8], zone: u8) -> Option<u64> {
     let mut value = 0u64;
     let mut chunks = digits.chunks_exact(8);
     for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        value = value * 100_000_000 + eight_digits(u64::from_le_bytes(w), zone)?;
+        value = value * 100_000_000 + eight_digits(word(c), zone)?;
     }
     for &b in chunks.remainder() {
         let d = b.wrapping_sub(zone);
@@ -282,16 +282,13 @@ type DigitBuf = [u8; 40];
 /// Copies plain zoned digits of `zone` into `dst` (as long) as ASCII
 /// digits, eight at a time; `None` if one is not a plain digit.
 fn zoned_to_ascii(src: &[u8], zone: u8, dst: &mut [u8]) -> Option<()> {
-    const LANES: u64 = 0x0101_0101_0101_0101;
     let zones = u64::from(zone) * LANES;
     let mut from = src.chunks_exact(8);
     let mut to = dst.chunks_exact_mut(8);
     for (c, o) in (&mut from).zip(&mut to) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        let word = u64::from_le_bytes(w);
-        let low = word & (0x0F * LANES);
-        if word & (0xF0 * LANES) != zones || (low + 0x06 * LANES) & (0xF0 * LANES) != 0 {
+        let w = word(c);
+        let low = w & (0x0F * LANES);
+        if w & (0xF0 * LANES) != zones || (low + 0x06 * LANES) & (0xF0 * LANES) != 0 {
             return None;
         }
         o.copy_from_slice(&(low | (0x30 * LANES)).to_le_bytes());
@@ -450,7 +447,6 @@ fn long_digits(buf: &[u8], start: usize, end: usize, zone: u8) -> Option<i128> {
 /// `None` if one is not a digit of `zone`.
 #[inline]
 fn digits_in(buf: &[u8], start: usize, end: usize, zone: u8) -> Option<u64> {
-    const LANES: u64 = 0x0101_0101_0101_0101;
     let mut value = 0u64;
     let mut at = start;
     while let Some(w) = buf.get(at..at + 8).filter(|_| at + 8 <= end) {

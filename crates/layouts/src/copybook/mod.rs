@@ -38,7 +38,7 @@ pub use self::decode::{
     ZonedEncoding, ZonedSign, ZonedSpec, decode_binary, decode_edited, decode_float, decode_packed,
     decode_zoned, elementary_fields,
 };
-pub(crate) use self::decode::{packed_plain, zoned_plain, zoned_plain_at};
+pub(crate) use self::decode::{packed_plain, zoned_plain_at};
 pub use self::fieldmap::{BinarySizes, CopybookOptions, FieldMapEntry};
 pub use self::parser::{Condition, Item, Occurs, SignClause, Usage};
 pub use self::picture::{PicCategory, Picture};

@@ -142,23 +142,12 @@ impl CobolPlan {
                     (true, _) => Value::Float(f),
                 }
             }),
-            Out::Decimal => {
-                // The common DISPLAY and packed numbers straight from their
-                // bytes, anything else (errors included) by the decoder.
-                let bytes = record.get(at..at + elem.field.len);
-                let plain = match (bytes, &elem.zoned, elem.packed) {
-                    (Some(b), Some(spec), _) => crate::copybook::zoned_plain(b, spec),
-                    (Some(b), None, Some(scale)) => crate::copybook::packed_plain(b, scale),
-                    _ => None,
-                };
-                match plain {
-                    Some(d) => Ok(Value::Decimal(d)),
-                    None => elem
-                        .field
-                        .decimal_at(record, at, &elem.opts)
-                        .map(Value::Decimal),
-                }
-            }
+            // (The common numbers were tried by the column's fast reader,
+            // and are tried again first by the decoder.)
+            Out::Decimal => elem
+                .field
+                .decimal_at(record, at, &elem.opts)
+                .map(Value::Decimal),
             Out::Int => elem
                 .field
                 .decimal_at(record, at, &elem.opts)
