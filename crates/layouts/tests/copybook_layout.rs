@@ -285,6 +285,20 @@ fn tables_as_json_columns() {
     let e = table.write_text(&mut out).unwrap_err();
     assert_eq!((e.field.as_str(), e.offset), ("inner_count", 1));
     assert_eq!(out, "kept");
+    // A value that does not decode is named by its path in the column.
+    record[0] = b'2';
+    record[1] = b'1';
+    record[16] = 0xA2;
+    let table = layout.view(&record).unwrap().get(1).unwrap();
+    let e = table.write_text(&mut out).unwrap_err();
+    assert_eq!(
+        (e.field.as_str(), e.offset),
+        ("group[1].inner_group[1].amt", 16)
+    );
+    assert_eq!(
+        e.to_string(),
+        "field group[1].inner_group[1].amt at byte 16: invalid packed digit 0xA"
+    );
 }
 
 #[test]

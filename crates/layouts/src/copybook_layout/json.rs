@@ -65,7 +65,7 @@ impl<'a> TableValue<'a> {
         if r.is_err() {
             out.truncate(start);
         }
-        r
+        r.map_err(|fault| fault.into_error(self.name))
     }
 
     /// Appends the JSON array to `out` as UTF-8 bytes (through one
@@ -76,6 +76,43 @@ impl<'a> TableValue<'a> {
         self.write_json(&mut s)?;
         out.extend_from_slice(s.as_bytes());
         Ok(())
+    }
+}
+
+/// Why a table did not render: the error, and for a value that did not
+/// decode, where it is in the table.
+struct Fault {
+    error: DecodeError,
+    /// The JSON path of the value inside the table column (`[1].amt`),
+    /// built from the inside out as the fault goes up; `None` when the
+    /// error is not a value's (an `OCCURS DEPENDING ON` count names its
+    /// counter).
+    path: Option<String>,
+}
+
+impl Fault {
+    /// Puts `segment` in front of the path, if the fault has one.
+    fn within(mut self, segment: fmt::Arguments<'_>) -> Fault {
+        if let Some(path) = &mut self.path {
+            path.insert_str(0, &segment.to_string());
+        }
+        self
+    }
+
+    /// The error, naming the value as `column[1].amt` (its JSON path in
+    /// the column, indices from 0 as in the array).
+    fn into_error(self, column: &str) -> DecodeError {
+        let mut error = self.error;
+        if let Some(path) = self.path {
+            error.field = format!("{column}{path}");
+        }
+        error
+    }
+}
+
+impl From<DecodeError> for Fault {
+    fn from(error: DecodeError) -> Fault {
+        Fault { error, path: None }
     }
 }
 
@@ -92,7 +129,7 @@ impl Writer<'_, '_> {
         start: usize,
         occ: &mut Occurrence,
         out: &mut String,
-    ) -> Result<(), DecodeError> {
+    ) -> Result<(), Fault> {
         if !node.table {
             return self.occurrence(node, start, occ, out);
         }
@@ -111,7 +148,8 @@ impl Writer<'_, '_> {
                 out.push(',');
             }
             occ[node.depth] = i;
-            self.occurrence(node, start + i * node.item_len, occ, out)?;
+            self.occurrence(node, start + i * node.item_len, occ, out)
+                .map_err(|f| f.within(format_args!("[{i}]")))?;
         }
         out.push(']');
         Ok(())
@@ -123,7 +161,7 @@ impl Writer<'_, '_> {
         at: usize,
         occ: &mut Occurrence,
         out: &mut String,
-    ) -> Result<(), DecodeError> {
+    ) -> Result<(), Fault> {
         if let Some(elem) = &node.elem {
             return self.scalar(elem, at, out);
         }
@@ -133,13 +171,23 @@ impl Writer<'_, '_> {
                 out.push(',');
             }
             out.push_str(&child.key);
-            self.item(child, at + child.rel, occ, out)?;
+            self.item(child, at + child.rel, occ, out).map_err(|f| {
+                let name = child.key.trim_end_matches(':').trim_matches('"');
+                f.within(format_args!(".{name}"))
+            })?;
         }
         out.push('}');
         Ok(())
     }
 
-    fn scalar(&self, elem: &Elem, at: usize, out: &mut String) -> Result<(), DecodeError> {
+    fn scalar(&self, elem: &Elem, at: usize, out: &mut String) -> Result<(), Fault> {
+        self.value(elem, at, out).map_err(|error| Fault {
+            error,
+            path: Some(String::new()),
+        })
+    }
+
+    fn value(&self, elem: &Elem, at: usize, out: &mut String) -> Result<(), DecodeError> {
         match self
             .table
             .plan
