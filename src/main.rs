@@ -117,6 +117,13 @@ enum Command {
         #[arg(long)]
         host: Option<String>,
     },
+    /// Make this standby the primary (failover): the replicas are brought up
+    /// to the journal, the epoch is raised (so the old primary is fenced off
+    /// when it comes back), transactions the old primary left open are
+    /// aborted, and the applications here may write from then on
+    /// (docs/DR.md). Stop the standby server first; started again, it only
+    /// fences.
+    Promote,
     /// Compare the primary's critical files with the standby's replicas at
     /// the same journal seq, while writes go on (size, record count, blake3
     /// per block and per file). Exit status 0: all identical; 1: a file
@@ -481,6 +488,10 @@ fn run(cli: Cli) -> Result<()> {
                 let _ = std::io::stdout().flush();
                 std::process::exit(i32::from(code));
             }
+        }
+        Command::Promote => {
+            let config = Config::load(&home)?;
+            println!("{}", drx_mirror::promote(&config)?);
         }
         Command::Status { json } => {
             for status in drx_mirror::read_status(&home)? {

@@ -58,7 +58,7 @@ fn a_workload_and_kill_9_of_both_servers_leave_the_replica_byte_identical() {
 
     // The standby's journal holds the primary's entries, each once.
     let last = drx_journal::last_seq(&primary.join("journal")).unwrap();
-    let standby_last = drx_journal::last_seq(&standby.join("standby_journal")).unwrap();
+    let standby_last = drx_journal::last_seq(&standby.join("journal")).unwrap();
     assert_eq!(standby_last, last, "{}", logs(&primary, &standby));
     stop(primary_server);
     stop(standby_server);
@@ -184,7 +184,7 @@ fn every_operation_on_every_organization_is_mirrored_through_kills() {
     let journal = drx_journal::last_seq(&primary.join("journal")).unwrap();
     assert!(
         wait_until(Duration::from_secs(20), Duration::from_millis(100), || {
-            drx_journal::last_seq(&standby.join("standby_journal")).unwrap() == journal
+            drx_journal::last_seq(&standby.join("journal")).unwrap() == journal
         }),
         "{}",
         logs(&primary, &standby)
@@ -220,7 +220,7 @@ fn a_standby_killed_before_its_replicas_were_synced_redoes_them_from_its_journal
     let last = drx_journal::last_seq(&primary.join("journal")).unwrap();
     assert!(
         wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
-            drx_journal::last_seq(&standby.join("standby_journal")).unwrap() == last
+            drx_journal::last_seq(&standby.join("journal")).unwrap() == last
         }),
         "{}",
         logs(&primary, &standby)

@@ -127,7 +127,7 @@ impl Link {
     /// the primary's last seq and every replica equals its file.
     fn wait_caught_up(&self) {
         let primary_journal = self.primary.join("journal");
-        let standby_journal = self.standby.join("standby_journal");
+        let standby_journal = self.standby.join("journal");
         let caught_up = wait_until(Duration::from_secs(60), Duration::from_millis(100), || {
             let last = drx_journal::last_seq(&primary_journal).unwrap();
             drx_journal::last_seq(&standby_journal).ok() == Some(last)
@@ -143,7 +143,7 @@ impl Link {
     /// byte-identical, each entry applied once.
     fn finish(mut self) -> Ended {
         let primary_journal = self.primary.join("journal");
-        let standby_journal = self.standby.join("standby_journal");
+        let standby_journal = self.standby.join("journal");
         self.wait_caught_up();
         stop(self.primary_server.take().unwrap());
         stop(self.standby_server.take().unwrap());

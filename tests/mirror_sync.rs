@@ -77,7 +77,7 @@ fn when_a_sync_capture_call_returns_the_standby_has_the_entry() {
         }
     }
     assert!(last_change > 1_000);
-    let standby_last = drx_journal::last_seq(&standby.join("standby_journal")).unwrap();
+    let standby_last = drx_journal::last_seq(&standby.join("journal")).unwrap();
     assert!(
         standby_last >= last_change,
         "standby at {standby_last}, last change {last_change}\n{}",

@@ -76,7 +76,11 @@ impl Config {
         extractor.templates_dir = absolute(home, &extractor.templates_dir);
         extractor.dead_letter_dir = absolute(home, &extractor.dead_letter_dir);
         let mut mirror = raw.mirror;
-        mirror.standby_journal_dir = absolute(home, &mirror.standby_journal_dir);
+        mirror.standby_journal_dir = if mirror.standby_journal_dir.as_os_str().is_empty() {
+            journal.dir.clone()
+        } else {
+            absolute(home, &mirror.standby_journal_dir)
+        };
         for root in &mut mirror.replica_roots {
             *root = absolute(home, root);
         }
@@ -135,7 +139,8 @@ mod tests {
         assert_eq!(c.mirror.commit, crate::CommitMode::Async);
         assert_eq!(
             c.mirror.standby_journal_dir,
-            Path::new("/srv/drx/standby_journal")
+            Path::new("/srv/drx/journal"),
+            "one journal per node: the standby's is the node's"
         );
         let text = "[mirror]\nnode_id = \"b\"\ncommit = \"sync\"\nreplica_roots = [\"replicas\", \"/abs\"]\nsecret_file = \"secret\"\n";
         let c = Config::parse("drx.toml", text, Path::new("/srv/drx")).unwrap();

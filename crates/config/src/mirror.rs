@@ -32,7 +32,9 @@ pub struct MirrorSettings {
     /// The directories the standby may write replicas into; a path mapped
     /// outside all of them is refused (relative to the home).
     pub replica_roots: Vec<PathBuf>,
-    /// Where the standby keeps the journal it receives (relative to the home).
+    /// Where the standby keeps the journal it receives (relative to the
+    /// home). Default: the node's journal (`[journal] dir`), so that a
+    /// promoted standby's applications continue that journal (docs/DR.md).
     pub standby_journal_dir: PathBuf,
     /// `async` (default) or `sync`.
     pub commit: CommitMode,
@@ -61,7 +63,7 @@ impl Default for MirrorSettings {
             secret_env: None,
             secret_file: None,
             replica_roots: Vec::new(),
-            standby_journal_dir: PathBuf::from("standby_journal"),
+            standby_journal_dir: PathBuf::new(),
             commit: CommitMode::Async,
             sync_timeout_ms: 2_000,
             heartbeat_ms: 1_000,

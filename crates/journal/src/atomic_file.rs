@@ -1,6 +1,5 @@
-//! Small state files (`EPOCH`, consumer positions) holding one decimal
-//! number, replaced atomically: temporary file, fsync, rename, directory
-//! fsync.
+//! Small state files (`EPOCH`, `EPOCHS`, `ROLE`, consumer positions),
+//! replaced atomically: temporary file, fsync, rename, directory fsync.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -21,9 +20,14 @@ fn temporary(path: &Path) -> PathBuf {
 /// Atomically replaces the file at `path` with `value` in decimal and a
 /// newline.
 pub(crate) fn write_number(path: &Path, value: u64) -> Result<(), JournalError> {
+    write_text(path, &format!("{value}\n"))
+}
+
+/// Atomically replaces the file at `path` with `text`.
+pub(crate) fn write_text(path: &Path, text: &str) -> Result<(), JournalError> {
     let tmp = temporary(path);
     let mut f = File::create(&tmp).map_err(JournalError::io(&tmp))?;
-    f.write_all(format!("{value}\n").as_bytes())
+    f.write_all(text.as_bytes())
         .and_then(|()| f.sync_all())
         .map_err(JournalError::io(&tmp))?;
     drop(f);
@@ -37,19 +41,28 @@ pub(crate) fn write_number(path: &Path, value: u64) -> Result<(), JournalError> 
 /// Reads a number written by [`write_number`]; `Ok(None)` if the file does
 /// not exist.
 pub(crate) fn read_number(path: &Path) -> Result<Option<u64>, JournalError> {
-    let text = match fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(JournalError::io(path)(e)),
+    let Some(text) = read_text(path)? else {
+        return Ok(None);
     };
     text.trim_end_matches('\n')
         .parse()
         .map(Some)
-        .map_err(|_| JournalError::Io {
-            path: path.to_path_buf(),
-            source: io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("expected a decimal number, found {text:?}"),
-            ),
-        })
+        .map_err(|_| invalid(path, format!("expected a decimal number, found {text:?}")))
+}
+
+/// Reads a file written by [`write_text`]; `Ok(None)` if it does not exist.
+pub(crate) fn read_text(path: &Path) -> Result<Option<String>, JournalError> {
+    match fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(JournalError::io(path)(e)),
+    }
+}
+
+/// The error for a state file whose content is not what it should be.
+pub(crate) fn invalid(path: &Path, what: String) -> JournalError {
+    JournalError::Io {
+        path: path.to_path_buf(),
+        source: io::Error::new(io::ErrorKind::InvalidData, what),
+    }
 }

@@ -1,4 +1,5 @@
-//! The epoch file, `<dir>/EPOCH`: the epoch stamped on new entries.
+//! The epoch files: `<dir>/EPOCH`, the epoch stamped on new entries, and
+//! `<dir>/EPOCHS`, the history of where each epoch began.
 
 use std::path::Path;
 
@@ -6,21 +7,116 @@ use crate::atomic_file;
 use crate::error::JournalError;
 
 const FILE: &str = "EPOCH";
+const HISTORY: &str = "EPOCHS";
 /// The epoch of a journal that never had one set.
 pub(crate) const DEFAULT_EPOCH: u64 = 1;
+
+/// Where an epoch begins in a journal: its entries from `first_seq` on
+/// carry `epoch`, up to the next epoch's `first_seq` (exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EpochStart {
+    /// The epoch.
+    pub epoch: u64,
+    /// The seq of its first entry (or of the next entry to be appended,
+    /// when none is yet).
+    pub first_seq: u64,
+}
 
 /// The persisted epoch, or [`DEFAULT_EPOCH`].
 pub(crate) fn read(dir: &Path) -> Result<u64, JournalError> {
     Ok(atomic_file::read_number(&dir.join(FILE))?.unwrap_or(DEFAULT_EPOCH))
 }
 
-/// Persists `epoch` atomically.
-pub(crate) fn write(dir: &Path, epoch: u64) -> Result<(), JournalError> {
-    atomic_file::write_number(&dir.join(FILE), epoch)
+/// Persists `epoch` atomically, then records in the history that it
+/// begins at `first_seq`. (A crash between the two is mended by
+/// [`reconcile`] when the journal is next opened.)
+pub(crate) fn write(dir: &Path, epoch: u64, first_seq: u64) -> Result<(), JournalError> {
+    atomic_file::write_number(&dir.join(FILE), epoch)?;
+    let mut history = history(dir)?;
+    history.push(EpochStart { epoch, first_seq });
+    write_history(dir, &history)
+}
+
+/// Adds the current epoch to the history if a crash left it out: it then
+/// begins at `next_seq`, since nothing was appended in between.
+pub(crate) fn reconcile(dir: &Path, next_seq: u64) -> Result<(), JournalError> {
+    let epoch = read(dir)?;
+    let mut history = history(dir)?;
+    if history.last().is_some_and(|last| last.epoch < epoch) {
+        history.push(EpochStart {
+            epoch,
+            first_seq: next_seq,
+        });
+        write_history(dir, &history)?;
+    }
+    Ok(())
+}
+
+fn write_history(dir: &Path, history: &[EpochStart]) -> Result<(), JournalError> {
+    let text: String = history
+        .iter()
+        .map(|s| format!("{} {}\n", s.epoch, s.first_seq))
+        .collect();
+    atomic_file::write_text(&dir.join(HISTORY), &text)
 }
 
 /// The epoch of the journal in `dir`: the one its new entries get (1 for a
 /// journal that never had one set, or none yet).
 pub fn current_epoch(dir: &Path) -> Result<u64, JournalError> {
     read(dir)
+}
+
+/// Where each epoch of the journal in `dir` began, oldest first: epoch 1
+/// at seq 1, then one line per raise (`EPOCHS`). Two journals share their
+/// history up to the end of the last epoch both hold (see
+/// docs/JOURNAL_FORMAT.md, "Epoch file").
+pub fn epoch_history(dir: &Path) -> Result<Vec<EpochStart>, JournalError> {
+    history(dir)
+}
+
+fn history(dir: &Path) -> Result<Vec<EpochStart>, JournalError> {
+    let path = dir.join(HISTORY);
+    let mut out = vec![EpochStart {
+        epoch: DEFAULT_EPOCH,
+        first_seq: 1,
+    }];
+    let Some(text) = atomic_file::read_text(&path)? else {
+        return Ok(out);
+    };
+    for (i, line) in text.lines().enumerate() {
+        let mut fields = line.split(' ');
+        let (Some(epoch), Some(first), None) = (fields.next(), fields.next(), fields.next()) else {
+            return Err(bad_line(&path, i, line));
+        };
+        let (Ok(epoch), Ok(first_seq)) = (epoch.parse(), first.parse()) else {
+            return Err(bad_line(&path, i, line));
+        };
+        let start = EpochStart { epoch, first_seq };
+        match out.last() {
+            Some(last) if last.epoch == epoch && last.first_seq == first_seq => {}
+            Some(last) if last.epoch >= epoch || last.first_seq > first_seq => {
+                return Err(atomic_file::invalid(
+                    &path,
+                    format!(
+                        "line {}: epoch {epoch} at seq {first_seq} does not follow epoch {} at seq {}",
+                        i + 1,
+                        last.epoch,
+                        last.first_seq
+                    ),
+                ));
+            }
+            _ => out.push(start),
+        }
+    }
+    Ok(out)
+}
+
+fn bad_line(path: &Path, i: usize, line: &str) -> JournalError {
+    atomic_file::invalid(
+        path,
+        format!(
+            "line {}: expected \"<epoch> <first seq>\", found {line:?}",
+            i + 1
+        ),
+    )
 }

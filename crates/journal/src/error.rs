@@ -105,6 +105,19 @@ pub enum JournalError {
         requested: u64,
     },
 
+    /// The journal's role (`ROLE`) forbids this kind of append: a
+    /// standby's journal takes no entries of its own, a primary's none of
+    /// another journal's, a fenced one none at all.
+    #[error("{}", role_forbids(dir, role, *replica))]
+    RoleForbids {
+        /// The journal directory.
+        dir: PathBuf,
+        /// Its role.
+        role: crate::NodeRole,
+        /// Whether the refused append was of another journal's entry.
+        replica: bool,
+    },
+
     /// A consumer name that cannot be used as a file name.
     #[error(
         "invalid journal consumer name {name:?}: use 1 to 64 characters from A-Z a-z 0-9 . _ -, not starting with '.'"
@@ -113,6 +126,22 @@ pub enum JournalError {
         /// The refused name.
         name: String,
     },
+}
+
+fn role_forbids(dir: &Path, role: &crate::NodeRole, replica: bool) -> String {
+    let dir = dir.display();
+    match role {
+        crate::NodeRole::Fenced { epoch, by } => format!(
+            "this node was fenced off: {by} was promoted to primary at epoch {epoch}, so the journal in {dir} takes no entries (they would never reach the new primary); `drx rejoin` makes this node {by}'s standby"
+        ),
+        crate::NodeRole::Standby => format!(
+            "this node is a standby: the journal in {dir} takes only its primary's entries, and the applications here may read, not write, until `drx promote` makes it the primary"
+        ),
+        crate::NodeRole::Primary if replica => format!(
+            "this node is a primary: the journal in {dir} does not take another journal's entries (`drx rejoin` makes a former primary a standby)"
+        ),
+        crate::NodeRole::Primary => format!("the journal in {dir} is a primary's"),
+    }
 }
 
 impl JournalError {

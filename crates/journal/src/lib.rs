@@ -70,6 +70,7 @@ mod frame;
 mod lock;
 mod payload;
 mod reader;
+mod role;
 mod recovery;
 mod retention;
 mod segment;
@@ -85,12 +86,13 @@ pub use crate::{
     consumer::{consumer_position, consumers, register_consumer, set_consumer_position},
     durability::Durability,
     entry::{Effect, EntryRef, FileOrganization, Locator, NewEntry, RecordChange, RecordOp},
-    epoch::current_epoch,
+    epoch::{EpochStart, current_epoch, epoch_history},
     error::JournalError,
     frame::MAX_PAYLOAD,
     payload::{decode_entry, encode_entry},
     reader::{Reader, last_seq},
     retention::remove_passed_segments,
+    role::{NodeRole, node_role, set_node_role},
     segment::FORMAT_VERSION,
     writer::{DEFAULT_SEGMENT_SIZE, Writer, WriterConfig},
 };

@@ -4,6 +4,7 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::appender::Appender;
 use crate::commit_waiter::{CommitWaiter, completes_unit};
@@ -11,7 +12,13 @@ use crate::durability::{Durability, Shared, spawn_flusher};
 use crate::entry::{EntryRef, NewEntry};
 use crate::error::JournalError;
 use crate::payload::Stamp;
+use crate::role::{NodeRole, node_role};
 use crate::{epoch, lock, recovery};
+
+/// How often a writer reads the role file again: a role set by another
+/// process (a primary server told it is fenced off) takes effect within
+/// this time.
+const ROLE_RECHECK: Duration = Duration::from_millis(100);
 
 /// The default segment size: 64 MiB.
 pub const DEFAULT_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
@@ -53,6 +60,11 @@ pub struct Writer {
     lock: Option<File>,
     /// Told of each committed unit of work (sync mirroring).
     waiter: Option<Box<dyn CommitWaiter>>,
+    /// The journal directory.
+    dir: PathBuf,
+    /// The role as last read, and when.
+    role: Option<NodeRole>,
+    role_read: Instant,
 }
 
 impl Writer {
@@ -70,6 +82,8 @@ impl Writer {
         let epoch = epoch::read(&dir)?;
         let durable = config.durability != Durability::None;
         let end = recovery::open_end(&dir, epoch, durable)?;
+        epoch::reconcile(&dir, end.last_seq + 1)?;
+        let role = node_role(&dir)?;
         let appender = Appender::new(
             dir.clone(),
             end,
@@ -96,7 +110,48 @@ impl Writer {
             flusher,
             lock: Some(lock),
             waiter: None,
+            dir,
+            role,
+            role_read: Instant::now(),
         })
+    }
+
+    /// Refuses an append the journal's role forbids ([`NodeRole`]),
+    /// reading the role file again when it was last read more than
+    /// `ROLE_RECHECK` ago.
+    fn check_role(&mut self, replica: bool) -> Result<(), JournalError> {
+        if self.role_read.elapsed() >= ROLE_RECHECK {
+            self.role = node_role(&self.dir)?;
+            self.role_read = Instant::now();
+        }
+        let allowed = match &self.role {
+            None => true,
+            Some(NodeRole::Primary) => !replica,
+            Some(NodeRole::Standby) => replica,
+            Some(NodeRole::Fenced { .. }) => false,
+        };
+        match &self.role {
+            Some(role) if !allowed => Err(JournalError::RoleForbids {
+                dir: self.dir.clone(),
+                role: role.clone(),
+                replica,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The journal's role as this writer last read it (`None`: never set).
+    pub fn role(&self) -> Option<&NodeRole> {
+        self.role.as_ref()
+    }
+
+    /// Sets the journal's role ([`set_node_role`](crate::set_node_role)),
+    /// for this writer at once.
+    pub fn set_role(&mut self, role: NodeRole) -> Result<(), JournalError> {
+        crate::role::set_node_role(&self.dir, &role)?;
+        self.role = Some(role);
+        self.role_read = Instant::now();
+        Ok(())
     }
 
     /// Appends one entry, stamping it with the next seq, the epoch and the
@@ -108,7 +163,11 @@ impl Writer {
     /// With a [`CommitWaiter`] set, an entry that completes a unit of work
     /// (outside a transaction, or a `CommitTxn`) is written to the OS at
     /// once and the waiter is called before `append` returns.
+    ///
+    /// A journal whose role is standby or fenced refuses it
+    /// ([`JournalError::RoleForbids`]).
     pub fn append(&mut self, entry: &NewEntry<'_>) -> Result<u64, JournalError> {
+        self.check_role(false)?;
         let (seq, became_dirty) = {
             let mut appender = self.shared.lock();
             let (seq, became_dirty) = appender.append(entry)?;
@@ -138,8 +197,11 @@ impl Writer {
     /// its seq, epoch and timestamp, so that this journal holds the same
     /// entries as that one. Its seq must follow this journal's last
     /// ([`JournalError::OutOfSequence`] otherwise); an epoch above the
-    /// current one becomes the current one, persisted.
+    /// current one becomes the current one, persisted (and recorded in the
+    /// epoch history as beginning at this entry). A journal whose role is
+    /// primary or fenced refuses it ([`JournalError::RoleForbids`]).
     pub fn append_replica(&mut self, entry: &EntryRef<'_>) -> Result<u64, JournalError> {
+        self.check_role(true)?;
         if entry.epoch > self.epoch() {
             self.set_epoch(entry.epoch)?;
         }
@@ -179,8 +241,10 @@ impl Writer {
     }
 
     /// Sets and persists (`<dir>/EPOCH`, replaced atomically) the epoch of
-    /// the entries appended from now on. Setting the current epoch again
-    /// does nothing; a smaller one is `JournalError::EpochBackwards`.
+    /// the entries appended from now on, and records in the history
+    /// (`<dir>/EPOCHS`) that it begins at the next seq. Setting the current
+    /// epoch again does nothing; a smaller one is
+    /// `JournalError::EpochBackwards`.
     pub fn set_epoch(&mut self, epoch: u64) -> Result<(), JournalError> {
         let mut a = self.shared.lock();
         let current = a.epoch();
@@ -191,7 +255,8 @@ impl Writer {
             });
         }
         if epoch > current {
-            epoch::write(a.dir(), epoch)?;
+            let next = a.last_seq() + 1;
+            epoch::write(a.dir(), epoch, next)?;
             a.set_epoch(epoch);
         }
         Ok(())

@@ -19,7 +19,7 @@ use crate::protocol::{Entries, HEADER_LEN, TRAILER_LEN, Verified};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
 use crate::status::{FileCounters, StatusBoard};
 use bytes::Bytes;
-use drx_journal::{ChecksumReason, Effect, Writer, WriterConfig, decode_entry};
+use drx_journal::{ChecksumReason, Effect, NodeRole, Writer, WriterConfig, decode_entry};
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -118,6 +118,7 @@ impl Applier {
                 let journal_dir = journal.dir.clone();
                 let opened = Writer::open(journal)
                     .map_err(LinkError::from)
+                    .and_then(claim_standby)
                     .and_then(|w| Ok((w, Replica::open(&replica)?)))
                     .and_then(|(w, mut r)| {
                         redo(&journal_dir, w.last_seq(), &mut r)?;
@@ -165,8 +166,8 @@ impl Applier {
     }
 }
 
-/// The applier thread's state.
-struct State {
+/// The applier thread's state (also `drx apply`'s: `shipping/apply.rs`).
+pub(crate) struct State {
     writer: Option<Writer>,
     replica: Option<Replica>,
     status: StatusBoard,
@@ -208,7 +209,7 @@ struct Counts {
 }
 
 impl State {
-    fn new(writer: Writer, replica: Replica, status: StatusBoard) -> State {
+    pub(crate) fn new(writer: Writer, replica: Replica, status: StatusBoard) -> State {
         let state = State {
             writer: Some(writer),
             replica: Some(replica),
@@ -241,7 +242,7 @@ impl State {
         }
     }
 
-    fn position(&self) -> Result<Position, LinkError> {
+    pub(crate) fn position(&self) -> Result<Position, LinkError> {
         match (&self.writer, &self.replica) {
             (Some(w), Some(r)) => Ok(Position {
                 epoch: w.epoch(),
@@ -350,7 +351,7 @@ impl State {
 
     /// Appends and applies one entry; a `Checksum` entry's comparison is
     /// returned, to be sent to the primary.
-    fn entry(&mut self, seq: u64, bytes: &[u8]) -> Result<Option<Verified>, Fault> {
+    pub(crate) fn entry(&mut self, seq: u64, bytes: &[u8]) -> Result<Option<Verified>, Fault> {
         let entry = decode_entry(bytes)
             .map_err(|e| Fault::Violation(format!("the entry at seq {seq}: {e}")))?;
         if entry.seq != seq {
@@ -418,7 +419,7 @@ impl State {
     /// Makes the journal durable — and the replicas too when `full` or
     /// when [`REPLICA_SYNC_EVERY`] has passed —, tells the waiting
     /// sessions, updates the status.
-    fn sync(&mut self, queued: usize, full: bool) -> Result<(), LinkError> {
+    pub(crate) fn sync(&mut self, queued: usize, full: bool) -> Result<(), LinkError> {
         let replicas_due = full
             || self.unsynced_bytes >= REPLICA_SYNC_BYTES
             || self.replica_synced.elapsed() >= self.replica_sync_every;
@@ -503,7 +504,7 @@ impl State {
     }
 
     /// Makes everything durable and closes the journal and the replica.
-    fn close(&mut self) -> Result<(), LinkError> {
+    pub(crate) fn close(&mut self) -> Result<(), LinkError> {
         let synced = self.sync(0, true);
         let writer = self.writer.take().map(Writer::close);
         let replica = self.replica.take().map(Replica::close);
@@ -519,7 +520,7 @@ impl State {
 }
 
 /// Why one entry was not taken.
-enum Fault {
+pub(crate) enum Fault {
     /// The primary sent something wrong: close its connection.
     Violation(String),
     /// The journal or the replica failed: the standby stops.
@@ -535,7 +536,32 @@ impl From<LinkError> for Fault {
 /// Applies the standby journal's entries past the replica's state, up to
 /// `last` (the journal's last seq), and makes the replica durable: after a
 /// crash, the replica catches up with what was acknowledged.
-fn redo(journal_dir: &std::path::Path, last: u64, replica: &mut Replica) -> Result<(), LinkError> {
+/// Makes the journal a standby's ([`NodeRole::Standby`]): one that never
+/// had a role may become one only while empty (else its entries are its own
+/// applications', and `drx rejoin` must first reconcile them with the
+/// primary's).
+fn claim_standby(mut writer: Writer) -> Result<Writer, LinkError> {
+    match writer.role() {
+        Some(NodeRole::Standby) => Ok(writer),
+        None if writer.last_seq() == 0 => {
+            writer.set_role(NodeRole::Standby)?;
+            Ok(writer)
+        }
+        None => Err(LinkError::Config(format!(
+            "the journal holds {} entries of its own (it has no standby role): a standby needs an empty journal, or `drx rejoin` to make a former primary a standby",
+            writer.last_seq()
+        ))),
+        Some(role) => Err(LinkError::Config(format!(
+            "this node cannot be a standby as it is: it is {role}"
+        ))),
+    }
+}
+
+pub(crate) fn redo(
+    journal_dir: &std::path::Path,
+    last: u64,
+    replica: &mut Replica,
+) -> Result<(), LinkError> {
     let from = replica.applied_seq() + 1;
     if from > last {
         return Ok(());

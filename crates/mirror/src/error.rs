@@ -31,6 +31,19 @@ pub enum LinkError {
     /// verify, or no nonce could be drawn).
     #[error("authentication: {0}")]
     Auth(#[from] AuthError),
+    /// A standby proved that it was promoted at a newer epoch: this node,
+    /// a primary, fenced itself off (its journal's role is now fenced).
+    #[error(
+        "this node was fenced off: {by} was promoted to primary at epoch {epoch} (this node's epoch is {ours}); it takes no more writes, and `drx rejoin` makes it {by}'s standby"
+    )]
+    Fenced {
+        /// The newer epoch.
+        epoch: u64,
+        /// This node's epoch.
+        ours: u64,
+        /// The promoted node.
+        by: String,
+    },
     /// The peer refused the handshake.
     #[error("the peer refused the connection: {reason}{}", text_suffix(text))]
     Refused {
@@ -110,6 +123,7 @@ impl LinkError {
                 matches!(reason, Reason::EpochFenced | Reason::CannotResume)
             }
             LinkError::CannotResume(_)
+            | LinkError::Fenced { .. }
             | LinkError::Journal(_)
             | LinkError::Replica(_)
             | LinkError::Config(_) => true,

@@ -20,6 +20,7 @@ mod error;
 mod feed;
 mod link;
 pub mod primary;
+mod promotion;
 mod protocol;
 mod replica;
 mod servers;
@@ -43,6 +44,7 @@ pub use crate::replica::{
 };
 pub use crate::{
     error::LinkError,
+    promotion::{PROMOTE_PROCESS, Promotion, promote},
     servers::{local_roles, recovery, serve_roles},
     service::{read_status, serve_primary, serve_standby},
     settings::{

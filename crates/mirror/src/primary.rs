@@ -23,7 +23,7 @@ use crate::settings::PrimarySettings;
 use crate::shutdown::Shutdown;
 use crate::status::LinkState;
 use bytes::Bytes;
-use drx_journal::{JournalError, Reader};
+use drx_journal::{JournalError, NodeRole, Reader};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -209,13 +209,29 @@ async fn handshake(
 ) -> Result<Accepted, LinkError> {
     let peer = reader.peer();
     let dir = settings.journal_dir.clone();
-    let (epoch, last_seq) = blocking(move || {
+    let (epoch, last_seq, role) = blocking(move || {
         Ok((
             drx_journal::current_epoch(&dir)?,
             drx_journal::last_seq(&dir)?,
+            drx_journal::node_role(&dir)?,
         ))
     })
     .await?;
+    match role {
+        Some(NodeRole::Fenced { epoch: newer, by }) => {
+            return Err(LinkError::Fenced {
+                epoch: newer,
+                ours: epoch,
+                by,
+            });
+        }
+        Some(NodeRole::Standby) => {
+            return Err(LinkError::Config(
+                "this node is a standby: its journal receives a primary's entries, it has none of its own to send (`drx promote` makes it the primary)".into(),
+            ));
+        }
+        Some(NodeRole::Primary) | None => {}
+    }
     let ours = Hello {
         version: PROTOCOL_VERSION,
         role: Role::Primary,
@@ -282,6 +298,26 @@ async fn handshake(
     }
     let resume_from = match reader.next_handshake_message().await {
         Ok(Message::Welcome { resume_from }) => resume_from,
+        Err(LinkError::Refused {
+            reason: Reason::EpochFenced,
+            ..
+        }) if standby.epoch > epoch => {
+            // The standby proved itself: it was promoted, or follows one
+            // that was. This node must take no more writes.
+            let dir = settings.journal_dir.clone();
+            let role = NodeRole::Fenced {
+                epoch: standby.epoch,
+                by: standby.node_id.clone(),
+            };
+            blocking(move || drx_journal::set_node_role(&dir, &role)).await?;
+            let e = LinkError::Fenced {
+                epoch: standby.epoch,
+                ours: epoch,
+                by: standby.node_id.clone(),
+            };
+            tracing::error!("ALERT: {e}");
+            return Err(e);
+        }
         Ok(other) => {
             let text = format!("expected Welcome, got {}", other.kind());
             return Err(goodbye(write, peer, Reason::ProtocolViolation, text).await);

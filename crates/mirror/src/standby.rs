@@ -27,6 +27,7 @@ use crate::settings::StandbySettings;
 use crate::shutdown::Shutdown;
 use crate::status::{LinkState, StatusBoard};
 use bytes::Bytes;
+use drx_journal::NodeRole;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -53,25 +54,55 @@ pub async fn run(
     shutdown: impl Future,
 ) -> Result<(), LinkError> {
     let status = settings.status.clone();
-    let (applier, position) = Applier::start(
-        settings.journal.clone(),
-        settings.replica.clone(),
-        status.clone(),
-        settings.log_statistics_on_close,
-        settings.replica_sync_every,
-    )
-    .await?;
-    let Applier {
-        commands,
-        mut done,
-        thread,
-    } = applier;
-    tracing::info!(
-        address = ?listener.local_addr().ok(),
-        epoch = position.epoch,
-        durable = position.durable,
-        "standby listening"
-    );
+    let dir = settings.journal.dir.clone();
+    let role = tokio::task::spawn_blocking(move || drx_journal::node_role(&dir))
+        .await
+        .map_err(|e| LinkError::Stopped(format!("reading the journal's role: {e}")))??;
+    // A promoted node only fences: it has no applier, and its journal is
+    // its applications'. Both ends of these stand-ins stay here.
+    let (fence_commands, _fence_rx) = mpsc::channel(1);
+    let (_fence_done_tx, fence_done) = oneshot::channel();
+    let (commands, mut done, thread, fence) = match role {
+        Some(NodeRole::Primary) => {
+            let dir = settings.journal.dir.clone();
+            let position = tokio::task::spawn_blocking(move || {
+                Ok::<_, drx_journal::JournalError>(Position {
+                    epoch: drx_journal::current_epoch(&dir)?,
+                    durable: drx_journal::last_seq(&dir)?,
+                })
+            })
+            .await
+            .map_err(|e| LinkError::Stopped(format!("reading the journal: {e}")))??;
+            tracing::info!(
+                address = ?listener.local_addr().ok(),
+                epoch = position.epoch,
+                "this node is the primary: the standby server only fences off older primaries"
+            );
+            (fence_commands, fence_done, None, Some(position))
+        }
+        Some(role @ NodeRole::Fenced { .. }) => {
+            return Err(LinkError::Config(format!(
+                "this node cannot be a standby as it is: it is {role}; `drx rejoin` makes it the new primary's standby"
+            )));
+        }
+        Some(NodeRole::Standby) | None => {
+            let (applier, position) = Applier::start(
+                settings.journal.clone(),
+                settings.replica.clone(),
+                status.clone(),
+                settings.log_statistics_on_close,
+                settings.replica_sync_every,
+            )
+            .await?;
+            tracing::info!(
+                address = ?listener.local_addr().ok(),
+                epoch = position.epoch,
+                durable = position.durable,
+                "standby listening"
+            );
+            (applier.commands, applier.done, Some(applier.thread), None)
+        }
+    };
     // The server never sends on it; dropping it tells the sessions to stop.
     let (notify_shutdown, _) = broadcast::channel(1);
     // Each session holds a clone; the receiver yields `None` once all are
@@ -80,6 +111,7 @@ pub async fn run(
     let mut server = Server {
         listener,
         settings: Arc::new(settings),
+        fence,
         commands,
         busy: Arc::new(Semaphore::new(1)),
         limit_connections: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
@@ -114,7 +146,9 @@ pub async fn run(
         Some(res) => res,
         None => done.await.unwrap_or(Ok(())),
     };
-    let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    if let Some(thread) = thread {
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    }
     status.update(|s| s.disconnected(LinkState::Stopped, None));
     applied.and(result)
 }
@@ -124,6 +158,8 @@ pub async fn run(
 struct Server {
     listener: TcpListener,
     settings: Arc<StandbySettings>,
+    /// `Some` on a promoted node: its position; every primary is refused.
+    fence: Option<Position>,
     /// To the applier; each session gets a clone.
     commands: mpsc::Sender<Command>,
     /// One permit: held by the streaming session.
@@ -143,6 +179,7 @@ impl Server {
             let mut session = Session {
                 link: Link {
                     settings: Arc::clone(&self.settings),
+                    fence: self.fence,
                     status: self.settings.status.clone(),
                     commands: self.commands.clone(),
                     busy: Arc::clone(&self.busy),
@@ -188,6 +225,8 @@ struct Session {
 #[derive(Debug)]
 struct Link {
     settings: Arc<StandbySettings>,
+    /// `Some` on a promoted node (see [`Server`]).
+    fence: Option<Position>,
     status: StatusBoard,
     /// To the applier (a clone of the server's).
     commands: mpsc::Sender<Command>,
@@ -279,7 +318,10 @@ impl Link {
             let text = "the Hello carries this node's own nonce".to_owned();
             return Err(refuse(write, peer, Reason::WrongSecret, text).await);
         }
-        let position = self.barrier().await?;
+        let position = match self.fence {
+            Some(position) => position,
+            None => self.barrier().await?,
+        };
         let ours = Hello {
             version: PROTOCOL_VERSION,
             role: Role::Standby,
@@ -314,17 +356,40 @@ impl Link {
             let text = format!("this standby mirrors {expected}, not {}", primary.node_id);
             return Err(refuse(write, peer, Reason::UnknownNode, text).await);
         }
+        if primary.epoch < position.epoch || self.fence.is_some() {
+            // Proven first, so that the primary may trust the refusal and
+            // fence itself off (docs/DR.md).
+            let proof = transcript.proof(secret, Role::Standby);
+            link::write_message(write, peer, &Message::Proof(proof)).await?;
+            let (reason, text) = if primary.epoch < position.epoch {
+                (
+                    Reason::EpochFenced,
+                    format!(
+                        "the primary's epoch {} is older than this node's {}: a standby was promoted{}",
+                        primary.epoch,
+                        position.epoch,
+                        if self.fence.is_some() {
+                            " (this node is the primary now)"
+                        } else {
+                            ""
+                        }
+                    ),
+                )
+            } else {
+                (
+                    Reason::WrongRole,
+                    format!(
+                        "this node is the primary since epoch {}; it takes no primary's entries",
+                        position.epoch
+                    ),
+                )
+            };
+            return Err(refuse(write, peer, reason, text).await);
+        }
         let Ok(busy) = Arc::clone(&self.busy).try_acquire_owned() else {
             let text = "another primary is connected".to_owned();
             return Err(refuse(write, peer, Reason::Busy, text).await);
         };
-        if primary.epoch < position.epoch {
-            let text = format!(
-                "the primary's epoch {} is older than this standby's {}",
-                primary.epoch, position.epoch
-            );
-            return Err(refuse(write, peer, Reason::EpochFenced, text).await);
-        }
         if position.durable > primary.last_seq {
             let text = format!(
                 "this standby holds entries up to seq {}, the primary's journal ends at {}",

@@ -191,6 +191,18 @@ impl Replica {
         self.pending.len()
     }
 
+    /// The ids of the transactions begun and not yet ended, in order.
+    pub fn open_transaction_ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self
+            .pending
+            .counts()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// Where the replica of the journal path `file` (an entry of
     /// `process`) is, or why it may not be written.
     pub fn replica_path(&mut self, process: &str, file: &str) -> Result<PathBuf, Refusal> {
