@@ -491,7 +491,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Promote => {
             let config = Config::load(&home)?;
-            println!("{}", drx_mirror::promote(&config)?);
+            let wait = std::time::Duration::from_secs(30);
+            println!("{}", drx_mirror::promote(&config, wait)?);
         }
         Command::Status { json } => {
             for status in drx_mirror::read_status(&home)? {

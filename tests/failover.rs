@@ -194,3 +194,97 @@ fn kill_9_promote_write_on_the_new_primary_and_the_old_one_is_fenced() {
         "{log}"
     );
 }
+
+/// Waits (at most 30 s) until `home`'s journal is a primary's.
+fn promoted(home: &Home) -> bool {
+    let journal = home.join("journal");
+    wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
+        matches!(
+            drx_journal::node_role(&journal),
+            Ok(Some(NodeRole::Primary))
+        )
+    })
+}
+
+#[test]
+fn a_running_standby_server_promotes_on_request_and_then_fences() {
+    let (primary, standby) = failover_pair(free_port());
+    let standby_server = start(&standby, "standby");
+    let mut primary_server = start(&primary, "primary");
+    primary.demo("error_codes.table");
+    let replica_file = standby.join("data/error_codes.data");
+    assert!(
+        wait_until(Duration::from_secs(60), Duration::from_millis(50), || {
+            same_file(&primary.join("error_codes.data"), &replica_file)
+        }),
+        "{}",
+        logs(&primary, &standby)
+    );
+    primary_server.kill().unwrap();
+    primary_server.wait().unwrap();
+    // The server holds the journal: `drx promote` asks it.
+    let out = standby.ok(&["promote"]);
+    assert!(out.contains("promoted to primary: epoch 1 -> 2"), "{out}");
+    assert!(out.contains("the primary had been silent for"), "{out}");
+    assert!(promoted(&standby));
+    // The same process now fences, and has let go of the journal.
+    let mut keys = keys_of(&standby.file_rows("data/error_codes.data"));
+    let ops = mixed_script(&mut keys, 20, 5).replace(
+        "\"file\":\"error_codes.data\"",
+        "\"file\":\"data/error_codes.data\"",
+    );
+    standby.io("ops.jsonl", &ops);
+    let old = start(&primary, "primary");
+    assert!(
+        wait_until(Duration::from_secs(30), Duration::from_millis(50), || {
+            matches!(
+                drx_journal::node_role(&primary.join("journal")),
+                Ok(Some(NodeRole::Fenced { epoch: 2, .. }))
+            )
+        }),
+        "{}",
+        logs(&primary, &standby)
+    );
+    stop(old);
+    stop(standby_server);
+}
+
+#[test]
+fn a_standby_promotes_itself_after_missed_heartbeats_when_told_to() {
+    let (primary, standby) = failover_pair(free_port());
+    // Heartbeats every 200 ms: promote after 5 missed, one second.
+    standby.edit_config(
+        "heartbeat_ms = 200",
+        "heartbeat_ms = 200\nauto_promote_after_missed = 5",
+    );
+    let standby_server = start(&standby, "standby");
+    let mut primary_server = start(&primary, "primary");
+    primary.demo("error_codes.table");
+    assert!(
+        wait_until(Duration::from_secs(60), Duration::from_millis(50), || {
+            same_file(
+                &primary.join("error_codes.data"),
+                &standby.join("data/error_codes.data"),
+            )
+        }),
+        "{}",
+        logs(&primary, &standby)
+    );
+    // Still a standby while the primary is alive and heard.
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert_eq!(
+        drx_journal::node_role(&standby.join("journal")).unwrap(),
+        Some(NodeRole::Standby),
+        "{}",
+        logs(&primary, &standby)
+    );
+    primary_server.kill().unwrap();
+    primary_server.wait().unwrap();
+    assert!(promoted(&standby), "{}", logs(&primary, &standby));
+    let log = std::fs::read_to_string(standby.join("standby.log")).unwrap();
+    assert!(
+        log.contains("PROMOTED to primary") && log.contains("automatic: nothing from the primary"),
+        "{log}"
+    );
+    stop(standby_server);
+}

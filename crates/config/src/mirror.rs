@@ -44,6 +44,12 @@ pub struct MirrorSettings {
     pub heartbeat_ms: u64,
     /// Heartbeats missed before a peer is taken for gone.
     pub missed_heartbeats: u32,
+    /// Standby: promote this node to primary by itself once the primary,
+    /// having been connected, has been silent for this many heartbeat
+    /// intervals (0: never, the default; an operator runs `drx promote`).
+    /// Beware a network partition: the old primary then goes on taking
+    /// writes until the link is back and it is fenced off (docs/DR.md).
+    pub auto_promote_after_missed: u32,
     /// Standby: the replica files are fsynced at least this often, in
     /// milliseconds (its journal, before every acknowledgement; after a
     /// crash the replicas are brought up to the journal).
@@ -68,6 +74,7 @@ impl Default for MirrorSettings {
             sync_timeout_ms: 2_000,
             heartbeat_ms: 1_000,
             missed_heartbeats: 5,
+            auto_promote_after_missed: 0,
             replica_sync_ms: 1_000,
             tls_cert: None,
             tls_key: None,

@@ -19,6 +19,12 @@
 //! promotion cut short by a crash is run again from the start (it may then
 //! raise the epoch once more, which is harmless); a journal whose role is
 //! already primary is left as it is.
+//!
+//! A standby server that is running holds the journal: `drx promote` then
+//! asks it, through a request file in the journal directory
+//! (`promote/request`), and reads its answer (`promote/result`, the
+//! [`Promotion`] as JSON). The server also promotes itself when `[mirror]
+//! auto_promote_after_missed` says so.
 
 use crate::applier::redo;
 use crate::error::LinkError;
@@ -27,13 +33,14 @@ use crate::settings::StandbySettings;
 use drx_config::Config;
 use drx_journal::{Effect, EntryRef, JournalError, NodeRole, Writer, node_role};
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The process name of the entries promotion appends.
 pub const PROMOTE_PROCESS: &str = "drx-promote";
 
 /// What a promotion did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Promotion {
     /// The node was already the primary: nothing was done.
     pub already_primary: bool,
@@ -50,6 +57,12 @@ pub struct Promotion {
     pub next_seq: u64,
     /// How long the promotion took.
     pub took: Duration,
+    /// Why it was done: `drx promote`, or how long the primary had been
+    /// silent when the standby server promoted itself.
+    pub why: String,
+    /// How long before the promotion the standby last heard from its
+    /// primary, when its server knew (it ran and a primary had connected).
+    pub silent_for: Option<Duration>,
 }
 
 /// What `drx promote` prints.
@@ -75,13 +88,21 @@ impl fmt::Display for Promotion {
             let ids: Vec<String> = self.aborted.iter().map(u64::to_string).collect();
             write!(f, " ({})", ids.join(", "))?;
         }
-        write!(f, "; took {:.1} ms", self.took.as_secs_f64() * 1000.0)
+        write!(f, "; took {:.1} ms", self.took.as_secs_f64() * 1000.0)?;
+        if let Some(silent) = self.silent_for {
+            write!(
+                f,
+                "; the primary had been silent for {:.1} ms",
+                silent.as_secs_f64() * 1000.0
+            )?;
+        }
+        Ok(())
     }
 }
 
-/// Promotes this node, whose standby server is not running (it holds the
-/// journal: [`LinkError::Config`] says to stop it).
-pub fn promote(config: &Config) -> Result<Promotion, LinkError> {
+/// Promotes this node: itself when no standby server runs, else through
+/// the running server (waiting at most `wait` for its answer).
+pub fn promote(config: &Config, wait: Duration) -> Result<Promotion, LinkError> {
     let started = Instant::now();
     let settings = StandbySettings::from_config(config)?;
     let dir = settings.journal.dir.clone();
@@ -92,11 +113,23 @@ pub fn promote(config: &Config) -> Result<Promotion, LinkError> {
             config.journal.dir.display()
         )));
     }
-    match node_role(&dir)? {
+    if let Some(done) = already(&dir, started)? {
+        return Ok(done);
+    }
+    match promote_standby(&settings, "drx promote", None) {
+        Err(LinkError::Journal(JournalError::Locked { .. })) => ask_the_server(&dir, wait),
+        other => other,
+    }
+}
+
+/// `Some` when the journal in `dir` is already a primary's; an error when
+/// it cannot be promoted.
+fn already(dir: &Path, started: Instant) -> Result<Option<Promotion>, LinkError> {
+    match node_role(dir)? {
         Some(NodeRole::Primary) => {
-            let epoch = drx_journal::current_epoch(&dir)?;
-            let last = drx_journal::last_seq(&dir)?;
-            return Ok(Promotion {
+            let epoch = drx_journal::current_epoch(dir)?;
+            let last = drx_journal::last_seq(dir)?;
+            Ok(Some(Promotion {
                 already_primary: true,
                 previous_epoch: epoch,
                 epoch,
@@ -104,37 +137,117 @@ pub fn promote(config: &Config) -> Result<Promotion, LinkError> {
                 aborted: Vec::new(),
                 next_seq: last + 1,
                 took: started.elapsed(),
-            });
+                why: "already the primary".into(),
+                silent_for: None,
+            }))
         }
-        Some(role @ NodeRole::Fenced { .. }) => {
-            return Err(LinkError::Config(format!(
-                "this node cannot be promoted: it is {role}; `drx rejoin` makes it the new primary's standby"
-            )));
-        }
-        Some(NodeRole::Standby) | None => {}
+        Some(role @ NodeRole::Fenced { .. }) => Err(LinkError::Config(format!(
+            "this node cannot be promoted: it is {role}; `drx rejoin` makes it the new primary's standby"
+        ))),
+        Some(NodeRole::Standby) | None => Ok(None),
     }
-    let mut writer = match Writer::open(settings.journal.clone()) {
-        Ok(w) => w,
-        Err(JournalError::Locked { path }) => {
-            return Err(LinkError::Config(format!(
-                "the journal is in use ({} is locked): stop the standby server, then promote",
-                path.display()
-            )));
-        }
-        Err(e) => return Err(e.into()),
-    };
+}
+
+/// Promotes the standby journal and replica of `settings`, which no one
+/// else holds (else `JournalError::Locked`).
+pub(crate) fn promote_standby(
+    settings: &StandbySettings,
+    why: &str,
+    silent_for: Option<Duration>,
+) -> Result<Promotion, LinkError> {
+    let started = Instant::now();
+    let dir = settings.journal.dir.clone();
+    if let Some(done) = already(&dir, started)? {
+        return Ok(done);
+    }
+    let mut writer = Writer::open(settings.journal.clone())?;
     let mut replica = Replica::open(&settings.replica)?;
     redo(&dir, writer.last_seq(), &mut replica)?;
-    let promotion = raise(&mut writer, &mut replica, started)?;
+    let mut promotion = raise(&mut writer, &mut replica, started)?;
     replica.close()?;
     writer.close()?;
-    tracing::info!(
+    promotion.took = started.elapsed();
+    promotion.why = why.to_owned();
+    promotion.silent_for = silent_for;
+    tracing::warn!(
         epoch = promotion.epoch,
         next_seq = promotion.next_seq,
         aborted = promotion.aborted.len(),
-        "promoted to primary"
+        why,
+        silent_for_ms = silent_for.map(|d| d.as_millis()),
+        took_ms = promotion.took.as_millis(),
+        "PROMOTED to primary"
     );
     Ok(promotion)
+}
+
+/// The request file `drx promote` leaves for a running standby server.
+pub(crate) fn request_path(journal_dir: &Path) -> PathBuf {
+    journal_dir.join("promote").join("request")
+}
+
+/// The file the server answers in.
+fn result_path(journal_dir: &Path) -> PathBuf {
+    journal_dir.join("promote").join("result")
+}
+
+/// Asks the standby server holding the journal in `dir` to promote, and
+/// waits at most `wait` for its answer.
+fn ask_the_server(dir: &Path, wait: Duration) -> Result<Promotion, LinkError> {
+    let request = request_path(dir);
+    let result = result_path(dir);
+    let io = |what: &str, path: &Path| LinkError::io(format!("{what} {}", path.display()));
+    if let Some(parent) = request.parent() {
+        std::fs::create_dir_all(parent).map_err(io("creating", parent))?;
+    }
+    match std::fs::remove_file(&result) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io("removing", &result)(e)),
+    }
+    std::fs::write(&request, format!("{}\n", std::process::id()))
+        .map_err(io("writing", &request))?;
+    let deadline = Instant::now() + wait;
+    loop {
+        match std::fs::read_to_string(&result) {
+            Ok(text) => {
+                let _ = std::fs::remove_file(&result);
+                let answer: Result<Promotion, String> =
+                    serde_json::from_str(&text).map_err(|e| {
+                        LinkError::Stopped(format!(
+                            "the standby server's answer does not parse: {e}"
+                        ))
+                    })?;
+                return answer.map_err(|e| {
+                    LinkError::Stopped(format!("the standby server could not promote: {e}"))
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io("reading", &result)(e)),
+        }
+        if Instant::now() >= deadline {
+            let _ = std::fs::remove_file(&request);
+            return Err(LinkError::Timeout(format!(
+                "the standby server holding {} did not answer the promotion request within {wait:?}",
+                dir.display()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Writes the server's answer to a promotion request (atomically).
+pub(crate) fn answer(journal_dir: &Path, outcome: &Result<Promotion, LinkError>) {
+    let answer: Result<&Promotion, String> = outcome.as_ref().map_err(ToString::to_string);
+    let result = result_path(journal_dir);
+    let tmp = result.with_extension("tmp");
+    let written = serde_json::to_string(&answer)
+        .map_err(std::io::Error::other)
+        .and_then(|text| std::fs::write(&tmp, text))
+        .and_then(|()| std::fs::rename(&tmp, &result));
+    if let Err(e) = written {
+        tracing::error!(error = %e, path = %result.display(), "cannot answer the promotion request");
+    }
 }
 
 /// Steps 2 to 4 on an open journal and replica that are up to date with
@@ -179,5 +292,7 @@ pub(crate) fn raise(
         aborted,
         next_seq: writer.last_seq() + 1,
         took: started.elapsed(),
+        why: String::new(),
+        silent_for: None,
     })
 }

@@ -80,6 +80,10 @@ pub struct StandbySettings {
     /// The replica files and their state are fsynced at least this often
     /// (the journal, before every `Ack`): `[mirror] replica_sync_ms`.
     pub replica_sync_every: Duration,
+    /// Promote this node by itself once a primary that was connected has
+    /// been silent this long (`None`: never): `[mirror]
+    /// auto_promote_after_missed` heartbeat intervals.
+    pub auto_promote_after: Option<Duration>,
     /// Kept up to date by the server.
     pub status: StatusBoard,
 }
@@ -99,6 +103,10 @@ impl StandbySettings {
             tls: ServerTls::from_config(config)?,
             log_statistics_on_close: config.global_settings.log_statistics_on_close,
             replica_sync_every: Duration::from_millis(config.mirror.replica_sync_ms),
+            auto_promote_after: match config.mirror.auto_promote_after_missed {
+                0 => None,
+                n => Some(Heartbeats::from_config(config).interval * n),
+            },
         })
     }
 }

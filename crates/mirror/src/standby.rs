@@ -20,6 +20,7 @@
 use crate::applier::{Applier, Batch, Command, Event, Position};
 use crate::error::LinkError;
 use crate::link::{self, End, FrameReader, Outbox, WriteHalf, closing, violation};
+use crate::promotion;
 use crate::protocol::{
     DecodeError, Hello, Message, Nonce, PROTOCOL_VERSION, Reason, Role, Transcript,
 };
@@ -31,7 +32,7 @@ use drx_journal::NodeRole;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
@@ -47,12 +48,123 @@ const MAX_DAMAGED_IN_A_ROW: u32 = 8;
 /// error: the error is returned).
 ///
 /// Opens the standby journal and the replica first (an error there is
-/// returned at once). Keeps `settings.status` up to date.
+/// returned at once). Keeps `settings.status` up to date. When `drx
+/// promote` asks, or (with `auto_promote_after`) the primary has been
+/// silent too long, it ends every session, closes the journal, promotes
+/// the node (docs/DR.md) and goes on listening as a fence.
 pub async fn run(
     listener: TcpListener,
     settings: StandbySettings,
     shutdown: impl Future,
 ) -> Result<(), LinkError> {
+    let settings = Arc::new(settings);
+    let shutdown = std::pin::pin!(shutdown);
+    let mut shutdown = shutdown;
+    let mut listener = listener;
+    loop {
+        let (served, back) = serve(listener, Arc::clone(&settings), shutdown.as_mut()).await?;
+        listener = back;
+        let Served::Promote { why, silent_for } = served else {
+            return Ok(());
+        };
+        let dir = settings.journal.dir.clone();
+        let promoting = Arc::clone(&settings);
+        let requested = why == REQUESTED;
+        let outcome = tokio::task::spawn_blocking(move || {
+            promotion::promote_standby(&promoting, &why, silent_for)
+        })
+        .await
+        .map_err(|e| LinkError::Stopped(format!("the promotion failed: {e}")))?;
+        if requested {
+            let answering = dir.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                let _ = std::fs::remove_file(promotion::request_path(&answering));
+                promotion::answer(&answering, &outcome);
+            })
+            .await;
+        } else if let Err(e) = outcome {
+            return Err(e);
+        }
+    }
+}
+
+/// Why a promotion was asked for by `drx promote`.
+const REQUESTED: &str = "drx promote";
+
+/// How [`serve`] ended.
+enum Served {
+    /// `shutdown` completed.
+    Shutdown,
+    /// This node must be promoted.
+    Promote {
+        why: String,
+        silent_for: Option<Duration>,
+    },
+}
+
+/// When this standby last heard from a primary: microseconds since the
+/// Unix epoch, 0 before any.
+#[derive(Debug, Default)]
+struct Heard(AtomicI64);
+
+impl Heard {
+    fn now_us() -> i64 {
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+    }
+
+    fn mark(&self) {
+        self.0.store(Self::now_us(), Ordering::Relaxed);
+    }
+
+    /// How long ago, if ever.
+    fn silent_for(&self) -> Option<Duration> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            at => Some(Duration::from_micros(
+                u64::try_from(Self::now_us().saturating_sub(at)).unwrap_or(0),
+            )),
+        }
+    }
+}
+
+/// Completes when this node must be promoted: `drx promote` left its
+/// request, or a primary that was heard has been silent for
+/// `auto_promote_after`.
+async fn promotion_wanted(settings: &StandbySettings, heard: &Heard) -> Served {
+    let request = promotion::request_path(&settings.journal.dir);
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    loop {
+        tick.tick().await;
+        // One stat every tick; too small to take off the reactor.
+        if request.exists() {
+            return Served::Promote {
+                why: REQUESTED.into(),
+                silent_for: heard.silent_for(),
+            };
+        }
+        if let (Some(after), Some(silent)) = (settings.auto_promote_after, heard.silent_for())
+            && silent >= after
+        {
+            return Served::Promote {
+                why: format!(
+                    "automatic: nothing from the primary for {:.1} s (auto_promote_after_missed)",
+                    silent.as_secs_f64()
+                ),
+                silent_for: Some(silent),
+            };
+        }
+    }
+}
+
+/// One life of the server: as a standby (with an applier) or, on a
+/// promoted node, as a fence; gives the listener back.
+async fn serve(
+    listener: TcpListener,
+    settings: Arc<StandbySettings>,
+    shutdown: std::pin::Pin<&mut impl Future>,
+) -> Result<(Served, TcpListener), LinkError> {
     let status = settings.status.clone();
     let dir = settings.journal.dir.clone();
     let role = tokio::task::spawn_blocking(move || drx_journal::node_role(&dir))
@@ -108,9 +220,11 @@ pub async fn run(
     // Each session holds a clone; the receiver yields `None` once all are
     // dropped (every session has ended).
     let (shutdown_complete_tx, mut shutdown_complete_rx) = mpsc::channel(1);
+    let heard = Arc::new(Heard::default());
     let mut server = Server {
         listener,
-        settings: Arc::new(settings),
+        settings: Arc::clone(&settings),
+        heard: Arc::clone(&heard),
         fence,
         commands,
         busy: Arc::new(Semaphore::new(1)),
@@ -119,19 +233,31 @@ pub async fn run(
         shutdown_complete_tx,
     };
     let mut applier_result = None;
-    let result = tokio::select! {
-        res = server.run() => res,
+    let promotion = async {
+        if fence.is_some() {
+            std::future::pending().await
+        } else {
+            promotion_wanted(&settings, &heard).await
+        }
+    };
+    let (result, served) = tokio::select! {
+        res = server.run() => (res, Served::Shutdown),
         res = &mut done => {
             let res = res.unwrap_or(Ok(()));
             applier_result = Some(res);
-            Err(LinkError::Stopped("the standby's apply stopped".into()))
+            (Err(LinkError::Stopped("the standby's apply stopped".into())), Served::Shutdown)
         }
         _ = shutdown => {
             tracing::info!("standby shutting down");
-            Ok(())
+            (Ok(()), Served::Shutdown)
+        }
+        wanted = promotion => {
+            tracing::warn!("promoting this standby: ending the sessions and closing the journal");
+            (Ok(()), wanted)
         }
     };
     let Server {
+        listener,
         notify_shutdown,
         shutdown_complete_tx,
         commands,
@@ -150,7 +276,8 @@ pub async fn run(
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     }
     status.update(|s| s.disconnected(LinkState::Stopped, None));
-    applied.and(result)
+    applied.and(result)?;
+    Ok((served, listener))
 }
 
 /// The accept loop's state.
@@ -158,6 +285,8 @@ pub async fn run(
 struct Server {
     listener: TcpListener,
     settings: Arc<StandbySettings>,
+    /// When a primary was last heard; sessions mark it.
+    heard: Arc<Heard>,
     /// `Some` on a promoted node: its position; every primary is refused.
     fence: Option<Position>,
     /// To the applier; each session gets a clone.
@@ -179,6 +308,7 @@ impl Server {
             let mut session = Session {
                 link: Link {
                     settings: Arc::clone(&self.settings),
+                    heard: Arc::clone(&self.heard),
                     fence: self.fence,
                     status: self.settings.status.clone(),
                     commands: self.commands.clone(),
@@ -225,6 +355,8 @@ struct Session {
 #[derive(Debug)]
 struct Link {
     settings: Arc<StandbySettings>,
+    /// Marked at every frame from the streaming primary.
+    heard: Arc<Heard>,
     /// `Some` on a promoted node (see [`Server`]).
     fence: Option<Position>,
     status: StatusBoard,
@@ -478,6 +610,7 @@ impl Link {
                 }
                 frame = reader.next_frame(), if stream.pending.is_none() => {
                     last_received = Instant::now();
+                    self.heard.mark();
                     let frame = match frame {
                         Ok(Some(frame)) => frame,
                         Ok(None) => break (None, Err(LinkError::Closed)),

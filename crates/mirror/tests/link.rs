@@ -561,22 +561,35 @@ async fn an_older_epoch_is_fenced_and_a_newer_one_taken() {
     writer.set_epoch(2).unwrap();
     writer.close().unwrap();
     let (standby, address) = start_standby(&home).await;
-    // Fenced even while keep_trying: retrying cannot help.
+    // Fenced even while keep_trying: retrying cannot help. The standby
+    // proved itself, so the primary fences itself off.
     let result = Running::primary(home.primary_settings(address, None))
         .ended()
         .await;
     match &result {
         Err(
-            e @ LinkError::Refused {
-                reason: Reason::EpochFenced,
-                ..
+            e @ LinkError::Fenced {
+                epoch: 2,
+                ours: 1,
+                by,
             },
-        ) => assert!(e.is_terminal()),
+        ) if by == "standby" => {
+            assert!(e.is_terminal());
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(standby.snapshot().durable_seq, 0);
+    assert_eq!(
+        drx_journal::node_role(&home.journal_dir()).unwrap(),
+        Some(drx_journal::NodeRole::Fenced {
+            epoch: 2,
+            by: "standby".into()
+        })
+    );
 
-    // A primary of epoch 3 is followed, and its epoch taken.
+    // A primary of epoch 3 (promoted later, say) is followed, and its
+    // epoch taken.
+    drx_journal::set_node_role(&home.journal_dir(), &drx_journal::NodeRole::Primary).unwrap();
     let mut capture = home.capture();
     capture.journal().set_epoch(3).unwrap();
     capture.close().unwrap();

@@ -217,7 +217,7 @@ async fn tls_settings_from_drx_toml_mirror_to_the_standby_named_by_tcp_host() {
         let text = format!(
             "[global_settings]\ntcp_host = \"localhost\"\ntcp_port = {port}\n\
              [mirror]\nnode_id = \"{node}\"\nsecret_file = \"secret\"\n\
-             replica_roots = [\"standby\"]\n\
+             replica_roots = [\"standby\"]\nstandby_journal_dir = \"standby_journal\"\n\
              tls_cert = \"pki/site-{node}.pem\"\ntls_key = \"pki/site-{node}.key\"\n\
              tls_ca = \"pki/site-ca.pem\"\n\
              [[files]]\nsource_path = \"primary/*\"\n"

@@ -47,6 +47,7 @@ impl Home {
             heartbeats: beats(),
             log_statistics_on_close: true,
             replica_sync_every: Duration::from_secs(1),
+            auto_promote_after: None,
             tls,
             status: StatusBoard::new(Role::Standby, "standby"),
         }
