@@ -74,6 +74,54 @@ pub fn epoch_history(dir: &Path) -> Result<Vec<EpochStart>, JournalError> {
     history(dir)
 }
 
+/// The epoch of the entry `seq` of a journal with this `history` whose
+/// last seq is `last`; `None` past the end (or for seq 0). Before the
+/// first start a history names (one cut to its newest epochs) the
+/// first's epoch is assumed.
+fn epoch_at(history: &[EpochStart], last: u64, seq: u64) -> Option<u64> {
+    if seq == 0 || seq > last {
+        return None;
+    }
+    let first = history.first()?;
+    Some(
+        history
+            .iter()
+            .rev()
+            .find(|s| s.first_seq <= seq)
+            .unwrap_or(first)
+            .epoch,
+    )
+}
+
+/// The last seq up to which two journals hold the same history: each
+/// entry up to it carries the same epoch in both, so it is the same entry
+/// (an epoch has one writer). `ours` ends at `our_last`, `theirs` at
+/// `their_last`. Entries past it in either journal are that journal's
+/// alone: a primary's written after a standby was promoted, say.
+pub fn shared_history(
+    ours: &[EpochStart],
+    our_last: u64,
+    theirs: &[EpochStart],
+    their_last: u64,
+) -> u64 {
+    let end = our_last.min(their_last);
+    let mut boundaries: Vec<u64> = ours
+        .iter()
+        .chain(theirs)
+        .map(|s| s.first_seq)
+        .filter(|&b| b >= 1 && b <= end)
+        .collect();
+    boundaries.push(1);
+    boundaries.sort_unstable();
+    boundaries.dedup();
+    for b in boundaries {
+        if epoch_at(ours, our_last, b) != epoch_at(theirs, their_last, b) {
+            return b - 1;
+        }
+    }
+    end
+}
+
 fn history(dir: &Path) -> Result<Vec<EpochStart>, JournalError> {
     let path = dir.join(HISTORY);
     let mut out = vec![EpochStart {
@@ -119,4 +167,42 @@ fn bad_line(path: &Path, i: usize, line: &str) -> JournalError {
             i + 1
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(starts: &[(u64, u64)]) -> Vec<EpochStart> {
+        starts
+            .iter()
+            .map(|&(epoch, first_seq)| EpochStart { epoch, first_seq })
+            .collect()
+    }
+
+    #[test]
+    fn the_shared_history_ends_where_the_epochs_part() {
+        let old_primary = h(&[(1, 1)]);
+        let promoted = h(&[(1, 1), (2, 101)]);
+        // The old primary wrote 120 entries, the standby had received 100.
+        assert_eq!(shared_history(&old_primary, 120, &promoted, 150), 100);
+        assert_eq!(shared_history(&promoted, 150, &old_primary, 120), 100);
+        // It had received them all: nothing to roll back.
+        assert_eq!(shared_history(&old_primary, 100, &promoted, 150), 100);
+        // A standby behind the primary shares what it has.
+        assert_eq!(shared_history(&old_primary, 40, &promoted, 150), 40);
+        // Same epochs: the shorter journal.
+        assert_eq!(shared_history(&promoted, 150, &promoted, 130), 130);
+        // Two promotions, a standby that saw the first only.
+        let twice = h(&[(1, 1), (2, 101), (3, 201)]);
+        let saw_first = h(&[(1, 1), (2, 101)]);
+        assert_eq!(shared_history(&saw_first, 230, &twice, 300), 200);
+        // Empty journals share nothing, and nothing is lost.
+        assert_eq!(shared_history(&old_primary, 0, &promoted, 150), 0);
+        // Different epochs from the start.
+        assert_eq!(
+            shared_history(&h(&[(1, 1), (4, 1)]), 10, &old_primary, 10),
+            0
+        );
+    }
 }

@@ -86,7 +86,7 @@ pub use crate::{
     consumer::{consumer_position, consumers, register_consumer, set_consumer_position},
     durability::Durability,
     entry::{Effect, EntryRef, FileOrganization, Locator, NewEntry, RecordChange, RecordOp},
-    epoch::{EpochStart, current_epoch, epoch_history},
+    epoch::{EpochStart, current_epoch, epoch_history, shared_history},
     error::JournalError,
     frame::MAX_PAYLOAD,
     payload::{decode_entry, encode_entry},

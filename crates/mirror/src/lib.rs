@@ -37,7 +37,10 @@ pub use crate::protocol::{
     MAX_TEXT_LEN, MIN_SECRET_LEN, Message, MessageKind, NONCE_LEN, Nonce, PROOF_LEN,
     PROTOCOL_VERSION, Proof, Reason, Recovery, Role, Secret, TRAILER_LEN, Transcript,
 };
-pub use crate::protocol::{MAX_PATH_LEN, Verdict, Verified};
+pub use crate::protocol::{
+    MAX_HISTORY, MAX_PATH_LEN, MAX_REPAIR_DATA, Repair, RepairRequest, RepairWant, TO_THE_END,
+    Verdict, Verified,
+};
 pub use crate::replica::{
     Outcome, Refusal, Replica, ReplicaConfig, ReplicaError, append_verify_result,
     read_verify_results, verify_results_path,

@@ -17,7 +17,8 @@ use crate::error::LinkError;
 use crate::feed::{Feed, Limits, Shipment};
 use crate::link::{self, End, FrameReader, Outbox, WriteHalf, closing, violation};
 use crate::protocol::{
-    DecodeError, Hello, Message, MessageKind, Nonce, PROTOCOL_VERSION, Reason, Role, Transcript,
+    DecodeError, Hello, MAX_HISTORY, Message, MessageKind, Nonce, PROTOCOL_VERSION, Reason, Role,
+    Transcript,
 };
 use crate::settings::PrimarySettings;
 use crate::shutdown::Shutdown;
@@ -200,6 +201,14 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
+/// The newest [`MAX_HISTORY`] epochs of a history, for a `Hello`.
+pub(crate) fn newest(mut history: Vec<drx_journal::EpochStart>) -> Vec<drx_journal::EpochStart> {
+    if history.len() > MAX_HISTORY {
+        history.drain(..history.len() - MAX_HISTORY);
+    }
+    history
+}
+
 /// The primary's side of the handshake (docs/PROTOCOL.md, "States of the
 /// primary").
 async fn handshake(
@@ -209,11 +218,12 @@ async fn handshake(
 ) -> Result<Accepted, LinkError> {
     let peer = reader.peer();
     let dir = settings.journal_dir.clone();
-    let (epoch, last_seq, role) = blocking(move || {
+    let (epoch, last_seq, role, history) = blocking(move || {
         Ok((
             drx_journal::current_epoch(&dir)?,
             drx_journal::last_seq(&dir)?,
             drx_journal::node_role(&dir)?,
+            drx_journal::epoch_history(&dir)?,
         ))
     })
     .await?;
@@ -239,6 +249,7 @@ async fn handshake(
         epoch,
         last_seq,
         nonce: Nonce::random()?,
+        history: newest(history),
     };
     settings.status.update(|s| {
         s.epoch = epoch;

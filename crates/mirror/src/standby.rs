@@ -82,8 +82,8 @@ pub async fn run(
                 promotion::answer(&answering, &outcome);
             })
             .await;
-        } else if let Err(e) = outcome {
-            return Err(e);
+        } else {
+            outcome?;
         }
     }
 }
@@ -454,6 +454,10 @@ impl Link {
             Some(position) => position,
             None => self.barrier().await?,
         };
+        let dir = self.settings.journal.dir.clone();
+        let history = tokio::task::spawn_blocking(move || drx_journal::epoch_history(&dir))
+            .await
+            .map_err(|e| LinkError::Stopped(format!("reading the epoch history: {e}")))??;
         let ours = Hello {
             version: PROTOCOL_VERSION,
             role: Role::Standby,
@@ -461,6 +465,7 @@ impl Link {
             epoch: position.epoch,
             last_seq: position.durable,
             nonce,
+            history: crate::primary::newest(history),
         };
         link::write_message(write, peer, &Message::Hello(ours.clone())).await?;
         let proof = match reader.next_handshake_message().await {
@@ -522,6 +527,20 @@ impl Link {
             let text = "another primary is connected".to_owned();
             return Err(refuse(write, peer, Reason::Busy, text).await);
         };
+        let shared = drx_journal::shared_history(
+            &ours.history,
+            position.durable,
+            &primary.history,
+            primary.last_seq,
+        );
+        if shared < position.durable.min(primary.last_seq) {
+            let text = format!(
+                "the journals diverged after seq {shared}: this node's entries from seq {} are not in the primary's history (epoch {} there); `drx rejoin` rolls them back and reports them",
+                shared + 1,
+                primary.epoch
+            );
+            return Err(refuse(write, peer, Reason::CannotResume, text).await);
+        }
         if position.durable > primary.last_seq {
             let text = format!(
                 "this standby holds entries up to seq {}, the primary's journal ends at {}",

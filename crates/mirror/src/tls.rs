@@ -445,6 +445,10 @@ mod tests {
             epoch: 1,
             last_seq: 10,
             nonce: Nonce([nonce; 32]),
+            history: vec![drx_journal::EpochStart {
+                epoch: 1,
+                first_seq: 1,
+            }],
         }
     }
 

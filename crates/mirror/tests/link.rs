@@ -223,6 +223,8 @@ async fn read_message(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Message<'sta
                 Message::Ack { applied } => Message::Ack { applied },
                 Message::Resend { from_seq } => Message::Resend { from_seq },
                 Message::Verified(v) => Message::Verified(v),
+                Message::RepairRequest(r) => Message::RepairRequest(r),
+                Message::Repair(r) => Message::Repair(r),
                 Message::Heartbeat {
                     last_seq,
                     timestamp_us,
@@ -259,6 +261,10 @@ fn hello(role: Role, node_id: &str, epoch: u64, last_seq: u64) -> Hello {
         epoch,
         last_seq,
         nonce: Nonce::random().unwrap(),
+        history: vec![drx_journal::EpochStart {
+            epoch: 1,
+            first_seq: 1,
+        }],
     }
 }
 

@@ -11,7 +11,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::error::AuthError;
-use super::message::{Hello, MAX_NODE_ID_LEN, NONCE_LEN, Nonce, PROTOCOL_VERSION, Proof, Role};
+use super::message::{
+    Hello, MAX_HISTORY, MAX_NODE_ID_LEN, NONCE_LEN, Nonce, PROTOCOL_VERSION, Proof, Role,
+};
 
 /// The shortest shared secret accepted, in bytes.
 pub const MIN_SECRET_LEN: usize = 16;
@@ -72,6 +74,11 @@ impl Nonce {
 ///         epoch: 3,
 ///         last_seq: 1000,
 ///         nonce: Nonce::random()?,
+///         // Epoch 1 from seq 1, epoch 3 from seq 900.
+///         history: vec![
+///             drx_journal::EpochStart { epoch: 1, first_seq: 1 },
+///             drx_journal::EpochStart { epoch: 3, first_seq: 900 },
+///         ],
 ///     })
 /// };
 /// let primary = hello(Role::Primary, "paris")?;
@@ -127,6 +134,13 @@ impl Transcript {
                     hello.role, hello.version
                 ));
             }
+            if hello.history.is_empty() || hello.history.len() > MAX_HISTORY {
+                return bad(format!(
+                    "the {}'s Hello carries {} epochs",
+                    hello.role,
+                    hello.history.len()
+                ));
+            }
             if hello.node_id.is_empty() || hello.node_id.len() > MAX_NODE_ID_LEN {
                 return bad(format!(
                     "the {}'s node id is {} bytes",
@@ -153,6 +167,12 @@ impl Transcript {
             // Checked above: 1 to 255 bytes.
             body.push(hello.node_id.len() as u8);
             body.extend_from_slice(hello.node_id.as_bytes());
+            // Checked above: 1 to 255 epochs.
+            body.push(hello.history.len() as u8);
+            for start in &hello.history {
+                body.extend_from_slice(&start.epoch.to_le_bytes());
+                body.extend_from_slice(&start.first_seq.to_le_bytes());
+            }
         }
         body.extend_from_slice(&binding_len.to_le_bytes());
         body.extend_from_slice(channel_binding);

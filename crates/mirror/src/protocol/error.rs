@@ -172,6 +172,10 @@ pub enum EncodeError {
         len: usize,
     },
 
+    /// A field is out of its range (named in the text).
+    #[error("cannot encode: {0}")]
+    Invalid(String),
+
     /// An `Entries` batch holds no entry.
     #[error("an Entries batch must hold at least one entry")]
     EmptyBatch,

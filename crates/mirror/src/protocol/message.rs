@@ -1,4 +1,4 @@
-//! The messages of protocol version 1 and their payloads
+//! The messages of protocol version 2 and their payloads
 //! (docs/PROTOCOL.md, "Messages").
 
 use std::fmt;
@@ -6,10 +6,16 @@ use std::fmt;
 use super::entries::Entries;
 use super::error::{DecodeError, EncodeError};
 use super::frame;
+use super::repair::{Repair, RepairRequest};
 use super::verified::Verified;
+use drx_journal::EpochStart;
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
+
+/// The most epochs a `Hello` carries (the newest, when a journal has had
+/// more).
+pub const MAX_HISTORY: usize = 255;
 
 /// The length of a handshake nonce.
 pub const NONCE_LEN: usize = 32;
@@ -54,11 +60,15 @@ pub enum MessageKind {
     Goodbye = 9,
     /// [`Message::Verified`]
     Verified = 10,
+    /// [`Message::RepairRequest`]
+    RepairRequest = 11,
+    /// [`Message::Repair`]
+    Repair = 12,
 }
 
 impl MessageKind {
     /// Every message type, in code order.
-    pub const ALL: [MessageKind; 10] = [
+    pub const ALL: [MessageKind; 12] = [
         MessageKind::Hello,
         MessageKind::Proof,
         MessageKind::Welcome,
@@ -69,6 +79,8 @@ impl MessageKind {
         MessageKind::Resend,
         MessageKind::Goodbye,
         MessageKind::Verified,
+        MessageKind::RepairRequest,
+        MessageKind::Repair,
     ];
 
     /// The type byte.
@@ -94,6 +106,8 @@ impl MessageKind {
             MessageKind::Resend => "Resend",
             MessageKind::Goodbye => "Goodbye",
             MessageKind::Verified => "Verified",
+            MessageKind::RepairRequest => "RepairRequest",
+            MessageKind::Repair => "Repair",
         }
     }
 }
@@ -264,6 +278,10 @@ pub struct Hello {
     pub last_seq: u64,
     /// The sender's fresh random nonce.
     pub nonce: Nonce,
+    /// Where each of the sender's epochs began, oldest first (its journal's
+    /// `EPOCHS`; at most [`MAX_HISTORY`], the newest): the two sides find
+    /// the last seq their histories share (docs/DR.md).
+    pub history: Vec<EpochStart>,
 }
 
 /// A message of the protocol. Only [`Message::Entries`] borrows from the
@@ -316,6 +334,10 @@ pub enum Message<'a> {
     /// Standby → primary: how the replica compared with a `Checksum`
     /// entry, at that entry's seq.
     Verified(Verified),
+    /// A rejoining node → the promoted primary: the file ranges it needs.
+    RepairRequest(RepairRequest),
+    /// The promoted primary → a rejoining node: file bytes as they are.
+    Repair(Repair),
 }
 
 impl<'a> Message<'a> {
@@ -332,6 +354,8 @@ impl<'a> Message<'a> {
             Message::Resend { .. } => MessageKind::Resend,
             Message::Goodbye { .. } => MessageKind::Goodbye,
             Message::Verified(_) => MessageKind::Verified,
+            Message::RepairRequest(_) => MessageKind::RepairRequest,
+            Message::Repair(_) => MessageKind::Repair,
         }
     }
 
@@ -340,13 +364,23 @@ impl<'a> Message<'a> {
     /// On error nothing is appended.
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<usize, EncodeError> {
         match self {
-            Message::Hello(hello) => check_node_id(&hello.node_id)?,
+            Message::Hello(hello) => {
+                check_node_id(&hello.node_id)?;
+                if hello.history.is_empty() || hello.history.len() > MAX_HISTORY {
+                    return Err(EncodeError::Invalid(format!(
+                        "a Hello carries 1 to {MAX_HISTORY} epochs, not {}",
+                        hello.history.len()
+                    )));
+                }
+            }
             Message::Refused { text, .. } | Message::Goodbye { text, .. }
                 if text.len() > MAX_TEXT_LEN =>
             {
                 return Err(EncodeError::TextTooLong { len: text.len() });
             }
             Message::Verified(v) => v.check()?,
+            Message::RepairRequest(r) => r.check()?,
+            Message::Repair(r) => r.check()?,
             _ => {}
         }
         let start = frame::begin(out, self.kind());
@@ -361,6 +395,12 @@ impl<'a> Message<'a> {
                 // check_node_id: 1 to 255 bytes.
                 out.push(h.node_id.len() as u8);
                 out.extend_from_slice(h.node_id.as_bytes());
+                // Checked: 1 to 255 epochs.
+                out.push(h.history.len() as u8);
+                for start in &h.history {
+                    out.extend_from_slice(&start.epoch.to_le_bytes());
+                    out.extend_from_slice(&start.first_seq.to_le_bytes());
+                }
             }
             Message::Proof(proof) => out.extend_from_slice(&proof.0),
             Message::Welcome { resume_from } => out.extend_from_slice(&resume_from.to_le_bytes()),
@@ -381,6 +421,8 @@ impl<'a> Message<'a> {
             }
             Message::Resend { from_seq } => out.extend_from_slice(&from_seq.to_le_bytes()),
             Message::Verified(v) => v.encode_payload(out),
+            Message::RepairRequest(r) => r.encode_payload(out),
+            Message::Repair(r) => r.encode_payload(out),
         }
         frame::finish(out, start)
     }
@@ -530,9 +572,18 @@ fn decode_payload(kind: MessageKind, payload: &[u8]) -> Result<Message<'_>, Deco
             from_seq: f.u64("from seq")?,
         },
         MessageKind::Verified => Message::Verified(Verified::decode_payload(&mut f)?),
+        MessageKind::RepairRequest => {
+            Message::RepairRequest(RepairRequest::decode_payload(&mut f)?)
+        }
+        MessageKind::Repair => Message::Repair(Repair::decode_payload(&mut f)?),
     };
     f.end()?;
     Ok(message)
+}
+
+/// Whether `next` may follow `last` in an epoch history.
+fn is_after(last: &EpochStart, next: &EpochStart) -> bool {
+    next.epoch > last.epoch && next.first_seq >= last.first_seq
 }
 
 /// A `Hello` of another version is read leniently (its flags and trailing
@@ -551,9 +602,29 @@ fn decode_hello(mut f: Fields<'_>) -> Result<Hello, DecodeError> {
         return Err(f.error("node id: empty"));
     }
     let node_id = f.text(usize::from(len), "node id")?;
+    let mut history = Vec::new();
     if version == PROTOCOL_VERSION {
         if flags != 0 {
             return Err(f.error(format!("flags: 0x{flags:02X}, must be 0")));
+        }
+        let count = f.u8("epoch count")?;
+        if count == 0 {
+            return Err(f.error("epoch count: 0, at least 1"));
+        }
+        for _ in 0..count {
+            let start = EpochStart {
+                epoch: f.u64("epoch")?,
+                first_seq: f.u64("first seq")?,
+            };
+            if let Some(last) = history.last()
+                && !is_after(last, &start)
+            {
+                return Err(f.error(format!(
+                    "epoch history: epoch {} at seq {} after epoch {} at seq {}",
+                    start.epoch, start.first_seq, last.epoch, last.first_seq
+                )));
+            }
+            history.push(start);
         }
         f.end()?;
     }
@@ -564,5 +635,6 @@ fn decode_hello(mut f: Fields<'_>) -> Result<Hello, DecodeError> {
         epoch,
         last_seq,
         nonce,
+        history,
     })
 }

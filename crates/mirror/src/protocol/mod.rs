@@ -1,4 +1,4 @@
-//! The mirroring wire protocol, version 1 (docs/PROTOCOL.md): codecs only,
+//! The mirroring wire protocol, version 2 (docs/PROTOCOL.md): codecs only,
 //! no sockets.
 //!
 //! * [`frame`]: every message travels in one frame, `magic | length | type
@@ -14,6 +14,8 @@
 //!   straight into the output buffer.
 //! * [`verified`]: the standby's [`Verified`] report of a replica compared
 //!   with a `Checksum` entry.
+//! * [`repair`]: a rejoining node's [`RepairRequest`] for file ranges, and
+//!   the promoted primary's [`Repair`] answers.
 //! * [`auth`]: the shared [`Secret`], nonces, and the HMAC-SHA256 proofs
 //!   over the handshake's [`Transcript`].
 //!
@@ -25,6 +27,7 @@ pub(crate) mod entries;
 pub(crate) mod error;
 pub(crate) mod frame;
 pub(crate) mod message;
+pub(crate) mod repair;
 pub(crate) mod verified;
 
 #[cfg(test)]
@@ -36,8 +39,9 @@ pub use self::{
     error::{AuthError, DecodeError, EncodeError, Recovery},
     frame::{FrameHeader, HEADER_LEN, MAGIC, MAX_FRAME_LEN, MAX_PAYLOAD_LEN, TRAILER_LEN},
     message::{
-        Hello, MAX_ENTRY_LEN, MAX_NODE_ID_LEN, MAX_TEXT_LEN, Message, MessageKind, NONCE_LEN,
-        Nonce, PROOF_LEN, PROTOCOL_VERSION, Proof, Reason, Role,
+        Hello, MAX_ENTRY_LEN, MAX_HISTORY, MAX_NODE_ID_LEN, MAX_TEXT_LEN, Message, MessageKind,
+        NONCE_LEN, Nonce, PROOF_LEN, PROTOCOL_VERSION, Proof, Reason, Role,
     },
+    repair::{MAX_REPAIR_DATA, Repair, RepairRequest, RepairWant, TO_THE_END},
     verified::{MAX_PATH_LEN, Verdict, Verified},
 };

@@ -14,7 +14,15 @@ fn hello(role: Role, node_id: &str, nonce: u8) -> Hello {
         epoch: 7,
         last_seq: 1234,
         nonce: Nonce([nonce; NONCE_LEN]),
+        history: epochs(&[(1, 1), (7, 1000)]),
     }
+}
+
+fn epochs(starts: &[(u64, u64)]) -> Vec<drx_journal::EpochStart> {
+    starts
+        .iter()
+        .map(|&(epoch, first_seq)| drx_journal::EpochStart { epoch, first_seq })
+        .collect()
 }
 
 fn encode(message: &Message<'_>) -> Vec<u8> {
@@ -258,7 +266,7 @@ fn reserved_header_bytes_must_be_zero() {
 
 #[test]
 fn unknown_types_are_refused() {
-    for code in [0, 11, 0x80, 0xFF] {
+    for code in [0, 13, 0x80, 0xFF] {
         let frame = raw_frame(code, &[]);
         assert_eq!(
             Message::decode(&frame[..HEADER_LEN]),
@@ -351,28 +359,63 @@ fn every_flipped_bit_of_every_message_is_detected() {
 #[test]
 fn hello_round_trip_and_layout() {
     let h = Hello {
-        version: 1,
+        version: 2,
         role: Role::Standby,
         node_id: "lyon-é".into(),
         epoch: 0x1122_3344_5566_7788,
         last_seq: 42,
         nonce: Nonce(std::array::from_fn(|i| i as u8)),
+        history: epochs(&[(1, 1), (3, 40)]),
     };
     let buf = encode(&Message::Hello(h.clone()));
     let payload = &buf[HEADER_LEN..buf.len() - TRAILER_LEN];
+    let n = "lyon-é".len();
     assert_eq!(buf[8], 1, "type");
-    assert_eq!(payload.len(), 53 + "lyon-é".len());
-    assert_eq!(&payload[0..2], &[1, 0], "version");
+    assert_eq!(payload.len(), 53 + n + 1 + 2 * 16);
+    assert_eq!(&payload[0..2], &[2, 0], "version");
     assert_eq!(payload[2], 2, "role: standby");
     assert_eq!(payload[3], 0, "flags");
     assert_eq!(&payload[4..12], &0x1122_3344_5566_7788u64.to_le_bytes());
     assert_eq!(&payload[12..20], &42u64.to_le_bytes());
     assert_eq!(payload[20], 0);
     assert_eq!(payload[51], 31);
-    assert_eq!(usize::from(payload[52]), "lyon-é".len());
-    assert_eq!(&payload[53..], "lyon-é".as_bytes());
+    assert_eq!(usize::from(payload[52]), n);
+    assert_eq!(&payload[53..53 + n], "lyon-é".as_bytes());
+    let h0 = 53 + n;
+    assert_eq!(payload[h0], 2, "epoch count");
+    assert_eq!(&payload[h0 + 1..h0 + 9], &1u64.to_le_bytes());
+    assert_eq!(&payload[h0 + 9..h0 + 17], &1u64.to_le_bytes());
+    assert_eq!(&payload[h0 + 17..h0 + 25], &3u64.to_le_bytes());
+    assert_eq!(&payload[h0 + 25..h0 + 33], &40u64.to_le_bytes());
     assert_eq!(decode_whole(&buf), Message::Hello(h));
 }
+
+#[test]
+fn a_hello_carries_one_to_255_epochs_in_order() {
+    let mut h = hello(Role::Primary, "p", 1);
+    h.history.clear();
+    let mut out = Vec::new();
+    assert!(Message::Hello(h.clone()).encode(&mut out).is_err());
+    assert!(out.is_empty());
+    // Epochs that go backwards are malformed.
+    let mut body = Vec::new();
+    for (epoch, first) in [(3u64, 1u64), (2, 5)] {
+        body.extend_from_slice(&epoch.to_le_bytes());
+        body.extend_from_slice(&first.to_le_bytes());
+    }
+    let mut trailing = vec![2];
+    trailing.extend_from_slice(&body);
+    let err = malformed(&raw_frame(1, &hello_payload(2, 1, 0, b"n", &trailing)));
+    assert!(
+        err.contains("epoch history: epoch 2 at seq 5 after epoch 3"),
+        "{err}"
+    );
+    let err = malformed(&raw_frame(1, &hello_payload(2, 1, 0, b"n", &[0])));
+    assert!(err.contains("epoch count: 0"), "{err}");
+}
+
+/// A valid version-2 history: epoch 1 from seq 1.
+const ONE_EPOCH: [u8; 17] = [1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0];
 
 fn hello_payload(version: u16, role: u8, flags: u8, node_id: &[u8], trailing: &[u8]) -> Vec<u8> {
     let mut p = Vec::new();
@@ -401,24 +444,27 @@ fn malformed(frame: &[u8]) -> String {
 
 #[test]
 fn hello_of_version_1_is_strict() {
-    let ok = raw_frame(1, &hello_payload(1, 1, 0, b"n", b""));
+    let ok = raw_frame(1, &hello_payload(2, 1, 0, b"n", &ONE_EPOCH));
     assert!(matches!(decode_whole(&ok), Message::Hello(_)));
-    let err = malformed(&raw_frame(1, &hello_payload(1, 1, 0, b"n", b"x")));
+    let err = malformed(&raw_frame(
+        1,
+        &hello_payload(2, 1, 0, b"n", &[ONE_EPOCH.as_slice(), b"x"].concat()),
+    ));
     assert_eq!(
         err,
         "malformed Hello message: 1 trailing bytes after the last field"
     );
-    let err = malformed(&raw_frame(1, &hello_payload(1, 1, 4, b"n", b"")));
+    let err = malformed(&raw_frame(1, &hello_payload(2, 1, 4, b"n", &ONE_EPOCH)));
     assert!(err.contains("flags"), "{err}");
-    let err = malformed(&raw_frame(1, &hello_payload(1, 0, 0, b"n", b"")));
+    let err = malformed(&raw_frame(1, &hello_payload(2, 0, 0, b"n", &ONE_EPOCH)));
     assert!(err.contains("role: unknown role 0"), "{err}");
-    let err = malformed(&raw_frame(1, &hello_payload(1, 3, 0, b"n", b"")));
+    let err = malformed(&raw_frame(1, &hello_payload(2, 3, 0, b"n", &ONE_EPOCH)));
     assert!(err.contains("role"), "{err}");
-    let err = malformed(&raw_frame(1, &hello_payload(1, 1, 0, b"", b"")));
+    let err = malformed(&raw_frame(1, &hello_payload(2, 1, 0, b"", &ONE_EPOCH)));
     assert!(err.contains("node id: empty"), "{err}");
-    let err = malformed(&raw_frame(1, &hello_payload(1, 1, 0, b"\xFF", b"")));
+    let err = malformed(&raw_frame(1, &hello_payload(2, 1, 0, b"\xFF", &ONE_EPOCH)));
     assert!(err.contains("node id: not UTF-8"), "{err}");
-    let mut short = hello_payload(1, 1, 0, b"node", b"");
+    let mut short = hello_payload(2, 1, 0, b"node", b"");
     short.pop();
     let err = malformed(&raw_frame(1, &short));
     assert!(
@@ -429,11 +475,11 @@ fn hello_of_version_1_is_strict() {
 
 #[test]
 fn hello_of_another_version_is_read_leniently() {
-    let frame = raw_frame(1, &hello_payload(2, 2, 0x81, b"future", b"new fields"));
+    let frame = raw_frame(1, &hello_payload(3, 2, 0x81, b"future", b"new fields"));
     let Message::Hello(h) = decode_whole(&frame) else {
         panic!("a Hello");
     };
-    assert_eq!(h.version, 2);
+    assert_eq!(h.version, 3);
     assert_eq!(h.role, Role::Standby);
     assert_eq!(h.node_id, "future");
     assert_eq!((h.epoch, h.last_seq), (3, 4));
@@ -787,13 +833,18 @@ fn proof_is_hmac_sha256_over_the_documented_input() {
     let t = Transcript::new(&p, &s, &binding).expect("handshake");
     let mut input = b"drx-mirror proof v1".to_vec();
     input.push(2); // prover: standby
-    input.extend_from_slice(&1u16.to_le_bytes());
+    input.extend_from_slice(&2u16.to_le_bytes());
     for h in [&p, &s] {
         input.extend_from_slice(&h.epoch.to_le_bytes());
         input.extend_from_slice(&h.last_seq.to_le_bytes());
         input.extend_from_slice(&h.nonce.0);
         input.push(h.node_id.len() as u8);
         input.extend_from_slice(h.node_id.as_bytes());
+        input.push(h.history.len() as u8);
+        for e in &h.history {
+            input.extend_from_slice(&e.epoch.to_le_bytes());
+            input.extend_from_slice(&e.first_seq.to_le_bytes());
+        }
     }
     input.extend_from_slice(&32u16.to_le_bytes());
     input.extend_from_slice(&binding);
@@ -906,9 +957,12 @@ fn transcript_checks_the_hellos() {
     };
     assert!(bad(Transcript::new(&s, &p, b"")).contains("primary's Hello has role standby"));
     assert!(bad(Transcript::new(&p, &p, b"")).contains("standby's Hello has role primary"));
-    let mut v2 = s.clone();
-    v2.version = 2;
-    assert!(bad(Transcript::new(&p, &v2, b"")).contains("version 2"));
+    let mut v3 = s.clone();
+    v3.version = 3;
+    assert!(bad(Transcript::new(&p, &v3, b"")).contains("version 3, not 2"));
+    let mut no_history = s.clone();
+    no_history.history.clear();
+    assert!(bad(Transcript::new(&p, &no_history, b"")).contains("carries 0 epochs"));
     let mut empty = p.clone();
     empty.node_id.clear();
     assert!(bad(Transcript::new(&empty, &s, b"")).contains("node id is 0 bytes"));
@@ -960,14 +1014,27 @@ fn arb_hello() -> impl Strategy<Value = Hello> {
         any::<u64>(),
         any::<u64>(),
         any::<[u8; NONCE_LEN]>(),
+        proptest::collection::vec((1u64..1000, 0u64..1000), 0..5),
     )
-        .prop_map(|(role, node_id, epoch, last_seq, nonce)| Hello {
-            version: PROTOCOL_VERSION,
-            role,
-            node_id,
-            epoch,
-            last_seq,
-            nonce: Nonce(nonce),
+        .prop_map(|(role, node_id, epoch, last_seq, nonce, steps)| {
+            // Epochs and first seqs that grow.
+            let mut history = epochs(&[(1, 1)]);
+            for (de, ds) in steps {
+                let last = history[history.len() - 1];
+                history.push(drx_journal::EpochStart {
+                    epoch: last.epoch + de,
+                    first_seq: last.first_seq + ds,
+                });
+            }
+            Hello {
+                version: PROTOCOL_VERSION,
+                role,
+                node_id,
+                epoch,
+                last_seq,
+                nonce: Nonce(nonce),
+                history,
+            }
         })
 }
 
@@ -986,7 +1053,45 @@ fn arb_owned_message() -> impl Strategy<Value = Message<'static>> {
         any::<u64>().prop_map(|from_seq| Message::Resend { from_seq }),
         (arb_reason(), arb_text(40)).prop_map(|(reason, text)| Message::Goodbye { reason, text }),
         arb_verified().prop_map(Message::Verified),
+        arb_repair_request().prop_map(Message::RepairRequest),
+        arb_repair().prop_map(Message::Repair),
     ]
+}
+
+fn arb_repair_request() -> impl Strategy<Value = RepairRequest> {
+    proptest::collection::vec(
+        (
+            arb_text(12),
+            arb_text(30),
+            proptest::collection::vec((any::<u64>(), any::<u64>()), 0..4),
+        )
+            .prop_map(|(process, file, ranges)| RepairWant {
+                process,
+                file,
+                ranges,
+            }),
+        0..4,
+    )
+    .prop_map(|files| RepairRequest { files })
+}
+
+fn arb_repair() -> impl Strategy<Value = Repair> {
+    (
+        arb_text(12),
+        arb_text(30),
+        any::<Option<u64>>(),
+        any::<u64>(),
+        proptest::collection::vec(any::<u8>(), 0..64),
+        any::<bool>(),
+    )
+        .prop_map(|(process, file, len, offset, data, last)| Repair {
+            process,
+            file,
+            data: if len.is_some() { data } else { Vec::new() },
+            len,
+            offset,
+            last,
+        })
 }
 
 fn arb_verified() -> impl Strategy<Value = Verified> {
