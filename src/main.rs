@@ -3,11 +3,13 @@
 //! The binary is thin: arguments (clap), logging (tracing), and one `match`
 //! onto the library crates.
 
+mod backup_cmd;
 mod bench;
 mod bench_layout;
 mod bench_mirror;
 mod bench_sql;
 mod layout_cmd;
+mod ship_cmd;
 mod verify;
 
 use anyhow::{Context, Result};
@@ -124,6 +126,13 @@ enum Command {
     /// (docs/DR.md). Stop the standby server first; started again, it only
     /// fences.
     Promote,
+    /// Make this former primary (fenced off by a failover) the standby of
+    /// the node promoted in its place, at [mirror] peer: its entries the
+    /// promoted node never received are written to a report and rolled
+    /// back, the files they wrote are repaired from the promoted node, and
+    /// the journal goes on from the shared history (docs/DR.md). Stop this
+    /// node's servers and applications first.
+    Rejoin,
     /// Compare the primary's critical files with the standby's replicas at
     /// the same journal seq, while writes go on (size, record count, blake3
     /// per block and per file). Exit status 0: all identical; 1: a file
@@ -145,6 +154,61 @@ enum Command {
         /// As JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Log shipping, on the primary: compress every finished journal
+    /// segment not yet shipped into DIR (docs/LOG_SHIPPING.md).
+    Ship {
+        /// The shipping directory (created if needed).
+        #[arg(long)]
+        to: PathBuf,
+        /// Finish the current segment first, so that it ships too (only
+        /// when no application holds the journal).
+        #[arg(long)]
+        seal: bool,
+        /// The zstd compression level.
+        #[arg(long, default_value_t = drx_mirror::DEFAULT_SHIP_LEVEL)]
+        level: i32,
+    },
+    /// Log shipping, on the standby: apply every shipped segment in DIR
+    /// past what the standby has, in order, exactly once.
+    Apply {
+        /// The shipping directory.
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Copy every critical file that exists into DEST, consistent at one
+    /// journal seq, while applications go on writing (docs/BACKUP.md).
+    Backup {
+        /// The backup directory (new, or empty).
+        dest: PathBuf,
+        /// Seconds to wait for each barrier (an application answers at its
+        /// next operation outside a transaction).
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+        /// A pause after each read of the copy, in milliseconds (tests).
+        #[arg(long, hide = true, default_value_t = 0)]
+        pace_ms: u64,
+        /// Bytes per read of the copy (tests).
+        #[arg(long, hide = true)]
+        chunk: Option<usize>,
+    },
+    /// Bring a backup back: its files, with the journal replayed up to the
+    /// latest entry, a seq or a time.
+    Restore {
+        /// The backup directory.
+        src: PathBuf,
+        /// Restore the state as of this seq (not before the backup's
+        /// consistent seq).
+        #[arg(long, conflicts_with = "to_time")]
+        to_seq: Option<u64>,
+        /// Restore the state as of this time (RFC 3339): the last entry
+        /// stamped at or before it.
+        #[arg(long)]
+        to_time: Option<String>,
+        /// Put the files below DIR, each keeping its absolute path below
+        /// it, rather than at their own paths.
+        #[arg(long)]
+        into: Option<PathBuf>,
     },
     /// Measure drx against its anchors (docs/PERFORMANCE.md).
     Bench {
@@ -489,10 +553,35 @@ fn run(cli: Cli) -> Result<()> {
                 std::process::exit(i32::from(code));
             }
         }
+        Command::Backup {
+            dest,
+            timeout,
+            pace_ms,
+            chunk,
+        } => backup_cmd::backup(
+            &home,
+            &dest,
+            std::time::Duration::from_secs(timeout),
+            backup_cmd::CopyPace {
+                pause_ms: pace_ms,
+                chunk,
+            },
+        )?,
+        Command::Restore {
+            src,
+            to_seq,
+            to_time,
+            into,
+        } => backup_cmd::restore(&home, &src, to_seq, to_time.as_deref(), into.as_deref())?,
         Command::Promote => {
             let config = Config::load(&home)?;
             let wait = std::time::Duration::from_secs(30);
             println!("{}", drx_mirror::promote(&config, wait)?);
+        }
+        Command::Rejoin => {
+            let config = Config::load(&home)?;
+            let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+            println!("{}", runtime.block_on(drx_mirror::rejoin(&config))?);
         }
         Command::Status { json } => {
             for status in drx_mirror::read_status(&home)? {
@@ -503,6 +592,8 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Command::Ship { to, seal, level } => ship_cmd::ship(&home, &to, seal, level)?,
+        Command::Apply { from } => ship_cmd::apply(&home, &from)?,
         Command::Bench { what } => bench::run(&what)?,
         Command::Layout { what } => layout_cmd::run(what)?,
     }

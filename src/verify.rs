@@ -17,7 +17,7 @@
 
 use anyhow::{Context, Result, bail};
 use drx_capture::{Capture, CaptureError, ChecksumRequest, ChecksumTicket, PostedRequest};
-use drx_config::{Config, FileRecordType};
+use drx_config::Config;
 use drx_journal::JournalError;
 use drx_mirror::{LinkState, Role, Verdict, Verified};
 use std::collections::HashMap;
@@ -50,7 +50,7 @@ pub fn run(home: &Path, files: &[PathBuf], timeout: Duration, process: Option<&s
     }
     let cwd = std::env::current_dir().context("the current directory")?;
     let files: Vec<PathBuf> = if files.is_empty() {
-        critical_files(&config)
+        config.existing_critical_files()
     } else {
         files
             .iter()
@@ -228,36 +228,3 @@ fn diagnose(home: &Path, seq: u64) -> String {
     }
 }
 
-/// The files the Files Table makes critical that exist: each include
-/// record's `source_path` (a star-name in its last component is listed),
-/// kept when the table selects it for the record's process.
-fn critical_files(config: &Config) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for record in config.files.records() {
-        if record.record_type != FileRecordType::Include || record.in_any_directory {
-            continue;
-        }
-        let pattern = drx_config::absolute(&config.home, Path::new(&record.source_path));
-        let wild = |p: &Path| p.to_string_lossy().contains(['*', '?', '[']);
-        let candidates: Vec<PathBuf> = if !wild(&pattern) {
-            vec![pattern.clone()]
-        } else {
-            match pattern.parent().filter(|d| !wild(d)) {
-                Some(dir) => std::fs::read_dir(dir)
-                    .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
-                    .unwrap_or_default(),
-                None => Vec::new(),
-            }
-        };
-        for path in candidates {
-            if path.is_file()
-                && config.files.select(&record.process_name, &path).is_some()
-                && !out.contains(&path)
-            {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}

@@ -50,6 +50,41 @@ struct RawConfig {
 }
 
 impl Config {
+    /// The files the Files Table makes critical that exist: each include
+    /// record's `source_path` (a star-name in its last component is listed),
+    /// kept when the table selects it for the record's process (what `drx
+    /// verify` and `drx backup` take by default).
+    pub fn existing_critical_files(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for record in self.files.records() {
+            if record.record_type != crate::FileRecordType::Include || record.in_any_directory {
+                continue;
+            }
+            let pattern = crate::absolute(&self.home, Path::new(&record.source_path));
+            let wild = |p: &Path| p.to_string_lossy().contains(['*', '?', '[']);
+            let candidates: Vec<PathBuf> = if !wild(&pattern) {
+                vec![pattern.clone()]
+            } else {
+                match pattern.parent().filter(|d| !wild(d)) {
+                    Some(dir) => std::fs::read_dir(dir)
+                        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                        .unwrap_or_default(),
+                    None => Vec::new(),
+                }
+            };
+            for path in candidates {
+                if path.is_file()
+                    && self.files.select(&record.process_name, &path).is_some()
+                    && !out.contains(&path)
+                {
+                    out.push(path);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Reads `drx.toml` from `home`.
     pub fn load(home: &Path) -> Result<Config, ConfigError> {
         let path = home.join(CONFIG_FILE_NAME);

@@ -44,6 +44,14 @@ pub struct MirrorSettings {
     pub heartbeat_ms: u64,
     /// Heartbeats missed before a peer is taken for gone.
     pub missed_heartbeats: u32,
+    /// Where this node's standby server listens, `host:port` (default:
+    /// `[global_settings] tcp_host:tcp_port`). Set it when the two nodes
+    /// swap roles, so that each listens at its own address (docs/DR.md).
+    pub listen: Option<String>,
+    /// Where this node's primary server connects, and `drx rejoin` asks
+    /// the promoted node, `host:port` (default: `[global_settings]
+    /// tcp_host:tcp_port`): the other node's `listen`.
+    pub peer: Option<String>,
     /// Standby: promote this node to primary by itself once the primary,
     /// having been connected, has been silent for this many heartbeat
     /// intervals (0: never, the default; an operator runs `drx promote`).
@@ -75,6 +83,8 @@ impl Default for MirrorSettings {
             heartbeat_ms: 1_000,
             missed_heartbeats: 5,
             auto_promote_after_missed: 0,
+            listen: None,
+            peer: None,
             replica_sync_ms: 1_000,
             tls_cert: None,
             tls_key: None,

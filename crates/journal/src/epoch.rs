@@ -52,6 +52,24 @@ pub(crate) fn reconcile(dir: &Path, next_seq: u64) -> Result<(), JournalError> {
     Ok(())
 }
 
+/// Drops from the history the epochs that began after `seq` (their
+/// entries are gone), and makes the last one left current: the one case
+/// where the epoch goes down (a journal cut back to a shared history).
+pub(crate) fn forget_after(dir: &Path, seq: u64) -> Result<(), JournalError> {
+    let history = history(dir)?;
+    let kept: Vec<EpochStart> = history
+        .iter()
+        .copied()
+        .filter(|s| s.first_seq <= seq || s.first_seq == 1)
+        .collect();
+    if kept.len() < history.len() {
+        let current = kept.last().map_or(DEFAULT_EPOCH, |s| s.epoch);
+        atomic_file::write_number(&dir.join(FILE), current)?;
+        write_history(dir, &kept)?;
+    }
+    Ok(())
+}
+
 fn write_history(dir: &Path, history: &[EpochStart]) -> Result<(), JournalError> {
     let text: String = history
         .iter()

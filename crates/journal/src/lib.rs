@@ -70,10 +70,11 @@ mod frame;
 mod lock;
 mod payload;
 mod reader;
-mod role;
 mod recovery;
 mod retention;
+mod role;
 mod segment;
+mod truncate;
 mod writer;
 
 pub use crate::{
@@ -94,5 +95,6 @@ pub use crate::{
     retention::remove_passed_segments,
     role::{NodeRole, node_role, set_node_role},
     segment::FORMAT_VERSION,
+    truncate::truncate_after,
     writer::{DEFAULT_SEGMENT_SIZE, Writer, WriterConfig},
 };

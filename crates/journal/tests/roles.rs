@@ -161,3 +161,61 @@ fn a_raise_cut_short_by_a_crash_is_completed_when_the_journal_opens() {
     let e = epoch_history(dir.path()).unwrap_err().to_string();
     assert!(e.contains("EPOCHS") && e.contains("line 2"), "{e}");
 }
+
+#[test]
+fn a_journal_cut_back_to_a_seq_goes_on_from_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = WriterConfig {
+        segment_size: 4096,
+        ..WriterConfig::new(dir.path())
+    };
+    let mut w = Writer::open(config.clone()).unwrap();
+    let payload = vec![7u8; 300];
+    for _ in 0..40 {
+        w.append(&entry(&payload)).unwrap();
+    }
+    w.set_epoch(2).unwrap();
+    for _ in 0..20 {
+        w.append(&entry(&payload)).unwrap();
+    }
+    w.close().unwrap();
+    drx_journal::register_consumer(dir.path(), "extractor").unwrap();
+    drx_journal::set_consumer_position(dir.path(), "extractor", 55).unwrap();
+    let segments_before = std::fs::read_dir(dir.path()).unwrap().count();
+
+    // Held by a writer: refused.
+    let held = Writer::open(config.clone()).unwrap();
+    assert!(matches!(
+        drx_journal::truncate_after(dir.path(), 25),
+        Err(JournalError::Locked { .. })
+    ));
+    held.close().unwrap();
+
+    assert_eq!(drx_journal::truncate_after(dir.path(), 25).unwrap(), 35);
+    assert_eq!(drx_journal::last_seq(dir.path()).unwrap(), 25);
+    assert!(std::fs::read_dir(dir.path()).unwrap().count() < segments_before);
+    assert_eq!(
+        epoch_history(dir.path()).unwrap(),
+        vec![EpochStart {
+            epoch: 1,
+            first_seq: 1
+        }]
+    );
+    assert_eq!(drx_journal::current_epoch(dir.path()).unwrap(), 1);
+    assert_eq!(
+        drx_journal::consumer_position(dir.path(), "extractor").unwrap(),
+        Some(25)
+    );
+    // Again: nothing more to cut.
+    assert_eq!(drx_journal::truncate_after(dir.path(), 25).unwrap(), 0);
+    // It goes on at 26, every entry readable in order.
+    let mut w = Writer::open(config).unwrap();
+    assert_eq!(w.append(&entry(b"next")).unwrap(), 26);
+    w.close().unwrap();
+    let mut r = Reader::open(dir.path(), 1).unwrap();
+    let mut seqs = Vec::new();
+    while let Some(e) = r.next().unwrap() {
+        seqs.push(e.seq);
+    }
+    assert_eq!(seqs, (1..=26).collect::<Vec<_>>());
+}

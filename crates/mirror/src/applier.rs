@@ -540,7 +540,7 @@ impl From<LinkError> for Fault {
 /// had a role may become one only while empty (else its entries are its own
 /// applications', and `drx rejoin` must first reconcile them with the
 /// primary's).
-fn claim_standby(mut writer: Writer) -> Result<Writer, LinkError> {
+pub(crate) fn claim_standby(mut writer: Writer) -> Result<Writer, LinkError> {
     match writer.role() {
         Some(NodeRole::Standby) => Ok(writer),
         None if writer.last_seq() == 0 => {

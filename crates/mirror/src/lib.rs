@@ -12,9 +12,14 @@
 //!   mutual TLS ([`ServerTls`], [`ClientTls`]) (tokio): the standby
 //!   listens ([`standby::run`]), the primary connects and streams its
 //!   journal ([`primary::run`]), each until its shutdown future completes;
-//!   both keep a [`StatusBoard`] up to date for `drx status`.
+//!   both keep a [`StatusBoard`] up to date for `drx status`;
+//! * `shipping` — log shipping (docs/LOG_SHIPPING.md): [`ship`] writes
+//!   the finished journal segments, checked and compressed, to a
+//!   directory; [`apply_shipped`] applies them on the standby, in order and
+//!   exactly once, through the standby's own apply.
 
 mod applier;
+mod backup;
 mod commit_socket;
 mod error;
 mod feed;
@@ -22,15 +27,23 @@ mod link;
 pub mod primary;
 mod promotion;
 mod protocol;
+mod rejoin;
+mod repair_server;
 mod replica;
 mod servers;
 mod service;
 mod settings;
+mod shipping;
 mod shutdown;
 pub mod standby;
 mod status;
 mod tls;
 
+pub use crate::backup::{
+    BackupCopy, BackupError, BackupFile, BackupManifest, BackupOptions, BackupRange, BackupReport,
+    Barrier, MANIFEST_FILE, MANIFEST_VERSION, Pace, RANGE_FILE, RestoreOptions, RestoreReport,
+    RestoreTarget, RestoredFile, format_micros, parse_rfc3339, restore, take_backup,
+};
 pub use crate::protocol::{
     AuthError, DecodeError, EncodeError, Entries, EntriesWriter, EntryIter, FrameHeader,
     HEADER_LEN, Hello, MAGIC, MAX_ENTRY_LEN, MAX_FRAME_LEN, MAX_NODE_ID_LEN, MAX_PAYLOAD_LEN,
@@ -45,9 +58,15 @@ pub use crate::replica::{
     Outcome, Refusal, Replica, ReplicaConfig, ReplicaError, append_verify_result,
     read_verify_results, verify_results_path,
 };
+pub use crate::shipping::{
+    AppliedSegment, ApplyOptions, ApplyReport, DEFAULT_SHIP_LEVEL, Manifest, SHIP_CONSUMER,
+    SHIP_FORMAT_VERSION, SealOutcome, ShipOptions, ShipReport, ShippedSegment, ShippingError,
+    apply_shipped, ship,
+};
 pub use crate::{
     error::LinkError,
     promotion::{PROMOTE_PROCESS, Promotion, promote},
+    rejoin::{Rejoined, rejoin},
     servers::{local_roles, recovery, serve_roles},
     service::{read_status, serve_primary, serve_standby},
     settings::{

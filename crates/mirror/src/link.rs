@@ -310,6 +310,9 @@ impl FrameReader {
             Message::Hello(hello) => Ok(Message::Hello(hello)),
             Message::Proof(proof) => Ok(Message::Proof(proof)),
             Message::Welcome { resume_from } => Ok(Message::Welcome { resume_from }),
+            // A rejoining node's request and its answers (docs/DR.md).
+            Message::RepairRequest(r) => Ok(Message::RepairRequest(r)),
+            Message::Repair(r) => Ok(Message::Repair(r)),
             other => Err(LinkError::Ended {
                 reason: Reason::ProtocolViolation,
                 text: format!("unexpected {} during the handshake", other.kind()),

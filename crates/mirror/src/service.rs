@@ -91,7 +91,7 @@ impl Rate {
 /// The standby of `config`: listens on `tcp_host:tcp_port` until `shutdown`.
 pub async fn serve_standby(config: &Config, shutdown: impl Future) -> Result<(), LinkError> {
     let settings = StandbySettings::from_config(config)?;
-    let address = crate::link_address(config)?;
+    let address = crate::settings::listen_address(config)?;
     let listener = tokio::net::TcpListener::bind(&address)
         .await
         .map_err(|e| LinkError::Config(format!("listening on {address}: {e}")))?;

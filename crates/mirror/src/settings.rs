@@ -178,7 +178,7 @@ impl PrimarySettings {
             node_id,
             secret: load_secret(config)?,
             standby_node_id: None,
-            address: link_address(config)?,
+            address: peer_address(config)?,
             journal_dir: config.journal.dir.clone(),
             consumer: Some(PrimarySettings::CONSUMER.to_owned()),
             reconnect_interval: Duration::from_secs(u64::from(g.primary_call_timeout.max(1))),
@@ -187,8 +187,43 @@ impl PrimarySettings {
             max_batch_entries: DEFAULT_BATCH_ENTRIES,
             max_batch_bytes: DEFAULT_BATCH_BYTES,
             warn_lag_entries: g.qmon_warn_at,
-            tls: ClientTls::from_config(config, &link_host(config)?)?,
+            tls: ClientTls::from_config(config, &peer_host(config)?)?,
         })
+    }
+}
+
+/// Where this node's primary connects: `[mirror] peer`, else
+/// [`link_address`].
+pub fn peer_address(config: &Config) -> Result<String, LinkError> {
+    match &config.mirror.peer {
+        Some(peer) => Ok(peer.clone()),
+        None => link_address(config),
+    }
+}
+
+/// The host of [`peer_address`]: the name the peer's TLS certificate must
+/// carry.
+pub fn peer_host(config: &Config) -> Result<String, LinkError> {
+    match &config.mirror.peer {
+        Some(peer) => match peer.rsplit_once(':') {
+            Some((host, _)) => Ok(host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned()),
+            None => Err(LinkError::Config(format!(
+                "[mirror] peer = {peer:?} is not host:port"
+            ))),
+        },
+        None => link_host(config),
+    }
+}
+
+/// Where this node's standby server listens: `[mirror] listen`, else
+/// [`link_address`].
+pub fn listen_address(config: &Config) -> Result<String, LinkError> {
+    match &config.mirror.listen {
+        Some(listen) => Ok(listen.clone()),
+        None => link_address(config),
     }
 }
 

@@ -365,6 +365,14 @@ struct Link {
     busy: Arc<Semaphore>,
 }
 
+/// What a handshake led to.
+enum Handshaken {
+    /// A primary to stream from.
+    Primary(Accepted),
+    /// A former primary rejoining this promoted node: its `Hello`.
+    Rejoiner(Hello),
+}
+
 /// A completed handshake.
 struct Accepted {
     primary: Hello,
@@ -388,7 +396,14 @@ impl Session {
             _ = self.shutdown.recv() => return Ok(()),
         };
         let (reader, write, accepted) = match handshake {
-            Ok(Ok(connected)) => connected,
+            Ok(Ok((mut reader, mut write, Handshaken::Rejoiner(hello)))) => {
+                let served = self.link.rejoiner(&mut reader, &mut write, hello).await;
+                if let Err(e) = &served {
+                    tracing::warn!(peer = %addr, error = %e, "serving a rejoining node failed");
+                }
+                return served;
+            }
+            Ok(Ok((reader, write, Handshaken::Primary(accepted)))) => (reader, write, accepted),
             Ok(Err(e)) => {
                 self.link.status.update(|s| s.counters.refused += 1);
                 return Err(e);
@@ -424,7 +439,7 @@ impl Link {
         &self,
         reader: &mut FrameReader,
         write: &mut WriteHalf,
-    ) -> Result<Accepted, LinkError> {
+    ) -> Result<Handshaken, LinkError> {
         let peer = reader.peer();
         let nonce = Nonce::random()?;
         let primary = match reader.next_handshake_message().await {
@@ -438,6 +453,11 @@ impl Link {
         if primary.version != PROTOCOL_VERSION {
             let text = format!("this node speaks protocol version {PROTOCOL_VERSION} only");
             return Err(refuse(write, peer, Reason::UnsupportedVersion, text).await);
+        }
+        if primary.role == Role::Standby && self.fence.is_some() {
+            // A former primary rejoining this promoted node (docs/DR.md):
+            // served after the handshake's timeout.
+            return Ok(Handshaken::Rejoiner(primary));
         }
         if primary.role != Role::Primary {
             let text = format!(
@@ -562,11 +582,34 @@ impl Link {
         let proof = transcript.proof(secret, Role::Standby);
         link::write_message(write, peer, &Message::Proof(proof)).await?;
         link::write_message(write, peer, &Message::Welcome { resume_from }).await?;
-        Ok(Accepted {
+        Ok(Handshaken::Primary(Accepted {
             primary,
             resume_from,
             _busy: busy,
-        })
+        }))
+    }
+
+    /// Serves a rejoining node (its `Hello` read) on a promoted node.
+    async fn rejoiner(
+        &self,
+        reader: &mut FrameReader,
+        write: &mut WriteHalf,
+        theirs: Hello,
+    ) -> Result<(), LinkError> {
+        let Some(position) = self.fence else {
+            return Ok(());
+        };
+        let dir = self.settings.journal.dir.clone();
+        let history = tokio::task::spawn_blocking(move || drx_journal::epoch_history(&dir))
+            .await
+            .map_err(|e| LinkError::Stopped(format!("reading the epoch history: {e}")))??;
+        let ours = crate::repair_server::primary_hello(
+            &self.settings,
+            position.epoch,
+            position.durable,
+            crate::primary::newest(history),
+        )?;
+        crate::repair_server::serve_rejoiner(reader, write, &self.settings, theirs, ours).await
     }
 
     async fn command(&self, command: Command) -> Result<(), LinkError> {

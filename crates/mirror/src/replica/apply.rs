@@ -280,6 +280,38 @@ impl Replica {
         self.sync()
     }
 
+    /// Makes the replica of `config` start over at `applied`, with no open
+    /// transaction: for a former primary that rejoins as a standby, whose
+    /// files are its own up to that seq (docs/DR.md, "Failback").
+    pub fn start_over_at(config: &ReplicaConfig, applied: u64) -> Result<(), ReplicaError> {
+        let mut replica = Replica::open(config)?;
+        for id in replica.open_transaction_ids() {
+            replica.pending.abort(id);
+        }
+        replica.committing = None;
+        replica.applied = applied;
+        replica.persist()?;
+        Ok(())
+    }
+
+    /// Where the replica of the journal path `file` (an entry of
+    /// `process`) is, by `config`'s mapping, without opening the replica.
+    pub fn map_path(
+        config: &ReplicaConfig,
+        process: &str,
+        file: &str,
+    ) -> Result<PathBuf, ReplicaError> {
+        let mut map = PathMap::new(config)?;
+        let target = map
+            .map(process, file)
+            .map_err(|reason| ReplicaError::Refused {
+                seq: 0,
+                path: file.to_owned(),
+                reason,
+            })?;
+        Ok(map.path(&target))
+    }
+
     fn dispatch(&mut self, entry: &EntryRef<'_>) -> Result<Outcome, ReplicaError> {
         let (seq, txn) = (entry.seq, entry.txn);
         match entry.effect {

@@ -1,0 +1,40 @@
+//! Log shipping (docs/LOG_SHIPPING.md): a batch mode for links that are
+//! not always up. On the primary, [`ship`] copies every finished journal
+//! segment, checked and zstd-compressed, into a shipping directory, one
+//! [`ShippedSegment`] file each (a [`Manifest`] then the compressed
+//! segment), written atomically, and keeps the journal consumer
+//! [`SHIP_CONSUMER`] at the last shipped seq so that retention keeps what
+//! is not shipped yet. On the standby, [`apply_shipped`] applies the
+//! shipped segments past the standby's durable seq, in seq order and
+//! exactly once across crashes, through the standby server's own apply (the
+//! standby journal, then the replica files). Moving the directory's files
+//! from one host to the other (rsync, a USB disk, ...) is up to the
+//! operator.
+//!
+//! * `journal_segment` — listing a journal's segments and checking a
+//!   sealed segment's bytes (docs/JOURNAL_FORMAT.md);
+//! * `manifest` — the manifest that opens a shipped file;
+//! * `shipped_segment` — writing a shipped file atomically, reading one
+//!   back verified;
+//! * `seal` — `--seal`: making the current segment a finished one;
+//! * `ship`, `apply` — the two commands.
+
+mod apply;
+mod error;
+mod journal_segment;
+mod manifest;
+mod seal;
+mod ship;
+mod shipped_segment;
+
+/// The format version of shipped segments this build writes and reads.
+pub const SHIP_FORMAT_VERSION: u16 = 1;
+
+pub use self::{
+    apply::{AppliedSegment, ApplyOptions, ApplyReport, apply_shipped},
+    error::ShippingError,
+    manifest::Manifest,
+    seal::SealOutcome,
+    ship::{DEFAULT_SHIP_LEVEL, SHIP_CONSUMER, ShipOptions, ShipReport, ship},
+    shipped_segment::ShippedSegment,
+};

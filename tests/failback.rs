@@ -1,0 +1,199 @@
+//! Failback with real processes on 127.0.0.1: the primary is killed with
+//! SIGKILL and goes on writing alone (its entries the standby never
+//! received); the standby is promoted and takes writes; the old primary
+//! is fenced off, then `drx rejoin` reports and rolls back its diverged
+//! entries, repairs the files they wrote from the new primary, and follows
+//! it as a standby: both nodes' files end byte-identical.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::pair::{free_port, link_home, start, stop};
+use common::{Home, keys_of, mixed_script, wait_until};
+use drx_journal::NodeRole;
+use std::path::Path;
+use std::time::Duration;
+
+const DATA: &str = "data/error_codes.data";
+
+/// Two nodes, each with its application's file in `data/`, each mapping
+/// the other's file onto its own (so either may be the standby), `prim`
+/// listening at its own port once it becomes a standby.
+fn symmetric_pair() -> (Home, Home) {
+    let link = free_port();
+    let prim_listen = free_port();
+    let mirror = "heartbeat_ms = 200\ncommit = \"sync\"\nsync_timeout_ms = 3000";
+    let prim = link_home(
+        link,
+        "prim",
+        &format!("{mirror}\nlisten = \"127.0.0.1:{prim_listen}\""),
+    );
+    let stby = link_home(
+        link,
+        "stby",
+        &format!("{mirror}\npeer = \"127.0.0.1:{prim_listen}\""),
+    );
+    for (home, other) in [(&prim, &stby), (&stby, &prim)] {
+        std::fs::create_dir_all(home.join("data")).unwrap();
+        home.edit_config(
+            "replica_roots = [\"replicas\"]",
+            "replica_roots = [\"data\"]",
+        );
+        home.edit_config(
+            "source_path = \"error_codes.data\"",
+            &format!("source_path = \"{DATA}\""),
+        );
+        let others = std::fs::canonicalize(other.path()).unwrap().join(DATA);
+        home.append_config(&format!(
+            "\n[[files]]\nrecord_type = \"include\"\nprocess_name = \"*\"\nsource_path = \"{}\"\ndestination_dir = \"data\"\nextractor_file_id = 200\n",
+            others.display()
+        ));
+    }
+    (prim, stby)
+}
+
+fn script(keys: &mut Vec<i64>, n: usize, seed: u64) -> String {
+    mixed_script(keys, n, seed).replace(
+        "\"file\":\"error_codes.data\"",
+        &format!("\"file\":\"{DATA}\""),
+    )
+}
+
+fn same(a: &Home, b: &Home) -> bool {
+    matches!(
+        (std::fs::read(a.join(DATA)), std::fs::read(b.join(DATA))),
+        (Ok(x), Ok(y)) if x == y
+    )
+}
+
+fn logs(homes: &[(&Home, &str)]) -> String {
+    homes
+        .iter()
+        .map(|(h, f)| {
+            format!(
+                "{f}:\n{}\n",
+                std::fs::read_to_string(h.join(f)).unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+fn role(home: &Home) -> Option<NodeRole> {
+    drx_journal::node_role(&home.join("journal")).unwrap()
+}
+
+fn lines(path: &Path) -> usize {
+    std::fs::read_to_string(path).unwrap().lines().count()
+}
+
+#[test]
+fn diverged_entries_are_reported_rolled_back_and_the_old_primary_follows_the_new_one() {
+    let (prim, stby) = symmetric_pair();
+    let stby_server = start(&stby, "standby");
+    let mut prim_server = start(&prim, "primary");
+    prim.ok(&[
+        "demo",
+        "--input-path",
+        "error_codes.table",
+        "--output-path",
+        DATA,
+    ]);
+    let mut keys = keys_of(&prim.file_rows(DATA));
+    prim.io("ops0.jsonl", &script(&mut keys, 200, 1));
+    let all = [(&prim, "primary.log"), (&stby, "standby.log")];
+    assert!(
+        wait_until(Duration::from_secs(60), Duration::from_millis(50), || same(
+            &prim, &stby
+        )),
+        "{}",
+        logs(&all)
+    );
+
+    // The primary's server dies; its application goes on alone (sync
+    // commits degrade to async): these entries never reach the standby.
+    prim_server.kill().unwrap();
+    prim_server.wait().unwrap();
+    prim.io("alone.jsonl", &script(&mut keys, 60, 2));
+    let prim_last = drx_journal::last_seq(&prim.join("journal")).unwrap();
+
+    // Failover: the standby is promoted (its server asked), and written to.
+    let promoted = stby.ok(&["promote"]);
+    assert!(promoted.contains("epoch 1 -> 2"), "{promoted}");
+    let received = drx_journal::last_seq(&stby.join("journal")).unwrap();
+    assert!(
+        received < prim_last,
+        "nothing diverged: {received} {prim_last}"
+    );
+    let mut stby_keys = keys_of(&stby.file_rows(DATA));
+    stby.io("new1.jsonl", &script(&mut stby_keys, 80, 3));
+
+    // The old primary comes back: fenced off.
+    let old = start(&prim, "primary");
+    assert!(
+        wait_until(Duration::from_secs(30), Duration::from_millis(50), || {
+            matches!(role(&prim), Some(NodeRole::Fenced { epoch: 2, .. }))
+        }),
+        "{}",
+        logs(&all)
+    );
+    stop(old);
+
+    // Rejoin: the diverged entries are reported and rolled back.
+    let out = prim.ok(&["rejoin"]);
+    let diverged = prim_last - received;
+    assert!(
+        out.contains(&format!(
+            "rejoined stby (epoch 2) as its standby: the journals share seqs 1 to {received}"
+        )) && out.contains(&format!(
+            "{diverged} entries of this node after them were rolled back"
+        )),
+        "{out}"
+    );
+    let report = prim.join(&format!(
+        "rejoin/rolled-back-{}-{prim_last}.jsonl",
+        received + 1
+    ));
+    assert_eq!(lines(&report) as u64, diverged, "{out}");
+    let first: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&report)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first["seq"], received + 1);
+    assert_eq!(first["epoch"], 1);
+    assert_eq!(role(&prim), Some(NodeRole::Standby));
+    assert_eq!(
+        drx_journal::last_seq(&prim.join("journal")).unwrap(),
+        received
+    );
+    // Running it again: nothing left to do.
+    let again = prim.fails(&["rejoin"]);
+    assert!(again.contains("already a standby"), "{again}");
+
+    // The new primary streams to the old one, which follows.
+    let prim_standby = start(&prim, "standby");
+    let stby_primary = start(&stby, "primary");
+    stby.io("new2.jsonl", &script(&mut stby_keys, 80, 4));
+    let all = [
+        (&prim, "standby.log"),
+        (&stby, "primary.log"),
+        (&stby, "standby.log"),
+    ];
+    assert!(
+        wait_until(Duration::from_secs(60), Duration::from_millis(50), || same(
+            &prim, &stby
+        )),
+        "{}",
+        logs(&all)
+    );
+    assert_eq!(
+        drx_journal::last_seq(&prim.join("journal")).unwrap(),
+        drx_journal::last_seq(&stby.join("journal")).unwrap()
+    );
+    assert_eq!(prim.file_rows(DATA), stby.file_rows(DATA));
+    stop(stby_primary);
+    stop(prim_standby);
+    stop(stby_server);
+}
