@@ -282,4 +282,3 @@ impl Barrier for HomeBarrier<'_> {
         }
     }
 }
-

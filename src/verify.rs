@@ -227,4 +227,3 @@ fn diagnose(home: &Path, seq: u64) -> String {
         _ => "the primary server is not running (start `drx mirror primary`)".to_owned(),
     }
 }
-
