@@ -133,6 +133,32 @@ enum Command {
     /// the journal goes on from the shared history (docs/DR.md). Stop this
     /// node's servers and applications first.
     Rejoin,
+    /// Hand the primary role to the standby with no change lost (run on the
+    /// primary, whose primary server runs): writes stop, the standby gets
+    /// every entry, then promotes itself; this node becomes its standby
+    /// (docs/DR.md).
+    Switchover {
+        /// Seconds to wait for the standby to catch up before giving up
+        /// (writes then resume here).
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// Compare the primary's critical files with the standby's replicas at
+    /// the same journal seq, while writes go on (size, record count, blake3
+    /// per block and per file). Exit status 0: all identical; 1: a file
+    /// differs (the first differing block is named); 2: no result in time.
+    Verify {
+        /// The files (default: every critical file of the Files Table that
+        /// exists).
+        files: Vec<PathBuf>,
+        /// Seconds to wait for the standby's results.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+        /// The process to journal the checksums under (default: one the
+        /// Files Table selects each file for).
+        #[arg(long)]
+        process_name: Option<String>,
+    },
     /// Compare the primary's critical files with the standby's replicas at
     /// the same journal seq, while writes go on (size, record count, blake3
     /// per block and per file). Exit status 0: all identical; 1: a file
@@ -582,6 +608,11 @@ fn run(cli: Cli) -> Result<()> {
             let config = Config::load(&home)?;
             let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
             println!("{}", runtime.block_on(drx_mirror::rejoin(&config))?);
+        }
+        Command::Switchover { timeout } => {
+            let config = Config::load(&home)?;
+            let wait = std::time::Duration::from_secs(timeout);
+            println!("{}", drx_mirror::switchover(&config, wait)?);
         }
         Command::Status { json } => {
             for status in drx_mirror::read_status(&home)? {

@@ -108,6 +108,9 @@ fn diverged_entries_are_reported_rolled_back_and_the_old_primary_follows_the_new
         logs(&all)
     );
 
+    // Everything committed so far was acknowledged by the standby.
+    let committed = drx_journal::last_seq(&prim.join("journal")).unwrap();
+
     // The primary's server dies; its application goes on alone (sync
     // commits degrade to async): these entries never reach the standby.
     prim_server.kill().unwrap();
@@ -123,6 +126,7 @@ fn diverged_entries_are_reported_rolled_back_and_the_old_primary_follows_the_new
         received < prim_last,
         "nothing diverged: {received} {prim_last}"
     );
+    assert!(received >= committed, "a committed entry was lost");
     let mut stby_keys = keys_of(&stby.file_rows(DATA));
     stby.io("new1.jsonl", &script(&mut stby_keys, 80, 3));
 
@@ -181,19 +185,87 @@ fn diverged_entries_are_reported_rolled_back_and_the_old_primary_follows_the_new
         (&stby, "primary.log"),
         (&stby, "standby.log"),
     ];
+    let caught_up = || {
+        same(&prim, &stby)
+            && drx_journal::last_seq(&stby.join("journal")).unwrap()
+                == drx_journal::last_seq(&prim.join("journal")).unwrap()
+    };
     assert!(
-        wait_until(Duration::from_secs(60), Duration::from_millis(50), || same(
-            &prim, &stby
+        wait_until(
+            Duration::from_secs(60),
+            Duration::from_millis(50),
+            caught_up
+        ),
+        "{}",
+        logs(&all)
+    );
+    assert_eq!(prim.file_rows(DATA), stby.file_rows(DATA));
+
+    // Switchover: the role goes back to prim with no change lost.
+    let mut stby_primary = stby_primary;
+    let switched = stby.ok(&["switchover", "--timeout", "30"]);
+    let last = drx_journal::last_seq(&stby.join("journal")).unwrap();
+    assert!(
+        switched.contains(&format!(
+            "switched over: prim is the primary from seq {} on",
+            last + 1
         )),
+        "{switched}"
+    );
+    assert_eq!(role(&stby), Some(NodeRole::Standby));
+    assert!(
+        wait_until(Duration::from_secs(30), Duration::from_millis(50), || {
+            role(&prim) == Some(NodeRole::Primary)
+        }),
         "{}",
         logs(&all)
     );
     assert_eq!(
-        drx_journal::last_seq(&prim.join("journal")).unwrap(),
-        drx_journal::last_seq(&stby.join("journal")).unwrap()
+        drx_journal::current_epoch(&prim.join("journal")).unwrap(),
+        3
     );
-    assert_eq!(prim.file_rows(DATA), stby.file_rows(DATA));
-    stop(stby_primary);
+    // stby's primary server has stopped; its standby server now serves as one.
+    assert!(
+        wait_until(Duration::from_secs(30), Duration::from_millis(50), || {
+            stby_primary.try_wait().unwrap().is_some()
+        }),
+        "stby's primary server goes on after the switchover"
+    );
+    // A standby takes no writes (its server holds the journal, else its
+    // role refuses them).
+    let refused = stby.fails(&["io", "--script", "new2.jsonl"]);
+    assert!(
+        refused.contains("this node is a standby") || refused.contains("locked"),
+        "{refused}"
+    );
+    let prim_primary = start(&prim, "primary");
+    let mut prim_keys = keys_of(&prim.file_rows(DATA));
+    prim.io("back.jsonl", &script(&mut prim_keys, 80, 5));
+    let all = [
+        (&prim, "primary.log"),
+        (&prim, "standby.log"),
+        (&stby, "standby.log"),
+    ];
+    assert!(
+        wait_until(
+            Duration::from_secs(60),
+            Duration::from_millis(50),
+            caught_up
+        ),
+        "{}",
+        logs(&all)
+    );
+    // The two histories are one: epochs 1 (prim), 2 (stby), 3 (prim).
+    let prim_history = drx_journal::epoch_history(&prim.join("journal")).unwrap();
+    assert_eq!(
+        prim_history.iter().map(|e| e.epoch).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert_eq!(
+        drx_journal::epoch_history(&stby.join("journal")).unwrap(),
+        prim_history
+    );
+    stop(prim_primary);
     stop(prim_standby);
     stop(stby_server);
 }

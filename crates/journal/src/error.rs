@@ -134,6 +134,9 @@ fn role_forbids(dir: &Path, role: &crate::NodeRole, replica: bool) -> String {
         crate::NodeRole::Fenced { epoch, by } => format!(
             "this node was fenced off: {by} was promoted to primary at epoch {epoch}, so the journal in {dir} takes no entries (they would never reach the new primary); `drx rejoin` makes this node {by}'s standby"
         ),
+        crate::NodeRole::HandingOver => format!(
+            "this node is handing the primary role over to its standby (drx switchover): the journal in {dir} takes no entries"
+        ),
         crate::NodeRole::Standby => format!(
             "this node is a standby: the journal in {dir} takes only its primary's entries, and the applications here may read, not write, until `drx promote` makes it the primary"
         ),

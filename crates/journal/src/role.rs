@@ -20,6 +20,10 @@ pub enum NodeRole {
     /// Appends only a primary's entries (`Writer::append_replica`): its
     /// applications may read, not write, until it is promoted.
     Standby,
+    /// A primary handing its role over to its standby (`drx switchover`):
+    /// appends nothing while its server makes sure the standby has every
+    /// entry and tells it to take over; then it becomes a standby.
+    HandingOver,
     /// Was a primary, until a standby was promoted at a newer epoch:
     /// appends nothing, so that no change is made that the new primary
     /// would never see. Rejoining as the new primary's standby lifts it.
@@ -36,6 +40,7 @@ impl fmt::Display for NodeRole {
         match self {
             NodeRole::Primary => f.write_str("primary"),
             NodeRole::Standby => f.write_str("standby"),
+            NodeRole::HandingOver => f.write_str("handing the primary role over (switchover)"),
             NodeRole::Fenced { epoch, by } => write!(f, "fenced by {by} at epoch {epoch}"),
         }
     }
@@ -52,6 +57,7 @@ pub fn node_role(dir: &Path) -> Result<Option<NodeRole>, JournalError> {
     let role = match (words.next(), words.next(), words.next()) {
         (Some("primary"), None, None) => NodeRole::Primary,
         (Some("standby"), None, None) => NodeRole::Standby,
+        (Some("handing-over"), None, None) => NodeRole::HandingOver,
         (Some("fenced"), Some(epoch), Some(by)) => match epoch.parse() {
             Ok(epoch) => NodeRole::Fenced {
                 epoch,
@@ -73,6 +79,7 @@ pub fn set_node_role(dir: &Path, role: &NodeRole) -> Result<(), JournalError> {
     let text = match role {
         NodeRole::Primary => "primary\n".to_owned(),
         NodeRole::Standby => "standby\n".to_owned(),
+        NodeRole::HandingOver => "handing-over\n".to_owned(),
         NodeRole::Fenced { epoch, by } => format!("fenced {epoch} {by}\n"),
     };
     atomic_file::write_text(&dir.join(FILE), &text)
@@ -81,6 +88,8 @@ pub fn set_node_role(dir: &Path, role: &NodeRole) -> Result<(), JournalError> {
 fn bad(path: &Path, line: &str) -> JournalError {
     atomic_file::invalid(
         path,
-        format!("expected \"primary\", \"standby\" or \"fenced <epoch> <node>\", found {line:?}"),
+        format!(
+            "expected \"primary\", \"standby\", \"handing-over\" or \"fenced <epoch> <node>\", found {line:?}"
+        ),
     )
 }

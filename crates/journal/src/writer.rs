@@ -128,7 +128,7 @@ impl Writer {
             None => true,
             Some(NodeRole::Primary) => !replica,
             Some(NodeRole::Standby) => replica,
-            Some(NodeRole::Fenced { .. }) => false,
+            Some(NodeRole::HandingOver | NodeRole::Fenced { .. }) => false,
         };
         match &self.role {
             Some(role) if !allowed => Err(JournalError::RoleForbids {

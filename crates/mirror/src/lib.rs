@@ -37,6 +37,7 @@ mod shipping;
 mod shutdown;
 pub mod standby;
 mod status;
+mod switchover;
 mod tls;
 
 pub use crate::backup::{
@@ -76,5 +77,6 @@ pub use crate::{
     status::{
         AckedSeq, FileCounters, JournalWake, LinkCounters, LinkState, MirrorStatus, StatusBoard,
     },
+    switchover::{Handover, Switched, switchover},
     tls::{CHANNEL_BINDING_LEN, ClientTls, EXPORTER_LABEL, ServerTls, TlsError, TlsFiles},
 };

@@ -75,6 +75,15 @@ pub async fn run(settings: PrimarySettings, shutdown: impl Future) -> Result<(),
     result
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The reconnect loop's state.
 #[derive(Debug)]
 struct Caller {
@@ -100,8 +109,24 @@ impl Caller {
             }
         })
         .await?;
+        // Takes `drx switchover`'s requests; ends with this loop.
+        let watcher = tokio::spawn(crate::switchover::watch(
+            settings.journal_dir.clone(),
+            Arc::clone(&settings.handover),
+        ));
+        let _stop_watcher = AbortOnDrop(watcher);
         loop {
             let result = self.attempt().await;
+            if settings.handover.was_sent() {
+                // The standby took over: this node is its standby now.
+                let dir = settings.journal_dir.clone();
+                let handover = Arc::clone(&settings.handover);
+                let _ = tokio::task::spawn_blocking(move || {
+                    crate::switchover::finish(&dir, &handover);
+                })
+                .await;
+                return Ok(());
+            }
             match &result {
                 Ok(()) => tracing::info!("the connection to the standby ended"),
                 Err(e) => {
@@ -240,7 +265,7 @@ async fn handshake(
                 "this node is a standby: its journal receives a primary's entries, it has none of its own to send (`drx promote` makes it the primary)".into(),
             ));
         }
-        Some(NodeRole::Primary) | None => {}
+        Some(NodeRole::Primary | NodeRole::HandingOver) | None => {}
     }
     let ours = Hello {
         version: PROTOCOL_VERSION,
@@ -430,6 +455,7 @@ impl Session {
             stopped: Vec::new(),
         };
         status.acked().advance(acked);
+        let standby_node = accepted.standby.node_id.clone();
         status.update(|s| {
             s.state = LinkState::Streaming;
             s.peer_node_id = Some(accepted.standby.node_id.clone());
@@ -502,6 +528,13 @@ impl Session {
                     });
                 }
                 _ = tick.tick() => {
+                    if let Some(last_seq) = settings.handover.due(stream.acked) {
+                        if let Err(e) = outbox.send(&Message::Handover { last_seq }).await {
+                            break (None, Err(e));
+                        }
+                        settings.handover.mark_sent(&standby_node);
+                        tracing::warn!(last_seq, standby = %standby_node, "switchover: Handover sent");
+                    }
                     if last_received.elapsed() >= beats.dead_after() {
                         status.update(|s| s.counters.timeouts += 1);
                         let text = format!("nothing from the standby for {:?}", beats.dead_after());

@@ -141,9 +141,11 @@ fn already(dir: &Path, started: Instant) -> Result<Option<Promotion>, LinkError>
                 silent_for: None,
             }))
         }
-        Some(role @ NodeRole::Fenced { .. }) => Err(LinkError::Config(format!(
-            "this node cannot be promoted: it is {role}; `drx rejoin` makes it the new primary's standby"
-        ))),
+        Some(role @ (NodeRole::Fenced { .. } | NodeRole::HandingOver)) => {
+            Err(LinkError::Config(format!(
+                "this node cannot be promoted: it is {role}; `drx rejoin` makes it the new primary's standby"
+            )))
+        }
         Some(NodeRole::Standby) | None => Ok(None),
     }
 }

@@ -158,6 +158,8 @@ pub struct PrimarySettings {
     /// TLS: `Some` connects with mutual TLS (the standby's certificate
     /// must be signed by `tls_ca` and name `tcp_host`); `None`: plain TCP.
     pub tls: Option<ClientTls>,
+    /// A switchover under way (`drx switchover`, docs/DR.md).
+    pub handover: std::sync::Arc<crate::switchover::Handover>,
     /// Kept up to date by the server.
     pub status: StatusBoard,
 }
@@ -188,6 +190,9 @@ impl PrimarySettings {
             max_batch_bytes: DEFAULT_BATCH_BYTES,
             warn_lag_entries: g.qmon_warn_at,
             tls: ClientTls::from_config(config, &peer_host(config)?)?,
+            handover: std::sync::Arc::new(crate::switchover::Handover::new(Some(
+                ReplicaConfig::from_config(config),
+            ))),
         })
     }
 }

@@ -64,8 +64,10 @@ pub async fn run(
     loop {
         let (served, back) = serve(listener, Arc::clone(&settings), shutdown.as_mut()).await?;
         listener = back;
-        let Served::Promote { why, silent_for } = served else {
-            return Ok(());
+        let (why, silent_for) = match served {
+            Served::Shutdown => return Ok(()),
+            Served::Again => continue,
+            Served::Promote { why, silent_for } => (why, silent_for),
         };
         let dir = settings.journal.dir.clone();
         let promoting = Arc::clone(&settings);
@@ -95,6 +97,9 @@ const REQUESTED: &str = "drx promote";
 enum Served {
     /// `shutdown` completed.
     Shutdown,
+    /// The node's role changed under a fence (a switchover made it a
+    /// standby): serve again, as what it is now.
+    Again,
     /// This node must be promoted.
     Promote {
         why: String,
@@ -129,14 +134,60 @@ impl Heard {
     }
 }
 
+/// Completes when the journal's role has become standby (a switchover
+/// ended; checked every 100 ms).
+async fn role_left_primary(journal: &std::path::Path) -> Served {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        if matches!(drx_journal::node_role(journal), Ok(Some(NodeRole::Standby))) {
+            return Served::Again;
+        }
+    }
+}
+
+/// A primary's handover (switchover), raised by its session for the
+/// server.
+#[derive(Debug, Default)]
+struct Takeover {
+    why: std::sync::Mutex<Option<String>>,
+    raised: tokio::sync::Notify,
+}
+
+impl Takeover {
+    fn request(&self, why: String) {
+        if let Ok(mut slot) = self.why.lock() {
+            *slot = Some(why);
+        }
+        self.raised.notify_one();
+    }
+
+    fn take(&self) -> Option<String> {
+        self.why.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
+
 /// Completes when this node must be promoted: `drx promote` left its
-/// request, or a primary that was heard has been silent for
-/// `auto_promote_after`.
-async fn promotion_wanted(settings: &StandbySettings, heard: &Heard) -> Served {
+/// request, its primary handed over, or a primary that was heard has been
+/// silent for `auto_promote_after`.
+async fn promotion_wanted(
+    settings: &StandbySettings,
+    heard: &Heard,
+    takeover: &Takeover,
+) -> Served {
     let request = promotion::request_path(&settings.journal.dir);
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = takeover.raised.notified() => {}
+        }
+        if let Some(why) = takeover.take() {
+            return Served::Promote {
+                why,
+                silent_for: None,
+            };
+        }
         // One stat every tick; too small to take off the reactor.
         if request.exists() {
             return Served::Promote {
@@ -173,9 +224,9 @@ async fn serve(
     // A promoted node only fences: it has no applier, and its journal is
     // its applications'. Both ends of these stand-ins stay here.
     let (fence_commands, _fence_rx) = mpsc::channel(1);
-    let (_fence_done_tx, fence_done) = oneshot::channel();
+    let (fence_done_tx, fence_done) = oneshot::channel::<Result<(), LinkError>>();
     let (commands, mut done, thread, fence) = match role {
-        Some(NodeRole::Primary) => {
+        Some(NodeRole::Primary | NodeRole::HandingOver) => {
             let dir = settings.journal.dir.clone();
             let position = tokio::task::spawn_blocking(move || {
                 Ok::<_, drx_journal::JournalError>(Position {
@@ -198,14 +249,28 @@ async fn serve(
             )));
         }
         Some(NodeRole::Standby) | None => {
-            let (applier, position) = Applier::start(
-                settings.journal.clone(),
-                settings.replica.clone(),
-                status.clone(),
-                settings.log_statistics_on_close,
-                settings.replica_sync_every,
-            )
-            .await?;
+            // After a switchover the applications of this node may still
+            // hold the journal (refused every write) for a while.
+            let patience = Instant::now() + Duration::from_secs(60);
+            let (applier, position) = loop {
+                match Applier::start(
+                    settings.journal.clone(),
+                    settings.replica.clone(),
+                    status.clone(),
+                    settings.log_statistics_on_close,
+                    settings.replica_sync_every,
+                )
+                .await
+                {
+                    Err(LinkError::Journal(drx_journal::JournalError::Locked { path }))
+                        if Instant::now() < patience =>
+                    {
+                        tracing::warn!(lock = %path.display(), "the journal is held (an application?): waiting");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    other => break other?,
+                }
+            };
             tracing::info!(
                 address = ?listener.local_addr().ok(),
                 epoch = position.epoch,
@@ -221,10 +286,12 @@ async fn serve(
     // dropped (every session has ended).
     let (shutdown_complete_tx, mut shutdown_complete_rx) = mpsc::channel(1);
     let heard = Arc::new(Heard::default());
+    let takeover = Arc::new(Takeover::default());
     let mut server = Server {
         listener,
         settings: Arc::clone(&settings),
         heard: Arc::clone(&heard),
+        takeover: Arc::clone(&takeover),
         fence,
         commands,
         busy: Arc::new(Semaphore::new(1)),
@@ -235,9 +302,9 @@ async fn serve(
     let mut applier_result = None;
     let promotion = async {
         if fence.is_some() {
-            std::future::pending().await
+            role_left_primary(&settings.journal.dir).await
         } else {
-            promotion_wanted(&settings, &heard).await
+            promotion_wanted(&settings, &heard, &takeover).await
         }
     };
     let (result, served) = tokio::select! {
@@ -252,7 +319,14 @@ async fn serve(
             (Ok(()), Served::Shutdown)
         }
         wanted = promotion => {
-            tracing::warn!("promoting this standby: ending the sessions and closing the journal");
+            match &wanted {
+                Served::Promote { .. } => tracing::warn!(
+                    "promoting this standby: ending the sessions and closing the journal"
+                ),
+                _ => tracing::warn!(
+                    "this node is no longer the primary (switchover): serving as its standby"
+                ),
+            }
             (Ok(()), wanted)
         }
     };
@@ -266,8 +340,10 @@ async fn serve(
     drop(notify_shutdown);
     drop(shutdown_complete_tx);
     let _ = shutdown_complete_rx.recv().await;
-    // Every session has ended: the applier applies what it holds and stops.
+    // Every session has ended: the applier applies what it holds and stops
+    // (a fence has none: its stand-in ends here).
     drop(commands);
+    drop(fence_done_tx);
     let applied = match applier_result {
         Some(res) => res,
         None => done.await.unwrap_or(Ok(())),
@@ -287,6 +363,8 @@ struct Server {
     settings: Arc<StandbySettings>,
     /// When a primary was last heard; sessions mark it.
     heard: Arc<Heard>,
+    /// Raised by a session whose primary hands over.
+    takeover: Arc<Takeover>,
     /// `Some` on a promoted node: its position; every primary is refused.
     fence: Option<Position>,
     /// To the applier; each session gets a clone.
@@ -309,6 +387,7 @@ impl Server {
                 link: Link {
                     settings: Arc::clone(&self.settings),
                     heard: Arc::clone(&self.heard),
+                    takeover: Arc::clone(&self.takeover),
                     fence: self.fence,
                     status: self.settings.status.clone(),
                     commands: self.commands.clone(),
@@ -357,6 +436,8 @@ struct Link {
     settings: Arc<StandbySettings>,
     /// Marked at every frame from the streaming primary.
     heard: Arc<Heard>,
+    /// Raised by a session whose primary hands over (switchover).
+    takeover: Arc<Takeover>,
     /// `Some` on a promoted node (see [`Server`]).
     fence: Option<Position>,
     status: StatusBoard,
@@ -762,6 +843,19 @@ impl Link {
                     }
                 });
                 return None;
+            }
+            Ok(Some((Message::Handover { last_seq }, _))) => {
+                if stream.acked < last_seq {
+                    let text = format!(
+                        "a Handover at seq {last_seq}, but this standby has acknowledged seq {} only",
+                        stream.acked
+                    );
+                    return Some(violation(text));
+                }
+                tracing::warn!(last_seq, "switchover: the primary hands over; promoting");
+                self.takeover
+                    .request(format!("switchover at seq {last_seq}"));
+                return Some((None, Ok(())));
             }
             Ok(Some((Message::Goodbye { reason, text }, _))) => {
                 tracing::info!(%reason, %text, "the primary said goodbye");

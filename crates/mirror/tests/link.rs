@@ -225,6 +225,7 @@ async fn read_message(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Message<'sta
                 Message::Verified(v) => Message::Verified(v),
                 Message::RepairRequest(r) => Message::RepairRequest(r),
                 Message::Repair(r) => Message::Repair(r),
+                Message::Handover { last_seq } => Message::Handover { last_seq },
                 Message::Heartbeat {
                     last_seq,
                     timestamp_us,

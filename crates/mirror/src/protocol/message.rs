@@ -64,11 +64,13 @@ pub enum MessageKind {
     RepairRequest = 11,
     /// [`Message::Repair`]
     Repair = 12,
+    /// [`Message::Handover`]
+    Handover = 13,
 }
 
 impl MessageKind {
     /// Every message type, in code order.
-    pub const ALL: [MessageKind; 12] = [
+    pub const ALL: [MessageKind; 13] = [
         MessageKind::Hello,
         MessageKind::Proof,
         MessageKind::Welcome,
@@ -81,6 +83,7 @@ impl MessageKind {
         MessageKind::Verified,
         MessageKind::RepairRequest,
         MessageKind::Repair,
+        MessageKind::Handover,
     ];
 
     /// The type byte.
@@ -108,6 +111,7 @@ impl MessageKind {
             MessageKind::Verified => "Verified",
             MessageKind::RepairRequest => "RepairRequest",
             MessageKind::Repair => "Repair",
+            MessageKind::Handover => "Handover",
         }
     }
 }
@@ -338,6 +342,13 @@ pub enum Message<'a> {
     RepairRequest(RepairRequest),
     /// The promoted primary → a rejoining node: file bytes as they are.
     Repair(Repair),
+    /// Primary → standby (switchover): this primary takes no more writes,
+    /// and the standby has acknowledged everything up to `last_seq`: it
+    /// is to promote itself.
+    Handover {
+        /// The primary's last seq, which the standby holds.
+        last_seq: u64,
+    },
 }
 
 impl<'a> Message<'a> {
@@ -356,6 +367,7 @@ impl<'a> Message<'a> {
             Message::Verified(_) => MessageKind::Verified,
             Message::RepairRequest(_) => MessageKind::RepairRequest,
             Message::Repair(_) => MessageKind::Repair,
+            Message::Handover { .. } => MessageKind::Handover,
         }
     }
 
@@ -423,6 +435,7 @@ impl<'a> Message<'a> {
             Message::Verified(v) => v.encode_payload(out),
             Message::RepairRequest(r) => r.encode_payload(out),
             Message::Repair(r) => r.encode_payload(out),
+            Message::Handover { last_seq } => out.extend_from_slice(&last_seq.to_le_bytes()),
         }
         frame::finish(out, start)
     }
@@ -576,6 +589,9 @@ fn decode_payload(kind: MessageKind, payload: &[u8]) -> Result<Message<'_>, Deco
             Message::RepairRequest(RepairRequest::decode_payload(&mut f)?)
         }
         MessageKind::Repair => Message::Repair(Repair::decode_payload(&mut f)?),
+        MessageKind::Handover => Message::Handover {
+            last_seq: f.u64("last seq")?,
+        },
     };
     f.end()?;
     Ok(message)

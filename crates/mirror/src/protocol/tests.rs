@@ -266,7 +266,7 @@ fn reserved_header_bytes_must_be_zero() {
 
 #[test]
 fn unknown_types_are_refused() {
-    for code in [0, 13, 0x80, 0xFF] {
+    for code in [0, 14, 0x80, 0xFF] {
         let frame = raw_frame(code, &[]);
         assert_eq!(
             Message::decode(&frame[..HEADER_LEN]),
@@ -1055,6 +1055,7 @@ fn arb_owned_message() -> impl Strategy<Value = Message<'static>> {
         arb_verified().prop_map(Message::Verified),
         arb_repair_request().prop_map(Message::RepairRequest),
         arb_repair().prop_map(Message::Repair),
+        any::<u64>().prop_map(|last_seq| Message::Handover { last_seq }),
     ]
 }
 

@@ -69,6 +69,7 @@ impl Home {
             max_batch_bytes: 16 * 1024,
             warn_lag_entries: 0,
             tls,
+            handover: Default::default(),
             status: StatusBoard::new(Role::Primary, "primary"),
         }
     }
