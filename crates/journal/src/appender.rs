@@ -262,8 +262,13 @@ impl Appender {
         }
     }
 
+    /// Whether the current segment holds an entry.
+    pub(crate) fn segment_has_entries(&self) -> bool {
+        self.seg_len > HEADER_LEN as u64
+    }
+
     /// Seals the current segment and starts the next one.
-    fn roll(&mut self) -> Result<(), JournalError> {
+    pub(crate) fn roll(&mut self) -> Result<(), JournalError> {
         let durable = self.durability != Durability::None;
         if durable {
             self.sync()?;

@@ -74,6 +74,7 @@ mod recovery;
 mod retention;
 mod role;
 mod segment;
+mod segment_scan;
 mod truncate;
 mod writer;
 
@@ -95,6 +96,7 @@ pub use crate::{
     retention::remove_passed_segments,
     role::{NodeRole, node_role, set_node_role},
     segment::FORMAT_VERSION,
+    segment_scan::{SegmentFile, SegmentScan, scan_segment, segment_files},
     truncate::truncate_after,
     writer::{DEFAULT_SEGMENT_SIZE, Writer, WriterConfig},
 };

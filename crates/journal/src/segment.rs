@@ -40,7 +40,7 @@ impl Header {
 
     /// Parses and checks a header read from `segment`, whose name says it
     /// starts at `first_seq`.
-    fn decode(
+    pub(crate) fn decode(
         h: &[u8; HEADER_LEN],
         segment: &Path,
         first_seq: u64,

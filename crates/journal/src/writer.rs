@@ -220,6 +220,19 @@ impl Writer {
         Ok(seq)
     }
 
+    /// Seals the current segment now, if it holds an entry, and starts the
+    /// next one (as when it grows past `segment_size`): everything appended
+    /// so far is then in sealed segments, e.g. for log shipping. Returns
+    /// whether it sealed one.
+    pub fn roll(&mut self) -> Result<bool, JournalError> {
+        let mut appender = self.shared.lock();
+        if !appender.segment_has_entries() {
+            return Ok(false);
+        }
+        appender.roll()?;
+        Ok(true)
+    }
+
     /// Writes buffered entries to the OS (readers see them), without fsync.
     pub fn flush(&mut self) -> Result<(), JournalError> {
         self.shared.lock().flush()

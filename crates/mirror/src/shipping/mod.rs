@@ -11,8 +11,8 @@
 //! from one host to the other (rsync, a USB disk, ...) is up to the
 //! operator.
 //!
-//! * `journal_segment` — listing a journal's segments and checking a
-//!   sealed segment's bytes (docs/JOURNAL_FORMAT.md);
+//! * (the journal's segments are listed and checked by `drx-journal`:
+//!   `segment_files`, `scan_segment`);
 //! * `manifest` — the manifest that opens a shipped file;
 //! * `shipped_segment` — writing a shipped file atomically, reading one
 //!   back verified;
@@ -21,7 +21,6 @@
 
 mod apply;
 mod error;
-mod journal_segment;
 mod manifest;
 mod seal;
 mod ship;

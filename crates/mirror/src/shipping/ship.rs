@@ -5,7 +5,6 @@
 //! shipped and a second run ships nothing new.
 
 use crate::shipping::error::ShippingError;
-use crate::shipping::journal_segment;
 use crate::shipping::manifest;
 use crate::shipping::seal::{SealOutcome, seal};
 use crate::shipping::shipped_segment::{self, ShippedSegment};
@@ -83,7 +82,7 @@ pub fn ship(
     };
     register_consumer(dir, SHIP_CONSUMER)?;
     let mut position = consumer_position(dir, SHIP_CONSUMER)?.unwrap_or(0);
-    let segments = journal_segment::list(dir)?;
+    let segments = drx_journal::segment_files(dir)?;
     let mut report = ShipReport {
         shipped: Vec::new(),
         already_shipped: Vec::new(),
@@ -103,8 +102,8 @@ pub fn ship(
         }
         let path = &segment.path;
         let raw = std::fs::read(path).map_err(ShippingError::io(path))?;
-        let scanned =
-            journal_segment::scan(&raw, segment.first_seq).map_err(|reason| bad(path, reason))?;
+        let scanned = drx_journal::scan_segment(&raw, segment.first_seq)
+            .map_err(|reason| bad(path, reason))?;
         if scanned.last_seq() != Some(last) {
             return Err(bad(
                 path,

@@ -6,9 +6,9 @@
 
 use crate::shipping::SHIP_FORMAT_VERSION;
 use crate::shipping::error::ShippingError;
-use crate::shipping::journal_segment::{self, Scanned};
 use crate::shipping::manifest::{self, Manifest, ManifestError, PREFIX_LEN};
 use drx_journal::FORMAT_VERSION;
+use drx_journal::SegmentScan as Scanned;
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
@@ -203,7 +203,7 @@ pub(crate) fn read_verified(listed: &Listed) -> Result<Verified, ShippingError> 
             "the blake3 of the decompressed segment does not match its manifest".into(),
         ));
     }
-    let scanned = journal_segment::scan(&raw, manifest.first_seq)
+    let scanned = drx_journal::scan_segment(&raw, manifest.first_seq)
         .map_err(|reason| damaged(format!("the segment inside: {reason}")))?;
     if scanned.last_seq() != Some(manifest.last_seq)
         || scanned.frames.len() as u64 != manifest.entries
@@ -250,9 +250,11 @@ mod tests {
             .unwrap();
         }
         w.close().unwrap();
-        let segment = journal_segment::list(journal.path()).unwrap().remove(0);
+        let segment = drx_journal::segment_files(journal.path())
+            .unwrap()
+            .remove(0);
         let raw = std::fs::read(&segment.path).unwrap();
-        let scanned = journal_segment::scan(&raw, 1).unwrap();
+        let scanned = drx_journal::scan_segment(&raw, 1).unwrap();
         let (manifest, compressed) = compress(&raw, &scanned, 1, 3, &segment.path).unwrap();
         assert_eq!((manifest.first_seq, manifest.last_seq), (1, 100));
         assert_eq!(manifest.entries, 100);
