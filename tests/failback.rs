@@ -111,10 +111,26 @@ fn diverged_entries_are_reported_rolled_back_and_the_old_primary_follows_the_new
     // Everything committed so far was acknowledged by the standby.
     let committed = drx_journal::last_seq(&prim.join("journal")).unwrap();
 
-    // The primary's server dies; its application goes on alone (sync
-    // commits degrade to async): these entries never reach the standby.
+    // The primary's server dies with SIGKILL under load; its application
+    // goes on alone (sync commits degrade to async): the entries after it
+    // never reach the standby.
+    prim.write("load.jsonl", &script(&mut keys, 1_500, 6));
+    let mut load = prim
+        .command(&["io", "--script", "load.jsonl"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = prim.join("journal");
+    assert!(
+        wait_until(Duration::from_secs(30), Duration::from_millis(5), || {
+            drx_journal::last_seq(&journal).unwrap_or(0) > committed + 200
+        }),
+        "the load never started"
+    );
     prim_server.kill().unwrap();
     prim_server.wait().unwrap();
+    assert!(load.wait().unwrap().success(), "the application stopped");
     prim.io("alone.jsonl", &script(&mut keys, 60, 2));
     let prim_last = drx_journal::last_seq(&prim.join("journal")).unwrap();
 

@@ -169,6 +169,8 @@ pub async fn rejoin(config: &Config) -> Result<Rejoined, LinkError> {
             .collect(),
     };
     let peer = reader.peer();
+    // Both proven: the answer may come in frames of any size.
+    reader.streaming();
     link::write_message(&mut write, peer, &Message::RepairRequest(request)).await?;
     let (repaired_files, repaired_bytes) = receive_repairs(&mut reader).await?;
     link::write_message(

@@ -64,6 +64,8 @@ pub(crate) async fn serve_rejoiner(
         let text = format!("this node rejoins {expected} only, not {}", theirs.node_id);
         return Err(refuse(write, peer, Reason::UnknownNode, text).await);
     }
+    // Proven: the request may come in a frame of any size.
+    reader.streaming();
     let ours_proof = transcript.proof(&settings.secret, Role::Primary);
     link::write_message(write, peer, &Message::Proof(ours_proof)).await?;
     let request = match reader.next_handshake_message().await? {
