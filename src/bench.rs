@@ -113,6 +113,23 @@ pub enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Failover and failback (issue 6) with real `drx` processes on
+    /// 127.0.0.1: the primary killed with SIGKILL under load, `drx promote`
+    /// and the first write on the promoted node, automatic promotion after
+    /// missed heartbeats, then `drx rejoin` and the old primary's catch-up
+    /// as a standby; p50, p90 and max over the runs, against the seeds'
+    /// 45–90 s shadow-server failover.
+    Failover {
+        /// How many runs.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// `drx io` operations of each workload.
+        #[arg(long, default_value_t = 300)]
+        ops: usize,
+        /// Where to work (default: a new directory under the system's temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// The guide's layout.200 as a fixed file: 1,000,000 records cannot have
@@ -213,6 +230,13 @@ pub fn run(what: &BenchCommand) -> Result<()> {
             seconds: *seconds,
             dir: dir.clone(),
         }),
+        BenchCommand::Failover { runs, ops, dir } => {
+            crate::bench_failover::run(&crate::bench_failover::FailoverBench {
+                runs: *runs,
+                ops: *ops,
+                dir: dir.clone(),
+            })
+        }
     }
 }
 

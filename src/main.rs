@@ -5,9 +5,11 @@
 
 mod backup_cmd;
 mod bench;
+mod bench_failover;
 mod bench_layout;
 mod bench_mirror;
 mod bench_sql;
+mod canary_cmd;
 mod layout_cmd;
 mod ship_cmd;
 mod verify;
@@ -142,6 +144,22 @@ enum Command {
         /// (writes then resume here).
         #[arg(long, default_value_t = 60)]
         timeout: u64,
+    },
+    /// Write a canary record through the capture library and check that it
+    /// reaches the standby and each sink of its file id (docs/CANARY.md).
+    /// Exit status 0: every target has it; 1: one has not in time (an
+    /// ALERT line names it); 2: usage or configuration error.
+    Canary {
+        /// Seconds to wait for each target (default: [canary] timeout_ms).
+        #[arg(long)]
+        timeout: Option<f64>,
+        /// Repeat every SECONDS (alone: [canary] interval) until Ctrl-C or
+        /// SIGTERM, logging each round.
+        #[arg(long, value_name = "SECONDS")]
+        every: Option<Option<u64>>,
+        /// Print the canary file's layout and exit.
+        #[arg(long)]
+        print_layout: bool,
     },
     /// Compare the primary's critical files with the standby's replicas at
     /// the same journal seq, while writes go on (size, record count, blake3
@@ -613,6 +631,23 @@ fn run(cli: Cli) -> Result<()> {
             let config = Config::load(&home)?;
             let wait = std::time::Duration::from_secs(timeout);
             println!("{}", drx_mirror::switchover(&config, wait)?);
+        }
+        Command::Canary {
+            timeout,
+            every,
+            print_layout,
+        } => {
+            let options = canary_cmd::Options {
+                timeout,
+                every,
+                print_layout,
+            };
+            let code = canary_cmd::run(&home, &options);
+            if code != canary_cmd::ARRIVED {
+                use std::io::Write;
+                let _ = std::io::stdout().flush();
+                std::process::exit(i32::from(code));
+            }
         }
         Command::Status { json } => {
             for status in drx_mirror::read_status(&home)? {

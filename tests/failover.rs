@@ -70,6 +70,18 @@ fn kill_9_promote_write_on_the_new_primary_and_the_old_one_is_fenced() {
         logs(&primary, &standby)
     );
 
+    // Reports run on the standby: `drx extract` reads the journal it
+    // receives (the primary's paths, mapped to file id 200 by its Files
+    // Table) into its own SQLite sink, equal to its replica.
+    let out = standby.ok(&["extract", "--file-id", "200"]);
+    assert!(out.contains("sqlite: ") && out.contains("checkpoint seq"), "{out}");
+    let rows = standby.db_rows("error_codes.db");
+    assert_eq!(rows.len(), standby.file_rows("data/error_codes.data").len());
+    assert_eq!(
+        keys_of(&rows),
+        keys_of(&standby.file_rows("data/error_codes.data"))
+    );
+
     // A standby is read-only: while its server runs the journal is held,
     // and stopped, the journal's role refuses the application's writes.
     let write_on_standby = mixed_script(&mut keys.clone(), 3, 99).replace(

@@ -14,6 +14,8 @@
 //! critical files for the standby to compare (at open and close, every
 //! `check_file_interval`, and for `drx verify`: [`Capture::checksum_files`],
 //! [`request_checksums`]), never inside a transaction.
+//! [`write_canary`] writes the canary record of `drx canary` (docs/CANARY.md)
+//! through a session, like any application's record.
 //!
 //! ```
 //! # let home = tempfile::tempdir().unwrap();
@@ -28,6 +30,7 @@
 //! capture.close().unwrap();
 //! ```
 
+mod canary;
 mod capture;
 mod checks;
 mod demo;
@@ -39,6 +42,10 @@ mod spec;
 mod sync_commit;
 
 pub use crate::{
+    canary::{
+        CANARY_LAYOUT, CANARY_NODE_ID_LEN, CANARY_RECORD_LEN, CanaryRecord, CanaryWritten,
+        acked_seq, canary_layout, format_micros, write_canary,
+    },
     capture::{Capture, CapturedFile, LOCK_WAIT},
     checks::{
         ChecksumRequest, ChecksumTicket, PostedRequest, is_mirrored, request_checksums, verify_dir,

@@ -26,6 +26,8 @@ pub struct Config {
     pub extractor: ExtractorSettings,
     /// Mirroring settings; its paths are absolute.
     pub mirror: crate::MirrorSettings,
+    /// The canary record (`drx canary`); its file is absolute.
+    pub canary: crate::CanarySettings,
     /// The sink sections, for `drx-sinks` to parse.
     pub sinks: Vec<SinkSection>,
 }
@@ -45,6 +47,8 @@ struct RawConfig {
     extractor: ExtractorSettings,
     #[serde(default)]
     mirror: crate::MirrorSettings,
+    #[serde(default)]
+    canary: crate::CanarySettings,
     #[serde(default)]
     sinks: Vec<toml::Spanned<toml::Table>>,
 }
@@ -138,6 +142,9 @@ impl Config {
                 "extractor.batch_size must be at least 1",
             ));
         }
+        let mut canary = raw.canary;
+        canary.check(file, text)?;
+        canary.file = absolute(home, &canary.file);
         let sinks = raw
             .sinks
             .into_iter()
@@ -159,6 +166,7 @@ impl Config {
             journal,
             extractor,
             mirror,
+            canary,
             sinks,
         })
     }

@@ -8,7 +8,7 @@
 //! * `[global_settings]` — the Control Table's `GLOBAL_SETTINGS` record;
 //! * `[[servers]]` — the other Control Table records (`PRIMARY`, `BACKUP`, ...);
 //! * `[[files]]` — the Files Table: `include`, `exclude` and `equalize` records;
-//! * `[journal]`, `[extractor]`, `[mirror]` — drx's own settings;
+//! * `[journal]`, `[extractor]`, `[mirror]`, `[canary]` — drx's own settings;
 //! * `[[sinks]]` — where extracted changes go; each is parsed by `drx-sinks`.
 //!
 //! Unknown keys are errors that name `file:line:col`.
@@ -26,6 +26,7 @@
 //! assert!(config.files.select("drx_demo", "/srv/drx/other.data".as_ref()).is_none());
 //! ```
 
+mod canary;
 mod config;
 mod control;
 mod copybook_settings;
@@ -38,6 +39,7 @@ mod paths;
 mod sink_section;
 
 pub use crate::{
+    canary::CanarySettings,
     config::{CONFIG_FILE_NAME, Config},
     control::{GlobalSettings, ServerRecord, ServerType},
     copybook_settings::{CopybookLayoutSettings, CopybookSettings},

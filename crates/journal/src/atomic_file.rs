@@ -4,17 +4,23 @@
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::JournalError;
 use crate::segment::sync_dir;
 
-/// The temporary file used while replacing `path`: `.<name>.tmp` beside it.
+/// The temporary file used while replacing `path`: `.<name>.<pid>.<n>.tmp`
+/// beside it, unique to the process and the call, so that two processes
+/// replacing the same file at once (two extractors registering the same
+/// consumer) never write or rename each other's temporary file.
 fn temporary(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp"))
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
 }
 
 /// Atomically replaces the file at `path` with `value` in decimal and a

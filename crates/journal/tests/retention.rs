@@ -193,3 +193,33 @@ fn an_open_reader_survives_removal_of_its_segment() {
         other => panic!("expected Gone, got {other:?}"),
     }
 }
+
+#[test]
+fn two_processes_moving_the_same_consumer_at_once_never_collide() {
+    // Threads stand in for processes: each replacement has its own
+    // temporary file, so none renames or loses another's.
+    let dir = tempfile::tempdir().unwrap();
+    drx_journal::register_consumer(dir.path(), "sqlite.200").unwrap();
+    let workers: Vec<_> = (0..4u64)
+        .map(|t| {
+            let dir = dir.path().to_path_buf();
+            std::thread::spawn(move || {
+                for i in 0..200u64 {
+                    drx_journal::register_consumer(&dir, "sqlite.200").unwrap();
+                    drx_journal::set_consumer_position(&dir, "sqlite.200", i * 4 + t).unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let position = drx_journal::consumer_position(dir.path(), "sqlite.200")
+        .unwrap()
+        .unwrap();
+    assert!(position >= 199 * 4, "{position}");
+    assert_eq!(
+        drx_journal::consumers(dir.path()).unwrap(),
+        vec![("sqlite.200".to_owned(), position)]
+    );
+}
