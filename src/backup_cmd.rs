@@ -1,20 +1,15 @@
 //! `drx backup DEST` and `drx restore SRC`: an online, consistent copy of
 //! the critical files, and its return to the latest state, a seq or a
 //! time (docs/BACKUP.md). The procedure is `drx_mirror::take_backup` and
-//! `drx_mirror::restore`; this module gives the backup its barrier (the
-//! journal writer's lock, or the application's session through the
-//! mailbox of `drx verify`) and prints what was done.
+//! `drx_mirror::restore`; this module gives the backup its barrier
+//! (`drx_capture::journal_barrier`) and prints what was done.
 
 use anyhow::{Context, Result, bail};
-use drx_capture::{ChecksumRequest, PostedRequest};
 use drx_config::Config;
 use drx_journal::{Durability, JournalError, Writer, WriterConfig};
 use drx_mirror::{BackupError, BackupOptions, Barrier, Pace, RestoreOptions, RestoreTarget};
 use std::path::Path;
-use std::time::{Duration, Instant};
-
-/// How often the lock and the mailbox are looked at while waiting.
-const POLL: Duration = Duration::from_millis(20);
+use std::time::Duration;
 
 /// How `drx backup` reads the files (hidden options, for tests).
 #[derive(Debug, Clone, Copy)]
@@ -123,7 +118,11 @@ pub fn restore(
     // In place, no application may write meanwhile: the journal is held.
     let held = match &into {
         Some(_) => None,
-        None => match open_writer(&config) {
+        None => match Writer::open(WriterConfig {
+            segment_size: config.journal.segment_size,
+            durability: Durability::None,
+            ..WriterConfig::new(&config.journal.dir)
+        }) {
             Ok(w) => Some(w),
             Err(JournalError::Locked { .. }) => bail!(
                 "an application holds the journal {}: stop it before restoring in place (or restore --into DIR)",
@@ -185,100 +184,15 @@ pub fn restore(
     Ok(())
 }
 
-/// The journal writer of `config`'s home, if no application holds it.
-fn open_writer(config: &Config) -> Result<Writer, JournalError> {
-    let mut wc = WriterConfig::new(&config.journal.dir);
-    wc.segment_size = config.journal.segment_size;
-    wc.durability = Durability::None;
-    Writer::open(wc)
-}
-
-/// The barrier of a home: the journal's last seq while holding its
-/// writer lock, when no application holds it; else the last seq once the
-/// application's session answered a request posted in the mailbox (it
-/// answers between two operations, outside any transaction, after
-/// writing every entry to the OS). Sessions serve the mailbox on a
-/// mirrored primary only.
+/// The barrier of a home ([`drx_capture::journal_barrier`]).
 struct HomeBarrier<'a> {
     config: &'a Config,
     timeout: Duration,
 }
 
-impl HomeBarrier<'_> {
-    /// The last seq, holding the writer lock for a moment; `None` if an
-    /// application holds it.
-    fn by_lock(&self) -> Result<Option<u64>, BackupError> {
-        let dir = &self.config.journal.dir;
-        match open_writer(self.config) {
-            Ok(w) => {
-                let seq = w.last_seq();
-                w.close().map_err(|e| BackupError::Barrier(e.to_string()))?;
-                Ok(Some(seq))
-            }
-            Err(JournalError::Locked { .. }) => Ok(None),
-            Err(e) => Err(BackupError::Barrier(format!("{}: {e}", dir.display()))),
-        }
-    }
-}
-
 impl Barrier for HomeBarrier<'_> {
     fn barrier(&mut self) -> Result<u64, BackupError> {
-        if let Some(seq) = self.by_lock()? {
-            tracing::info!(seq, "barrier: the journal was free");
-            return Ok(seq);
-        }
-        let dir = &self.config.journal.dir;
-        let failed = |e: drx_capture::CaptureError| BackupError::Barrier(e.to_string());
-        let posted = if drx_capture::is_mirrored(self.config) {
-            let request = ChecksumRequest {
-                files: Vec::new(),
-                process: None,
-            };
-            Some(PostedRequest::post(dir, &request).map_err(failed)?)
-        } else {
-            None
-        };
-        let deadline = Instant::now() + self.timeout;
-        loop {
-            if let Some(p) = &posted
-                && p.answer().map_err(failed)?.is_some()
-            {
-                let seq = drx_journal::last_seq(dir).map_err(|e| BackupError::Journal {
-                    path: dir.clone(),
-                    source: e,
-                })?;
-                tracing::info!(seq, "barrier: the application answered");
-                return Ok(seq);
-            }
-            if let Some(seq) = self.by_lock()? {
-                if let Some(p) = &posted
-                    && !p.withdraw()
-                {
-                    // Taken meanwhile: consume its answer if it is there.
-                    let _ = p.answer();
-                }
-                tracing::info!(seq, "barrier: the journal was released");
-                return Ok(seq);
-            }
-            if Instant::now() >= deadline {
-                if let Some(p) = &posted {
-                    p.withdraw();
-                }
-                return Err(BackupError::Barrier(if posted.is_some() {
-                    format!(
-                        "timed out after {} s: an application holds the journal {} and did not take the request (it serves requests at its next operation outside a transaction)",
-                        self.timeout.as_secs(),
-                        dir.display()
-                    )
-                } else {
-                    format!(
-                        "timed out after {} s: an application holds the journal {}, and on a home that is not mirrored ([mirror] names no secret) applications serve no barrier requests; back up when it is idle",
-                        self.timeout.as_secs(),
-                        dir.display()
-                    )
-                }));
-            }
-            std::thread::sleep(POLL);
-        }
+        drx_capture::journal_barrier(self.config, self.timeout)
+            .map_err(|e| BackupError::Barrier(e.to_string()))
     }
 }

@@ -61,6 +61,9 @@ pub enum CaptureError {
     /// A transaction call out of order (commit without begin, nested begin).
     #[error("transaction: {0}")]
     Transaction(&'static str),
+    /// No journal barrier in time (`journal_barrier`).
+    #[error("barrier: {0}")]
+    Barrier(String),
     /// A path that is not UTF-8 (the journal stores paths as text).
     #[error("{0}: path is not valid UTF-8")]
     NonUtf8Path(PathBuf),

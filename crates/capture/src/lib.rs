@@ -30,6 +30,7 @@
 //! capture.close().unwrap();
 //! ```
 
+mod barrier;
 mod canary;
 mod capture;
 mod checks;
@@ -42,6 +43,7 @@ mod spec;
 mod sync_commit;
 
 pub use crate::{
+    barrier::journal_barrier,
     canary::{
         CANARY_LAYOUT, CANARY_NODE_ID_LEN, CANARY_RECORD_LEN, CanaryRecord, CanaryWritten,
         acked_seq, canary_layout, format_micros, write_canary,
