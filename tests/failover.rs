@@ -74,7 +74,10 @@ fn kill_9_promote_write_on_the_new_primary_and_the_old_one_is_fenced() {
     // receives (the primary's paths, mapped to file id 200 by its Files
     // Table) into its own SQLite sink, equal to its replica.
     let out = standby.ok(&["extract", "--file-id", "200"]);
-    assert!(out.contains("sqlite: ") && out.contains("checkpoint seq"), "{out}");
+    assert!(
+        out.contains("sqlite: ") && out.contains("checkpoint seq"),
+        "{out}"
+    );
     let rows = standby.db_rows("error_codes.db");
     assert_eq!(rows.len(), standby.file_rows("data/error_codes.data").len());
     assert_eq!(
