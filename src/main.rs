@@ -177,22 +177,6 @@ enum Command {
         #[arg(long)]
         process_name: Option<String>,
     },
-    /// Compare the primary's critical files with the standby's replicas at
-    /// the same journal seq, while writes go on (size, record count, blake3
-    /// per block and per file). Exit status 0: all identical; 1: a file
-    /// differs (the first differing block is named); 2: no result in time.
-    Verify {
-        /// The files (default: every critical file of the Files Table that
-        /// exists).
-        files: Vec<PathBuf>,
-        /// Seconds to wait for the standby's results.
-        #[arg(long, default_value_t = 60)]
-        timeout: u64,
-        /// The process to journal the checksums under (default: one the
-        /// Files Table selects each file for).
-        #[arg(long)]
-        process_name: Option<String>,
-    },
     /// The mirroring servers' status (from their status files).
     Status {
         /// As JSON.
