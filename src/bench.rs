@@ -130,6 +130,24 @@ pub enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Delta resync (issue 6): `drx sync` of a big file with 1 % of its
+    /// blocks changed to a standby on 127.0.0.1, against `rsync
+    /// --no-whole-file --inplace` to an rsync daemon, same data and
+    /// changes, same run.
+    Sync {
+        /// MiB of the file.
+        #[arg(long, default_value_t = 1024)]
+        size_mib: u64,
+        /// Percent of its 64 KiB blocks changed (spread over the file).
+        #[arg(long, default_value_t = 1.0)]
+        changed_pct: f64,
+        /// Do not run the rsync anchor.
+        #[arg(long)]
+        skip_rsync: bool,
+        /// Where to work (default: a new directory under the system's temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// The guide's layout.200 as a fixed file: 1,000,000 records cannot have
@@ -237,6 +255,17 @@ pub fn run(what: &BenchCommand) -> Result<()> {
                 dir: dir.clone(),
             })
         }
+        BenchCommand::Sync {
+            size_mib,
+            changed_pct,
+            skip_rsync,
+            dir,
+        } => crate::bench_sync::run(&crate::bench_sync::SyncBench {
+            size_mib: *size_mib,
+            changed_pct: *changed_pct,
+            skip_rsync: *skip_rsync,
+            dir: dir.clone(),
+        }),
     }
 }
 

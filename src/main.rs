@@ -9,9 +9,11 @@ mod bench_failover;
 mod bench_layout;
 mod bench_mirror;
 mod bench_sql;
+mod bench_sync;
 mod canary_cmd;
 mod layout_cmd;
 mod ship_cmd;
+mod sync_cmd;
 mod verify;
 
 use anyhow::{Context, Result};
@@ -135,6 +137,41 @@ enum Command {
     /// the journal goes on from the shared history (docs/DR.md). Stop this
     /// node's servers and applications first.
     Rejoin,
+    /// Bring the standby's replicas of FILES to this primary's content
+    /// without copying them whole (run on the primary, while mirroring
+    /// goes on): blake3 digests of the blocks on both sides, only the
+    /// blocks that differ sent (docs/DR.md, "Delta resync"). A sync cut
+    /// short is finished by running it again.
+    Sync {
+        /// The files (critical files of the Files Table).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The block size in bytes (default: a power of two near the
+        /// file's size / 16384, from 4 KiB to 64 MiB).
+        #[arg(long)]
+        block_size: Option<u32>,
+        /// Seconds a file's read may wait for a moment without an open
+        /// transaction.
+        #[arg(long, default_value_t = 10)]
+        settle: u64,
+        /// A pause after each message of blocks, in milliseconds (tests).
+        #[arg(long, hide = true, default_value_t = 0)]
+        pace_ms: u64,
+    },
+    /// Re-baseline the standby: every critical file that exists synced as
+    /// by `drx sync`, while mirroring goes on (the periodic refresh).
+    Refresh {
+        /// The block size in bytes (default: chosen per file).
+        #[arg(long)]
+        block_size: Option<u32>,
+        /// Seconds a file's read may wait for a moment without an open
+        /// transaction.
+        #[arg(long, default_value_t = 10)]
+        settle: u64,
+        /// A pause after each message of blocks, in milliseconds (tests).
+        #[arg(long, hide = true, default_value_t = 0)]
+        pace_ms: u64,
+    },
     /// Hand the primary role to the standby with no change lost (run on the
     /// primary, whose primary server runs): writes stop, the standby gets
     /// every entry, then promotes itself; this node becomes its standby
@@ -144,22 +181,6 @@ enum Command {
         /// (writes then resume here).
         #[arg(long, default_value_t = 60)]
         timeout: u64,
-    },
-    /// Write a canary record through the capture library and check that it
-    /// reaches the standby and each sink of its file id (docs/CANARY.md).
-    /// Exit status 0: every target has it; 1: one has not in time (an
-    /// ALERT line names it); 2: usage or configuration error.
-    Canary {
-        /// Seconds to wait for each target (default: [canary] timeout_ms).
-        #[arg(long)]
-        timeout: Option<f64>,
-        /// Repeat every SECONDS (alone: [canary] interval) until Ctrl-C or
-        /// SIGTERM, logging each round.
-        #[arg(long, value_name = "SECONDS")]
-        every: Option<Option<u64>>,
-        /// Print the canary file's layout and exit.
-        #[arg(long)]
-        print_layout: bool,
     },
     /// Compare the primary's critical files with the standby's replicas at
     /// the same journal seq, while writes go on (size, record count, blake3
@@ -176,6 +197,22 @@ enum Command {
         /// Files Table selects each file for).
         #[arg(long)]
         process_name: Option<String>,
+    },
+    /// Write a canary record through the capture library and check that it
+    /// reaches the standby and each sink of its file id (docs/CANARY.md).
+    /// Exit status 0: every target has it; 1: one has not in time (an
+    /// ALERT line names it); 2: usage or configuration error.
+    Canary {
+        /// Seconds to wait for each target (default: [canary] timeout_ms).
+        #[arg(long)]
+        timeout: Option<f64>,
+        /// Repeat every SECONDS (alone: [canary] interval) until Ctrl-C or
+        /// SIGTERM, logging each round.
+        #[arg(long, value_name = "SECONDS")]
+        every: Option<Option<u64>>,
+        /// Print the canary file's layout and exit.
+        #[arg(long)]
+        print_layout: bool,
     },
     /// The mirroring servers' status (from their status files).
     Status {
@@ -283,6 +320,7 @@ fn serve_roles(config: &Config, roles: &[drx_mirror::Role]) -> Result<()> {
         .map(|r| match r {
             drx_mirror::Role::Primary => "primary",
             drx_mirror::Role::Standby => "standby",
+            drx_mirror::Role::Transfer => "transfer",
         })
         .collect();
     tracing::info!("starting the {} server(s)", names.join(" and "));
@@ -611,6 +649,32 @@ fn run(cli: Cli) -> Result<()> {
             let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
             println!("{}", runtime.block_on(drx_mirror::rejoin(&config))?);
         }
+        Command::Sync {
+            files,
+            block_size,
+            settle,
+            pace_ms,
+        } => sync_cmd::sync(
+            &home,
+            &files,
+            sync_cmd::Knobs {
+                block_size,
+                settle,
+                pace_ms,
+            },
+        )?,
+        Command::Refresh {
+            block_size,
+            settle,
+            pace_ms,
+        } => sync_cmd::refresh(
+            &home,
+            sync_cmd::Knobs {
+                block_size,
+                settle,
+                pace_ms,
+            },
+        )?,
         Command::Switchover { timeout } => {
             let config = Config::load(&home)?;
             let wait = std::time::Duration::from_secs(timeout);

@@ -18,6 +18,7 @@ use crate::error::LinkError;
 use crate::protocol::{Entries, HEADER_LEN, TRAILER_LEN, Verified};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
 use crate::status::{FileCounters, StatusBoard};
+use crate::transfer_server::{Incoming, TransferCommand};
 use bytes::Bytes;
 use drx_journal::{ChecksumReason, Effect, NodeRole, Writer, WriterConfig, decode_entry};
 use std::collections::HashMap;
@@ -60,6 +61,9 @@ pub(crate) enum Command {
     Barrier(oneshot::Sender<Position>),
     /// The connected primary has a newer epoch: take it.
     AdoptEpoch(u64, oneshot::Sender<Result<(), String>>),
+    /// A transfer session's blocks (`drx sync`): written here, ordered
+    /// with the stream's entries (`transfer_server.rs`).
+    Transfer(TransferCommand),
 }
 
 /// An intact `Entries` frame and what to do with it.
@@ -127,6 +131,7 @@ impl Applier {
                 let mut state = match opened {
                     Ok((writer, replica)) => {
                         let mut state = State::new(writer, replica, status);
+                        state.journal_dir = Some(journal_dir);
                         state.log_statistics = log_statistics;
                         state.replica_sync_every = replica_sync_every;
                         state
@@ -191,6 +196,10 @@ pub(crate) struct State {
     unsynced_bytes: u64,
     /// The primary's timestamp of the last entry applied.
     last_timestamp_us: Option<i64>,
+    /// The standby journal's directory (transfers replay from it).
+    journal_dir: Option<std::path::PathBuf>,
+    /// Transfer sessions' files being received.
+    incoming: Incoming,
 }
 
 /// Counts since the last status update.
@@ -223,6 +232,8 @@ impl State {
             replica_sync_every: REPLICA_SYNC_EVERY,
             unsynced_bytes: 0,
             last_timestamp_us: None,
+            journal_dir: None,
+            incoming: Incoming::default(),
         };
         if let Ok(p) = state.position() {
             state.status.update(|s| {
@@ -292,8 +303,48 @@ impl State {
                         }
                         self.status.update(|s| s.epoch = epoch);
                     }
+                    Command::Transfer(transfer) => self.transfer(transfer)?,
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// A transfer session's blocks, or the end of one of its files: the
+    /// replica is cut, the standby journal's entries of the file replayed
+    /// over it up to the applied seq (flushed first, so that they can be
+    /// read), and the answer sent.
+    fn transfer(&mut self, command: TransferCommand) -> Result<(), LinkError> {
+        match command {
+            TransferCommand::Blocks {
+                session,
+                path,
+                offset,
+                data,
+            } => self.incoming.blocks(session, path, offset, &data),
+            TransferCommand::End {
+                session,
+                path,
+                end,
+                reply,
+            } => {
+                let (writer, replica) = self.parts()?;
+                writer.flush()?;
+                let applied = replica.applied_seq();
+                let synced = match &self.journal_dir {
+                    Some(dir) => self.incoming.end(session, path, &end, dir, applied),
+                    None => crate::protocol::Synced {
+                        process: end.process.clone(),
+                        file: end.file.clone(),
+                        blocks: 0,
+                        bytes: 0,
+                        replayed: 0,
+                        failed: Some("this apply takes no transfers".into()),
+                    },
+                };
+                let _ = reply.send(synced);
+            }
+            TransferCommand::Forget { session } => self.incoming.forget(session),
         }
         Ok(())
     }

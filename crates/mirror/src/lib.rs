@@ -13,6 +13,10 @@
 //!   listens ([`standby::run`]), the primary connects and streams its
 //!   journal ([`primary::run`]), each until its shutdown future completes;
 //!   both keep a [`StatusBoard`] up to date for `drx status`;
+//! * [`sync`] and [`refresh`] — delta resync (`drx sync`, `drx refresh`;
+//!   docs/DR.md): a transfer session sends the standby only the blocks of
+//!   a file whose blake3 digests differ from its replica's, while
+//!   mirroring goes on;
 //! * `shipping` — log shipping (docs/LOG_SHIPPING.md): [`ship`] writes
 //!   the finished journal segments, checked and compressed, to a
 //!   directory; [`apply_shipped`] applies them on the standby, in order and
@@ -21,6 +25,7 @@
 mod applier;
 mod backup;
 mod commit_socket;
+mod delta_sync;
 mod error;
 mod feed;
 mod link;
@@ -39,17 +44,26 @@ pub mod standby;
 mod status;
 mod switchover;
 mod tls;
+mod transfer_server;
 
 pub use crate::backup::{
     BackupCopy, BackupError, BackupFile, BackupManifest, BackupOptions, BackupRange, BackupReport,
     Barrier, MANIFEST_FILE, MANIFEST_VERSION, Pace, RANGE_FILE, RestoreOptions, RestoreReport,
     RestoreTarget, RestoredFile, format_micros, parse_rfc3339, restore, take_backup,
 };
+pub use crate::delta_sync::{
+    DEFAULT_SETTLE, FileSynced, MAX_SYNC_BLOCK, MIN_SYNC_BLOCK, SyncOptions, SyncProgress,
+    SyncReport, TARGET_BLOCKS, block_size_for_sync, human_bytes, refresh, sync,
+};
 pub use crate::protocol::{
     AuthError, DecodeError, EncodeError, Entries, EntriesWriter, EntryIter, FrameHeader,
     HEADER_LEN, Hello, MAGIC, MAX_ENTRY_LEN, MAX_FRAME_LEN, MAX_NODE_ID_LEN, MAX_PAYLOAD_LEN,
     MAX_TEXT_LEN, MIN_SECRET_LEN, Message, MessageKind, NONCE_LEN, Nonce, PROOF_LEN,
     PROTOCOL_VERSION, Proof, Reason, Recovery, Role, Secret, TRAILER_LEN, Transcript,
+};
+pub use crate::protocol::{
+    BlockSum, Blocks, BlocksEnd, MAX_BLOCKS_DATA, MAX_SUMS, SUM_LEN, Sums, SumsRequest, Synced,
+    block_count,
 };
 pub use crate::protocol::{
     MAX_HISTORY, MAX_PATH_LEN, MAX_REPAIR_DATA, Repair, RepairRequest, RepairWant, TO_THE_END,

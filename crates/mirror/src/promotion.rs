@@ -162,9 +162,14 @@ pub(crate) fn promote_standby(
     if let Some(done) = already(&dir, started)? {
         return Ok(done);
     }
+    tracing::info!(why, "promoting: opening the journal and the replica");
     let mut writer = Writer::open(settings.journal.clone())?;
     let mut replica = Replica::open(&settings.replica)?;
     redo(&dir, writer.last_seq(), &mut replica)?;
+    tracing::info!(
+        last = writer.last_seq(),
+        "promoting: the replicas are up to the journal"
+    );
     let mut promotion = raise(&mut writer, &mut replica, started)?;
     replica.close()?;
     writer.close()?;

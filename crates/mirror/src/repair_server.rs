@@ -132,10 +132,15 @@ async fn refuse(
 }
 
 /// The transactions open after the entries of `reader` read so far, kept
-/// up to date as it reads on.
-struct OpenTransactions {
+/// up to date as it reads on: a read of a file taken while none is open,
+/// and none begins, sees no byte of a transaction that may later be
+/// aborted (an abort is undone without a journal entry). Also the delta
+/// resync's (`delta_sync.rs`).
+pub(crate) struct OpenTransactions {
     reader: Reader,
     open: BTreeSet<u64>,
+    /// The seq of the last entry read (0: none).
+    last: u64,
     /// A `BeginTxn` was read since [`OpenTransactions::begun_since`] was
     /// last asked.
     begun: bool,
@@ -144,21 +149,34 @@ struct OpenTransactions {
 impl OpenTransactions {
     /// From the oldest entry the journal still holds (retention keeps
     /// the transactions a consumer has not passed; an older one is over).
-    fn new(journal: &Path) -> Result<OpenTransactions, drx_journal::JournalError> {
+    pub(crate) fn new(journal: &Path) -> Result<OpenTransactions, drx_journal::JournalError> {
         let reader = match Reader::open(journal, 1) {
             Err(drx_journal::JournalError::Gone { oldest, .. }) => Reader::open(journal, oldest)?,
             other => other?,
         };
         Ok(OpenTransactions {
+            last: reader.position().saturating_sub(1),
             reader,
             open: BTreeSet::new(),
             begun: false,
         })
     }
 
+    /// The seq of the last entry read: after [`OpenTransactions::catch_up`],
+    /// the journal's last seq.
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.last
+    }
+
+    /// No transaction is open after the entries read.
+    pub(crate) fn quiet(&self) -> bool {
+        self.open.is_empty()
+    }
+
     /// Reads on to the journal's end.
-    fn catch_up(&mut self) -> Result<(), drx_journal::JournalError> {
+    pub(crate) fn catch_up(&mut self) -> Result<(), drx_journal::JournalError> {
         while let Some(e) = self.reader.next()? {
+            self.last = e.seq;
             match e.effect {
                 Effect::BeginTxn => {
                     self.open.insert(e.txn);
@@ -173,7 +191,8 @@ impl OpenTransactions {
         Ok(())
     }
 
-    fn begun_since(&mut self) -> bool {
+    /// Whether a `BeginTxn` was read since the last call.
+    pub(crate) fn begun_since(&mut self) -> bool {
         std::mem::take(&mut self.begun)
     }
 }

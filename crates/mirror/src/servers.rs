@@ -106,6 +106,8 @@ pub fn recovery(config: &Config, roles: &[Role]) -> Result<Vec<String>, LinkErro
                     ),
                 });
             }
+            // Not a server: `drx sync`'s sessions.
+            Role::Transfer => {}
         }
     }
     Ok(lines)
@@ -140,6 +142,7 @@ pub async fn serve_roles(
             match role {
                 Role::Primary => crate::serve_primary(&config, until).await,
                 Role::Standby => crate::serve_standby(&config, until).await,
+                Role::Transfer => Ok(()),
             }
         });
     }

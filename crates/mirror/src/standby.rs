@@ -40,6 +40,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
 /// Connections handled at once (one streams; the others are being
 /// refused or time out in their handshake).
 const MAX_CONNECTIONS: usize = 8;
+/// After this long, a server's end that still waits for a session or the
+/// apply says so in the log (and waits on).
+const TEARDOWN_PATIENCE: Duration = Duration::from_secs(5);
 /// Damaged `Entries` frames in a row before the link is taken for bad.
 const MAX_DAMAGED_IN_A_ROW: u32 = 8;
 
@@ -339,15 +342,29 @@ async fn serve(
     } = server;
     drop(notify_shutdown);
     drop(shutdown_complete_tx);
-    let _ = shutdown_complete_rx.recv().await;
+    if tokio::time::timeout(TEARDOWN_PATIENCE, shutdown_complete_rx.recv())
+        .await
+        .is_err()
+    {
+        tracing::warn!("a session has not ended after {TEARDOWN_PATIENCE:?}; waiting on");
+        let _ = shutdown_complete_rx.recv().await;
+    }
+    tracing::debug!("every session has ended");
     // Every session has ended: the applier applies what it holds and stops
     // (a fence has none: its stand-in ends here).
     drop(commands);
     drop(fence_done_tx);
     let applied = match applier_result {
         Some(res) => res,
-        None => done.await.unwrap_or(Ok(())),
+        None => match tokio::time::timeout(TEARDOWN_PATIENCE, &mut done).await {
+            Ok(res) => res.unwrap_or(Ok(())),
+            Err(_) => {
+                tracing::warn!("the apply has not stopped after {TEARDOWN_PATIENCE:?}; waiting on");
+                done.await.unwrap_or(Ok(()))
+            }
+        },
     };
+    tracing::debug!("the apply has stopped");
     if let Some(thread) = thread {
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     }
@@ -452,6 +469,8 @@ enum Handshaken {
     Primary(Accepted),
     /// A former primary rejoining this promoted node: its `Hello`.
     Rejoiner(Hello),
+    /// A transfer session (`drx sync`): its `Hello`.
+    Transfer(Hello),
 }
 
 /// A completed handshake.
@@ -481,6 +500,23 @@ impl Session {
                 let served = self.link.rejoiner(&mut reader, &mut write, hello).await;
                 if let Err(e) = &served {
                     tracing::warn!(peer = %addr, error = %e, "serving a rejoining node failed");
+                }
+                return served;
+            }
+            Ok(Ok((mut reader, mut write, Handshaken::Transfer(hello)))) => {
+                let position = self.link.barrier().await?;
+                let served = crate::transfer_server::serve(
+                    &mut reader,
+                    &mut write,
+                    &self.link.settings,
+                    &self.link.commands,
+                    hello,
+                    (position.epoch, position.durable),
+                    &mut self.shutdown,
+                )
+                .await;
+                if let Err(e) = &served {
+                    tracing::warn!(peer = %addr, error = %e, "a transfer session failed");
                 }
                 return served;
             }
@@ -539,6 +575,18 @@ impl Link {
             // A former primary rejoining this promoted node (docs/DR.md):
             // served after the handshake's timeout.
             return Ok(Handshaken::Rejoiner(primary));
+        }
+        if primary.role == Role::Transfer {
+            // `drx sync` (a transfer session): beside the streaming
+            // primary, on a standby only.
+            if let Some(position) = self.fence {
+                let text = format!(
+                    "this node is the primary since epoch {}: a transfer goes to a standby",
+                    position.epoch
+                );
+                return Err(refuse(write, peer, Reason::WrongRole, text).await);
+            }
+            return Ok(Handshaken::Transfer(primary));
         }
         if primary.role != Role::Primary {
             let text = format!(

@@ -442,6 +442,7 @@ impl std::fmt::Display for MirrorStatus {
         let role = match self.role {
             Role::Primary => "primary",
             Role::Standby => "standby",
+            Role::Transfer => "transfer",
         };
         let state = match self.state {
             LinkState::Idle => "idle",

@@ -226,6 +226,11 @@ async fn read_message(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Message<'sta
                 Message::RepairRequest(r) => Message::RepairRequest(r),
                 Message::Repair(r) => Message::Repair(r),
                 Message::Handover { last_seq } => Message::Handover { last_seq },
+                Message::SumsRequest(r) => Message::SumsRequest(r),
+                Message::Sums(s) => Message::Sums(s),
+                Message::Blocks(b) => Message::Blocks(b),
+                Message::BlocksEnd(e) => Message::BlocksEnd(e),
+                Message::Synced(s) => Message::Synced(s),
                 Message::Heartbeat {
                     last_seq,
                     timestamp_us,

@@ -107,7 +107,8 @@ impl fmt::Debug for Transcript {
 }
 
 impl Transcript {
-    /// The transcript of a handshake between `primary` and `standby`.
+    /// The transcript of a handshake between `primary` and `standby` (or
+    /// between a transfer session, in the primary's place, and `standby`).
     /// `channel_binding` ties the proofs to a TLS session (the 32 bytes of
     /// the TLS exporter with label `EXPORTER-drx-mirror-v1`, no context;
     /// docs/PROTOCOL.md, "TLS"); empty over plain TCP.
@@ -121,7 +122,8 @@ impl Transcript {
         channel_binding: &[u8],
     ) -> Result<Transcript, AuthError> {
         let bad = |detail: String| Err(AuthError::BadHandshake { detail });
-        if primary.role != Role::Primary {
+        // A transfer session (`drx sync`) takes the primary's place.
+        if !matches!(primary.role, Role::Primary | Role::Transfer) {
             return bad(format!("the primary's Hello has role {}", primary.role));
         }
         if standby.role != Role::Standby {

@@ -7,6 +7,7 @@ use super::entries::Entries;
 use super::error::{DecodeError, EncodeError};
 use super::frame;
 use super::repair::{Repair, RepairRequest};
+use super::transfer::{Blocks, BlocksEnd, Sums, SumsRequest, Synced};
 use super::verified::Verified;
 use drx_journal::EpochStart;
 
@@ -66,11 +67,21 @@ pub enum MessageKind {
     Repair = 12,
     /// [`Message::Handover`]
     Handover = 13,
+    /// [`Message::SumsRequest`]
+    SumsRequest = 14,
+    /// [`Message::Sums`]
+    Sums = 15,
+    /// [`Message::Blocks`]
+    Blocks = 16,
+    /// [`Message::BlocksEnd`]
+    BlocksEnd = 17,
+    /// [`Message::Synced`]
+    Synced = 18,
 }
 
 impl MessageKind {
     /// Every message type, in code order.
-    pub const ALL: [MessageKind; 13] = [
+    pub const ALL: [MessageKind; 18] = [
         MessageKind::Hello,
         MessageKind::Proof,
         MessageKind::Welcome,
@@ -84,6 +95,11 @@ impl MessageKind {
         MessageKind::RepairRequest,
         MessageKind::Repair,
         MessageKind::Handover,
+        MessageKind::SumsRequest,
+        MessageKind::Sums,
+        MessageKind::Blocks,
+        MessageKind::BlocksEnd,
+        MessageKind::Synced,
     ];
 
     /// The type byte.
@@ -112,6 +128,11 @@ impl MessageKind {
             MessageKind::RepairRequest => "RepairRequest",
             MessageKind::Repair => "Repair",
             MessageKind::Handover => "Handover",
+            MessageKind::SumsRequest => "SumsRequest",
+            MessageKind::Sums => "Sums",
+            MessageKind::Blocks => "Blocks",
+            MessageKind::BlocksEnd => "BlocksEnd",
+            MessageKind::Synced => "Synced",
         }
     }
 }
@@ -130,6 +151,11 @@ pub enum Role {
     Primary,
     /// The node that receives and applies the journal; it listens.
     Standby,
+    /// `drx sync` / `drx refresh` on the primary host: connects to the
+    /// standby and sends the blocks of files that differ (a transfer
+    /// session, docs/PROTOCOL.md). It takes the primary's place in the
+    /// handshake's transcript.
+    Transfer,
 }
 
 impl Role {
@@ -138,6 +164,7 @@ impl Role {
         match self {
             Role::Primary => 1,
             Role::Standby => 2,
+            Role::Transfer => 3,
         }
     }
 
@@ -146,14 +173,16 @@ impl Role {
         match code {
             1 => Some(Role::Primary),
             2 => Some(Role::Standby),
+            3 => Some(Role::Transfer),
             _ => None,
         }
     }
 
-    /// The other role.
+    /// The other role (a transfer's peer is a standby; a standby's, its
+    /// primary).
     pub fn peer(self) -> Role {
         match self {
-            Role::Primary => Role::Standby,
+            Role::Primary | Role::Transfer => Role::Standby,
             Role::Standby => Role::Primary,
         }
     }
@@ -164,6 +193,7 @@ impl fmt::Display for Role {
         f.write_str(match self {
             Role::Primary => "primary",
             Role::Standby => "standby",
+            Role::Transfer => "transfer",
         })
     }
 }
@@ -349,6 +379,16 @@ pub enum Message<'a> {
         /// The primary's last seq, which the standby holds.
         last_seq: u64,
     },
+    /// Transfer → standby: the block digests of a replica, please.
+    SumsRequest(SumsRequest),
+    /// Standby → transfer: the replica's block digests.
+    Sums(Sums),
+    /// Transfer → standby: bytes of the primary's file.
+    Blocks(Blocks),
+    /// Transfer → standby: the last `Blocks` of a file was sent.
+    BlocksEnd(BlocksEnd),
+    /// Standby → transfer: the replica is durable (or why not).
+    Synced(Synced),
 }
 
 impl<'a> Message<'a> {
@@ -368,6 +408,11 @@ impl<'a> Message<'a> {
             Message::RepairRequest(_) => MessageKind::RepairRequest,
             Message::Repair(_) => MessageKind::Repair,
             Message::Handover { .. } => MessageKind::Handover,
+            Message::SumsRequest(_) => MessageKind::SumsRequest,
+            Message::Sums(_) => MessageKind::Sums,
+            Message::Blocks(_) => MessageKind::Blocks,
+            Message::BlocksEnd(_) => MessageKind::BlocksEnd,
+            Message::Synced(_) => MessageKind::Synced,
         }
     }
 
@@ -393,6 +438,11 @@ impl<'a> Message<'a> {
             Message::Verified(v) => v.check()?,
             Message::RepairRequest(r) => r.check()?,
             Message::Repair(r) => r.check()?,
+            Message::SumsRequest(r) => r.check()?,
+            Message::Sums(s) => s.check()?,
+            Message::Blocks(b) => b.check()?,
+            Message::BlocksEnd(e) => e.check()?,
+            Message::Synced(s) => s.check()?,
             _ => {}
         }
         let start = frame::begin(out, self.kind());
@@ -436,6 +486,11 @@ impl<'a> Message<'a> {
             Message::RepairRequest(r) => r.encode_payload(out),
             Message::Repair(r) => r.encode_payload(out),
             Message::Handover { last_seq } => out.extend_from_slice(&last_seq.to_le_bytes()),
+            Message::SumsRequest(r) => r.encode_payload(out),
+            Message::Sums(s) => s.encode_payload(out),
+            Message::Blocks(b) => b.encode_payload(out),
+            Message::BlocksEnd(e) => e.encode_payload(out),
+            Message::Synced(s) => s.encode_payload(out),
         }
         frame::finish(out, start)
     }
@@ -592,6 +647,11 @@ fn decode_payload(kind: MessageKind, payload: &[u8]) -> Result<Message<'_>, Deco
         MessageKind::Handover => Message::Handover {
             last_seq: f.u64("last seq")?,
         },
+        MessageKind::SumsRequest => Message::SumsRequest(SumsRequest::decode_payload(&mut f)?),
+        MessageKind::Sums => Message::Sums(Sums::decode_payload(&mut f)?),
+        MessageKind::Blocks => Message::Blocks(Blocks::decode_payload(&mut f)?),
+        MessageKind::BlocksEnd => Message::BlocksEnd(BlocksEnd::decode_payload(&mut f)?),
+        MessageKind::Synced => Message::Synced(Synced::decode_payload(&mut f)?),
     };
     f.end()?;
     Ok(message)

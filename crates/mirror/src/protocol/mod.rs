@@ -16,6 +16,8 @@
 //!   with a `Checksum` entry.
 //! * [`repair`]: a rejoining node's [`RepairRequest`] for file ranges, and
 //!   the promoted primary's [`Repair`] answers.
+//! * [`transfer`]: a transfer session's block digests ([`Sums`]) and
+//!   blocks ([`Blocks`]) for a delta resync (`drx sync`).
 //! * [`auth`]: the shared [`Secret`], nonces, and the HMAC-SHA256 proofs
 //!   over the handshake's [`Transcript`].
 //!
@@ -28,6 +30,7 @@ pub(crate) mod error;
 pub(crate) mod frame;
 pub(crate) mod message;
 pub(crate) mod repair;
+pub(crate) mod transfer;
 pub(crate) mod verified;
 
 #[cfg(test)]
@@ -43,5 +46,9 @@ pub use self::{
         NONCE_LEN, Nonce, PROOF_LEN, PROTOCOL_VERSION, Proof, Reason, Role,
     },
     repair::{MAX_REPAIR_DATA, Repair, RepairRequest, RepairWant, TO_THE_END},
+    transfer::{
+        BlockSum, Blocks, BlocksEnd, MAX_BLOCKS_DATA, MAX_SUMS, SUM_LEN, Sums, SumsRequest, Synced,
+        block_count,
+    },
     verified::{MAX_PATH_LEN, Verdict, Verified},
 };

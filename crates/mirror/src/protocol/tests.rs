@@ -266,7 +266,7 @@ fn reserved_header_bytes_must_be_zero() {
 
 #[test]
 fn unknown_types_are_refused() {
-    for code in [0, 14, 0x80, 0xFF] {
+    for code in [0, 19, 0x80, 0xFF] {
         let frame = raw_frame(code, &[]);
         assert_eq!(
             Message::decode(&frame[..HEADER_LEN]),
@@ -458,8 +458,8 @@ fn hello_of_version_1_is_strict() {
     assert!(err.contains("flags"), "{err}");
     let err = malformed(&raw_frame(1, &hello_payload(2, 0, 0, b"n", &ONE_EPOCH)));
     assert!(err.contains("role: unknown role 0"), "{err}");
-    let err = malformed(&raw_frame(1, &hello_payload(2, 3, 0, b"n", &ONE_EPOCH)));
-    assert!(err.contains("role"), "{err}");
+    let err = malformed(&raw_frame(1, &hello_payload(2, 4, 0, b"n", &ONE_EPOCH)));
+    assert!(err.contains("role: unknown role 4"), "{err}");
     let err = malformed(&raw_frame(1, &hello_payload(2, 1, 0, b"", &ONE_EPOCH)));
     assert!(err.contains("node id: empty"), "{err}");
     let err = malformed(&raw_frame(1, &hello_payload(2, 1, 0, b"\xFF", &ONE_EPOCH)));
@@ -1056,7 +1056,138 @@ fn arb_owned_message() -> impl Strategy<Value = Message<'static>> {
         arb_repair_request().prop_map(Message::RepairRequest),
         arb_repair().prop_map(Message::Repair),
         any::<u64>().prop_map(|last_seq| Message::Handover { last_seq }),
+        (arb_text(12), arb_text(30), 1u32..).prop_map(|(process, file, block_size)| {
+            Message::SumsRequest(SumsRequest {
+                process,
+                file,
+                block_size,
+            })
+        }),
+        arb_sums().prop_map(Message::Sums),
+        (
+            arb_text(12),
+            arb_text(30),
+            0u64..u64::MAX / 2,
+            proptest::collection::vec(any::<u8>(), 0..64)
+        )
+            .prop_map(|(process, file, offset, data)| Message::Blocks(Blocks {
+                process,
+                file,
+                offset,
+                data
+            })),
+        (arb_text(12), arb_text(30), any::<u64>(), any::<u64>()).prop_map(
+            |(process, file, len, from_seq)| Message::BlocksEnd(BlocksEnd {
+                process,
+                file,
+                len,
+                from_seq
+            })
+        ),
+        (
+            arb_text(12),
+            arb_text(30),
+            any::<(u64, u64, u64)>(),
+            proptest::option::of(arb_text(40))
+        )
+            .prop_map(
+                |(process, file, (blocks, bytes, replayed), failed)| Message::Synced(Synced {
+                    process,
+                    file,
+                    blocks,
+                    bytes,
+                    replayed,
+                    failed
+                })
+            ),
     ]
+}
+
+fn arb_sums() -> impl Strategy<Value = Sums> {
+    (
+        arb_text(12),
+        arb_text(30),
+        proptest::option::of(0u64..5000),
+        1u32..700,
+    )
+        .prop_flat_map(|(process, file, len, block_size)| {
+            let count = len.map_or(0, |l| l.div_ceil(u64::from(block_size)) as usize);
+            proptest::collection::vec(any::<[u8; SUM_LEN]>(), count).prop_map(move |sums| Sums {
+                process: process.clone(),
+                file: file.clone(),
+                len,
+                block_size,
+                sums,
+            })
+        })
+}
+
+#[test]
+fn sums_layout_and_consistency() {
+    let sums = Sums {
+        process: "p".into(),
+        file: "/f".into(),
+        len: Some(10),
+        block_size: 4,
+        sums: vec![[1; SUM_LEN], [2; SUM_LEN], [3; SUM_LEN]],
+    };
+    let frame = encode(&Message::Sums(sums.clone()));
+    let payload = &frame[HEADER_LEN..frame.len() - TRAILER_LEN];
+    // flags, "p", "/f", length 10, block size 4, count 3, the digests.
+    assert_eq!(payload[0], 0);
+    assert_eq!(&payload[1..4], b"\x01\x00p");
+    assert_eq!(&payload[4..8], b"\x02\x00/f");
+    assert_eq!(&payload[8..16], &10u64.to_le_bytes());
+    assert_eq!(&payload[16..20], &4u32.to_le_bytes());
+    assert_eq!(&payload[20..24], &3u32.to_le_bytes());
+    assert_eq!(payload.len(), 24 + 3 * SUM_LEN);
+    round_trip(&Message::Sums(sums.clone()));
+    // A digest count that does not match the length is refused both ways.
+    let short = Sums {
+        sums: vec![[1; SUM_LEN]; 2],
+        ..sums.clone()
+    };
+    assert!(Message::Sums(short).encode(&mut Vec::new()).is_err());
+    let mut lying = payload.to_vec();
+    lying[20..24].copy_from_slice(&2u32.to_le_bytes());
+    lying.truncate(24 + 2 * SUM_LEN);
+    let text = malformed(&raw_frame(MessageKind::Sums.code(), &lying));
+    assert!(
+        text.contains("block count 2 for a length of 10 in blocks of 4"),
+        "{text}"
+    );
+    // An absent replica has no length and no digests.
+    let absent = Sums {
+        len: None,
+        sums: Vec::new(),
+        ..sums
+    };
+    round_trip(&Message::Sums(absent));
+}
+
+#[test]
+fn transfer_is_role_3_and_proves_in_the_primarys_place() {
+    assert_eq!(Role::from_code(3), Some(Role::Transfer));
+    assert_eq!(Role::Transfer.peer(), Role::Standby);
+    let mut transfer = hello(Role::Transfer, "paris", 1);
+    let standby = hello(Role::Standby, "lyon", 2);
+    round_trip(&Message::Hello(transfer.clone()));
+    let t = Transcript::new(&transfer, &standby, b"").expect("a transfer's handshake");
+    let proof = t.proof(&secret(), Role::Transfer);
+    t.verify(&secret(), Role::Transfer, &proof)
+        .expect("verifies");
+    // A primary's proof is not a transfer's, nor the reverse.
+    assert!(t.verify(&secret(), Role::Primary, &proof).is_err());
+    assert!(
+        t.verify(
+            &secret(),
+            Role::Transfer,
+            &t.proof(&secret(), Role::Primary)
+        )
+        .is_err()
+    );
+    transfer.role = Role::Standby;
+    assert!(Transcript::new(&transfer, &standby, b"").is_err());
 }
 
 fn arb_repair_request() -> impl Strategy<Value = RepairRequest> {
@@ -1206,7 +1337,7 @@ proptest! {
     /// frame), except a lenient `Hello` of another version.
     #[test]
     fn any_payload_decodes_or_is_malformed(
-        code in 0u8..=11,
+        code in 0u8..=18,
         payload in prop::collection::vec(any::<u8>(), 0..160),
     ) {
         let frame = raw_frame(code, &payload);
