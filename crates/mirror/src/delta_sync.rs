@@ -26,8 +26,8 @@
 use crate::error::LinkError;
 use crate::link::{self, FrameReader, WriteHalf};
 use crate::protocol::{
-    BlockSum, Blocks, BlocksEnd, Hello, MAX_BLOCKS_DATA, MAX_SUMS, Message, Nonce,
-    PROTOCOL_VERSION, Reason, Role, SUM_LEN, Sums, SumsRequest, Synced, Transcript, block_count,
+    BlockSum, Blocks, BlocksEnd, MAX_BLOCKS_DATA, MAX_SUMS, Message, Reason, Role, SUM_LEN, Sums,
+    SumsRequest, Synced, block_count,
 };
 use crate::repair_server::OpenTransactions;
 use crate::settings::PrimarySettings;
@@ -39,7 +39,6 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 /// About this many blocks per file (rsync's sqrt rule would give 32 KiB
@@ -357,8 +356,15 @@ pub async fn sync(
     })
     .await?;
     let txns = Arc::new(Mutex::new(txns));
-    let (mut reader, mut write, theirs) =
-        connect(&settings, epoch, last, crate::primary::newest(history)).await?;
+    let (mut reader, mut write, theirs) = crate::session::open(
+        &settings,
+        Role::Transfer,
+        Role::Standby,
+        epoch,
+        last,
+        crate::primary::newest(history),
+    )
+    .await?;
     reader.streaming();
     let mut report = SyncReport {
         peer: theirs.node_id.clone(),
@@ -386,71 +392,6 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(call)
         .await
         .map_err(|e| LinkError::Stopped(format!("sync: {e}")))?
-}
-
-/// Connects to the standby as a transfer session and completes the
-/// handshake (this side proves first); returns the standby's `Hello`.
-async fn connect(
-    settings: &PrimarySettings,
-    epoch: u64,
-    last_seq: u64,
-    history: Vec<drx_journal::EpochStart>,
-) -> Result<(FrameReader, WriteHalf, Hello), LinkError> {
-    let address = &settings.address;
-    let timeout = settings.heartbeats.handshake_timeout;
-    let stream = tokio::time::timeout(timeout, TcpStream::connect(address))
-        .await
-        .map_err(|_| LinkError::Timeout(format!("connecting to {address}")))?
-        .map_err(LinkError::io(format!("connecting to {address}")))?;
-    let handshake = async {
-        let (mut reader, mut write) = link::connect(stream, settings.tls.as_ref()).await?;
-        let peer = reader.peer();
-        let ours = Hello {
-            version: PROTOCOL_VERSION,
-            role: Role::Transfer,
-            node_id: settings.node_id.clone(),
-            epoch,
-            last_seq,
-            nonce: Nonce::random()?,
-            history,
-        };
-        link::write_message(&mut write, peer, &Message::Hello(ours.clone())).await?;
-        let theirs = match reader.next_handshake_message().await? {
-            Message::Hello(h) if h.role == Role::Standby && h.version == PROTOCOL_VERSION => h,
-            other => {
-                return Err(LinkError::Stopped(format!(
-                    "{address} did not answer as a standby: {}",
-                    other.kind()
-                )));
-            }
-        };
-        if let Some(expected) = &settings.standby_node_id
-            && *expected != theirs.node_id
-        {
-            return Err(LinkError::Stopped(format!(
-                "{address} is {}, not the standby {expected}",
-                theirs.node_id
-            )));
-        }
-        let transcript = Transcript::new(&ours, &theirs, reader.channel_binding())?;
-        let proof = transcript.proof(&settings.secret, Role::Transfer);
-        link::write_message(&mut write, peer, &Message::Proof(proof)).await?;
-        match reader.next_handshake_message().await? {
-            Message::Proof(p)
-                if transcript
-                    .verify(&settings.secret, Role::Standby, &p)
-                    .is_ok() => {}
-            _ => {
-                return Err(LinkError::Stopped(format!(
-                    "{address} did not prove it knows the shared secret"
-                )));
-            }
-        }
-        Ok((reader, write, theirs))
-    };
-    tokio::time::timeout(timeout, handshake)
-        .await
-        .map_err(|_| LinkError::Timeout(format!("the handshake with {address}")))?
 }
 
 /// The standby's answers in a transfer session.

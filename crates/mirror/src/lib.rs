@@ -37,6 +37,7 @@ mod repair_server;
 mod replica;
 mod servers;
 mod service;
+mod session;
 mod settings;
 mod shipping;
 mod shutdown;

@@ -20,11 +20,8 @@
 //! before they begin: a rejoin cut short is finished by running it again.
 
 use crate::error::LinkError;
-use crate::link::{self, FrameReader, WriteHalf};
-use crate::protocol::{
-    Hello, Message, Nonce, PROTOCOL_VERSION, Reason, RepairRequest, RepairWant, Role, TO_THE_END,
-    Transcript,
-};
+use crate::link::{self, FrameReader};
+use crate::protocol::{Message, Reason, RepairRequest, RepairWant, Role, TO_THE_END};
 use crate::replica::Replica;
 use crate::settings::{PrimarySettings, StandbySettings};
 use drx_config::Config;
@@ -35,7 +32,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tokio::net::TcpStream;
 
 /// A file keeps at most this many ranges; more are asked for whole.
 const MAX_RANGES: usize = 1024;
@@ -140,8 +136,10 @@ pub async fn rejoin(config: &Config) -> Result<Rejoined, LinkError> {
         Ok(found)
     })
     .await?;
-    let (mut reader, mut write, theirs) = connect(
+    let (mut reader, mut write, theirs) = crate::session::open(
         &primary,
+        Role::Standby,
+        Role::Primary,
         epoch,
         last,
         crate::primary::newest(history.clone()),
@@ -217,63 +215,6 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(call)
         .await
         .map_err(|e| LinkError::Stopped(format!("rejoin: {e}")))?
-}
-
-/// Connects to the promoted node as a standby and completes the handshake;
-/// returns its `Hello`.
-async fn connect(
-    settings: &PrimarySettings,
-    epoch: u64,
-    last_seq: u64,
-    history: Vec<drx_journal::EpochStart>,
-) -> Result<(FrameReader, WriteHalf, Hello), LinkError> {
-    let address = &settings.address;
-    let timeout = settings.heartbeats.handshake_timeout;
-    let stream = tokio::time::timeout(timeout, TcpStream::connect(address))
-        .await
-        .map_err(|_| LinkError::Timeout(format!("connecting to {address}")))?
-        .map_err(LinkError::io(format!("connecting to {address}")))?;
-    let handshake = async {
-        let (mut reader, mut write) = link::connect(stream, settings.tls.as_ref()).await?;
-        let peer = reader.peer();
-        let ours = Hello {
-            version: PROTOCOL_VERSION,
-            role: Role::Standby,
-            node_id: settings.node_id.clone(),
-            epoch,
-            last_seq,
-            nonce: Nonce::random()?,
-            history,
-        };
-        link::write_message(&mut write, peer, &Message::Hello(ours.clone())).await?;
-        let theirs = match reader.next_handshake_message().await? {
-            Message::Hello(h) if h.role == Role::Primary && h.version == PROTOCOL_VERSION => h,
-            other => {
-                return Err(LinkError::Stopped(format!(
-                    "{address} did not answer as a promoted primary: {}",
-                    other.kind()
-                )));
-            }
-        };
-        let transcript = Transcript::new(&theirs, &ours, reader.channel_binding())?;
-        let proof = transcript.proof(&settings.secret, Role::Standby);
-        link::write_message(&mut write, peer, &Message::Proof(proof)).await?;
-        match reader.next_handshake_message().await? {
-            Message::Proof(p)
-                if transcript
-                    .verify(&settings.secret, Role::Primary, &p)
-                    .is_ok() => {}
-            _ => {
-                return Err(LinkError::Stopped(format!(
-                    "{address} did not prove it knows the shared secret"
-                )));
-            }
-        }
-        Ok((reader, write, theirs))
-    };
-    tokio::time::timeout(timeout, handshake)
-        .await
-        .map_err(|_| LinkError::Timeout(format!("the handshake with {address}")))?
 }
 
 /// Writes every `Repair` received to this node's files, until the last;
