@@ -11,6 +11,7 @@ mod bench_mirror;
 mod bench_sql;
 mod bench_sync;
 mod canary_cmd;
+mod equalize_cmd;
 mod layout_cmd;
 mod ship_cmd;
 mod sync_cmd;
@@ -157,6 +158,18 @@ enum Command {
         /// A pause after each message of blocks, in milliseconds (tests).
         #[arg(long, hide = true, default_value_t = 0)]
         pace_ms: u64,
+    },
+    /// Keep the standby's copies of the Files Table's equalize records
+    /// (non-transactional files) in step: new and modified files copied
+    /// (only differing blocks), locked ones skipped, orphans reported or
+    /// deleted (docs/DR.md, "Equalizer").
+    Equalize {
+        /// Repeat every equalize_interval minutes until Ctrl-C or SIGTERM.
+        #[arg(long)]
+        every: bool,
+        /// Repeat every SECONDS instead (implies --every).
+        #[arg(long, value_name = "SECONDS")]
+        every_secs: Option<u64>,
     },
     /// Re-baseline the standby: every critical file that exists synced as
     /// by `drx sync`, while mirroring goes on (the periodic refresh).
@@ -663,6 +676,9 @@ fn run(cli: Cli) -> Result<()> {
                 pace_ms,
             },
         )?,
+        Command::Equalize { every, every_secs } => {
+            equalize_cmd::run(&home, equalize_cmd::Options { every, every_secs })?
+        }
         Command::Refresh {
             block_size,
             settle,

@@ -17,6 +17,9 @@
 //!   docs/DR.md): a transfer session sends the standby only the blocks of
 //!   a file whose blake3 digests differ from its replica's, while
 //!   mirroring goes on;
+//! * [`equalize`] — the equalizer (`drx equalize`; docs/DR.md): the
+//!   Files Table's non-transactional files (equalize records) copied to
+//!   the standby when new or modified there, orphans reported or removed;
 //! * `shipping` — log shipping (docs/LOG_SHIPPING.md): [`ship`] writes
 //!   the finished journal segments, checked and compressed, to a
 //!   directory; [`apply_shipped`] applies them on the standby, in order and
@@ -26,6 +29,7 @@ mod applier;
 mod backup;
 mod commit_socket;
 mod delta_sync;
+mod equalizer;
 mod error;
 mod feed;
 mod link;
@@ -56,6 +60,11 @@ pub use crate::delta_sync::{
     DEFAULT_SETTLE, FileSynced, MAX_SYNC_BLOCK, MIN_SYNC_BLOCK, SyncOptions, SyncProgress,
     SyncReport, TARGET_BLOCKS, block_size_for_sync, human_bytes, refresh, sync,
 };
+pub use crate::equalizer::{
+    DEFAULT_EQUALIZE_MINUTES, EqualizeReport, Equalized, EqualizedFile, NO_REPLAY, equalize,
+    equalize_interval,
+};
+pub use crate::protocol::transfer::{ListRequest, Listed, Listing, Touch, TouchFile, Touched};
 pub use crate::protocol::{
     AuthError, DecodeError, EncodeError, Entries, EntriesWriter, EntryIter, FrameHeader,
     HEADER_LEN, Hello, MAGIC, MAX_ENTRY_LEN, MAX_FRAME_LEN, MAX_NODE_ID_LEN, MAX_PAYLOAD_LEN,

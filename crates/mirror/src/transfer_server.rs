@@ -19,11 +19,20 @@
 //! its commit anyway, and an aborted one's never. A `Create`, `Rename` or
 //! `DeleteFile` of the file in that range gives up on the file (`Synced`
 //! says why: run the sync again).
+//!
+//! The equalizer (`drx equalize`, docs/DR.md, "Equalizer") uses the same
+//! session for files no journal entry names: its `BlocksEnd` carries
+//! `from_seq` [`crate::equalizer::NO_REPLAY`] (nothing is replayed), and
+//! it asks for a directory's matching files (`ListRequest` → `Listing`)
+//! and stamps or removes a replica file (`TouchFile` → `Touched`). A file
+//! of an equalize record with a `destination_dir` (and no include record)
+//! is kept in that directory under the home.
 
 use crate::applier::Command;
 use crate::delta_sync::file_sums;
 use crate::error::LinkError;
 use crate::link::{self, FrameReader, WriteHalf};
+use crate::protocol::transfer::{ListRequest, Listing, TouchFile, Touched};
 use crate::protocol::{
     BlocksEnd, Hello, Message, Nonce, PROTOCOL_VERSION, Reason, Role, Sums, SumsRequest, Synced,
     Transcript,
@@ -278,8 +287,17 @@ fn replay(
 /// checked to lie inside a replica root once symbolic links are resolved,
 /// and not itself a symbolic link.
 fn replica_path(settings: &StandbySettings, process: &str, file: &str) -> Result<PathBuf, String> {
-    let path =
-        Replica::map_path(&settings.replica, process, file).map_err(|e| format!("{file}: {e}"))?;
+    let equalized = crate::equalizer::destination(
+        &settings.replica.files,
+        &settings.replica.home,
+        process,
+        file,
+    )?;
+    let path = match equalized {
+        Some(path) => path,
+        None => Replica::map_path(&settings.replica, process, file)
+            .map_err(|e| format!("{file}: {e}"))?,
+    };
     let parent = path
         .parent()
         .ok_or_else(|| format!("{}: no directory", path.display()))?;
@@ -518,6 +536,17 @@ async fn transfers(
                 let synced = answer.await.map_err(|_| stopped())?;
                 link::write_message(write, peer, &Message::Synced(synced)).await?;
             }
+            Message::ListRequest(request) => {
+                let listing = match list(settings, request).await {
+                    Ok(listing) => listing,
+                    Err(text) => return Err(goodbye(write, peer, Reason::CannotResume, text).await),
+                };
+                link::write_message(write, peer, &Message::Listing(listing)).await?;
+            }
+            Message::TouchFile(touch) => {
+                let touched = touch_file(settings, touch).await;
+                link::write_message(write, peer, &Message::Touched(touched)).await?;
+            }
             Message::Goodbye { reason, text } => {
                 return if reason == Reason::Shutdown {
                     Ok(())
@@ -540,4 +569,47 @@ async fn goodbye(
     text: String,
 ) -> LinkError {
     link::farewell(write, peer, link::Farewell::Goodbye, reason, text).await
+}
+
+/// Lists the files of a `ListRequest`'s mapped directory whose names
+/// match its star-name (none when the directory does not exist).
+async fn list(settings: &StandbySettings, request: ListRequest) -> Result<Listing, String> {
+    // The directory maps as a file of it would (the pattern as its name).
+    let probe = format!("{}/{}", request.dir.trim_end_matches('/'), request.pattern);
+    let path = replica_path(settings, &request.process, &probe)?;
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| format!("{}: no directory", path.display()))?;
+    let pattern = request.pattern.clone();
+    let files = tokio::task::spawn_blocking(move || crate::equalizer::list_dir(&dir, &pattern))
+        .await
+        .map_err(|e| format!("listing: {e}"))??;
+    Ok(Listing {
+        process: request.process,
+        dir: request.dir,
+        files,
+    })
+}
+
+/// Stamps a replica file's modification time, or removes it.
+async fn touch_file(settings: &StandbySettings, touch: TouchFile) -> Touched {
+    let done = match replica_path(settings, &touch.process, &touch.file) {
+        Ok(path) => {
+            let what = touch.touch;
+            tokio::task::spawn_blocking(move || crate::equalizer::touch(&path, what))
+                .await
+                .map_err(|e| format!("touching: {e}"))
+                .and_then(|r| r)
+        }
+        Err(text) => Err(text),
+    };
+    if let Err(text) = &done {
+        tracing::error!(file = %touch.file, %text, "equalizer: not done");
+    }
+    Touched {
+        process: touch.process,
+        file: touch.file,
+        failed: done.err(),
+    }
 }

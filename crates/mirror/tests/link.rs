@@ -231,6 +231,10 @@ async fn read_message(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Message<'sta
                 Message::Blocks(b) => Message::Blocks(b),
                 Message::BlocksEnd(e) => Message::BlocksEnd(e),
                 Message::Synced(s) => Message::Synced(s),
+                Message::ListRequest(r) => Message::ListRequest(r),
+                Message::Listing(l) => Message::Listing(l),
+                Message::TouchFile(t) => Message::TouchFile(t),
+                Message::Touched(t) => Message::Touched(t),
                 Message::Heartbeat {
                     last_seq,
                     timestamp_us,

@@ -7,7 +7,9 @@ use super::entries::Entries;
 use super::error::{DecodeError, EncodeError};
 use super::frame;
 use super::repair::{Repair, RepairRequest};
-use super::transfer::{Blocks, BlocksEnd, Sums, SumsRequest, Synced};
+use super::transfer::{
+    Blocks, BlocksEnd, ListRequest, Listing, Sums, SumsRequest, Synced, TouchFile, Touched,
+};
 use super::verified::Verified;
 use drx_journal::EpochStart;
 
@@ -77,11 +79,19 @@ pub enum MessageKind {
     BlocksEnd = 17,
     /// [`Message::Synced`]
     Synced = 18,
+    /// [`Message::ListRequest`]
+    ListRequest = 19,
+    /// [`Message::Listing`]
+    Listing = 20,
+    /// [`Message::TouchFile`]
+    TouchFile = 21,
+    /// [`Message::Touched`]
+    Touched = 22,
 }
 
 impl MessageKind {
     /// Every message type, in code order.
-    pub const ALL: [MessageKind; 18] = [
+    pub const ALL: [MessageKind; 22] = [
         MessageKind::Hello,
         MessageKind::Proof,
         MessageKind::Welcome,
@@ -100,6 +110,10 @@ impl MessageKind {
         MessageKind::Blocks,
         MessageKind::BlocksEnd,
         MessageKind::Synced,
+        MessageKind::ListRequest,
+        MessageKind::Listing,
+        MessageKind::TouchFile,
+        MessageKind::Touched,
     ];
 
     /// The type byte.
@@ -133,6 +147,10 @@ impl MessageKind {
             MessageKind::Blocks => "Blocks",
             MessageKind::BlocksEnd => "BlocksEnd",
             MessageKind::Synced => "Synced",
+            MessageKind::ListRequest => "ListRequest",
+            MessageKind::Listing => "Listing",
+            MessageKind::TouchFile => "TouchFile",
+            MessageKind::Touched => "Touched",
         }
     }
 }
@@ -389,6 +407,14 @@ pub enum Message<'a> {
     BlocksEnd(BlocksEnd),
     /// Standby → transfer: the replica is durable (or why not).
     Synced(Synced),
+    /// Equalizer → standby: the matching files of a directory, please.
+    ListRequest(ListRequest),
+    /// Standby → equalizer: the matching files, their lengths and times.
+    Listing(Listing),
+    /// Equalizer → standby: stamp a file's modification time, or remove it.
+    TouchFile(TouchFile),
+    /// Standby → equalizer: the `TouchFile` was done (or why not).
+    Touched(Touched),
 }
 
 impl<'a> Message<'a> {
@@ -413,6 +439,10 @@ impl<'a> Message<'a> {
             Message::Blocks(_) => MessageKind::Blocks,
             Message::BlocksEnd(_) => MessageKind::BlocksEnd,
             Message::Synced(_) => MessageKind::Synced,
+            Message::ListRequest(_) => MessageKind::ListRequest,
+            Message::Listing(_) => MessageKind::Listing,
+            Message::TouchFile(_) => MessageKind::TouchFile,
+            Message::Touched(_) => MessageKind::Touched,
         }
     }
 
@@ -443,6 +473,10 @@ impl<'a> Message<'a> {
             Message::Blocks(b) => b.check()?,
             Message::BlocksEnd(e) => e.check()?,
             Message::Synced(s) => s.check()?,
+            Message::ListRequest(r) => r.check()?,
+            Message::Listing(l) => l.check()?,
+            Message::TouchFile(t) => t.check()?,
+            Message::Touched(t) => t.check()?,
             _ => {}
         }
         let start = frame::begin(out, self.kind());
@@ -491,6 +525,10 @@ impl<'a> Message<'a> {
             Message::Blocks(b) => b.encode_payload(out),
             Message::BlocksEnd(e) => e.encode_payload(out),
             Message::Synced(s) => s.encode_payload(out),
+            Message::ListRequest(r) => r.encode_payload(out),
+            Message::Listing(l) => l.encode_payload(out),
+            Message::TouchFile(t) => t.encode_payload(out),
+            Message::Touched(t) => t.encode_payload(out),
         }
         frame::finish(out, start)
     }
@@ -652,6 +690,10 @@ fn decode_payload(kind: MessageKind, payload: &[u8]) -> Result<Message<'_>, Deco
         MessageKind::Blocks => Message::Blocks(Blocks::decode_payload(&mut f)?),
         MessageKind::BlocksEnd => Message::BlocksEnd(BlocksEnd::decode_payload(&mut f)?),
         MessageKind::Synced => Message::Synced(Synced::decode_payload(&mut f)?),
+        MessageKind::ListRequest => Message::ListRequest(ListRequest::decode_payload(&mut f)?),
+        MessageKind::Listing => Message::Listing(Listing::decode_payload(&mut f)?),
+        MessageKind::TouchFile => Message::TouchFile(TouchFile::decode_payload(&mut f)?),
+        MessageKind::Touched => Message::Touched(Touched::decode_payload(&mut f)?),
     };
     f.end()?;
     Ok(message)

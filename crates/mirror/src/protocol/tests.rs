@@ -2,6 +2,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use proptest::prelude::*;
 use sha2::Sha256;
 
+use super::transfer::{ListRequest, Listed, Listing, Touch, TouchFile, Touched};
 use super::*;
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
@@ -266,7 +267,7 @@ fn reserved_header_bytes_must_be_zero() {
 
 #[test]
 fn unknown_types_are_refused() {
-    for code in [0, 19, 0x80, 0xFF] {
+    for code in [0, 23, 0x80, 0xFF] {
         let frame = raw_frame(code, &[]);
         assert_eq!(
             Message::decode(&frame[..HEADER_LEN]),
@@ -1100,7 +1101,92 @@ fn arb_owned_message() -> impl Strategy<Value = Message<'static>> {
                     failed
                 })
             ),
+        (arb_text(12), arb_text(30), arb_text(8)).prop_map(|(process, dir, pattern)| {
+            Message::ListRequest(ListRequest {
+                process,
+                dir,
+                pattern,
+            })
+        }),
+        (
+            arb_text(12),
+            arb_text(30),
+            proptest::collection::vec((arb_text(20), any::<u64>(), any::<u64>()), 0..5)
+        )
+            .prop_map(|(process, dir, files)| Message::Listing(Listing {
+                process,
+                dir,
+                files: files
+                    .into_iter()
+                    .map(|(name, len, mtime_ns)| Listed {
+                        name,
+                        len,
+                        mtime_ns
+                    })
+                    .collect(),
+            })),
+        (
+            arb_text(12),
+            arb_text(30),
+            proptest::option::of(any::<u64>())
+        )
+            .prop_map(|(process, file, stamp)| Message::TouchFile(TouchFile {
+                process,
+                file,
+                touch: stamp.map_or(Touch::Remove, Touch::Stamp),
+            })),
+        (
+            arb_text(12),
+            arb_text(30),
+            proptest::option::of(arb_text(40))
+        )
+            .prop_map(|(process, file, failed)| Message::Touched(Touched {
+                process,
+                file,
+                failed
+            })),
     ]
+}
+
+/// A `TouchFile` of an unknown kind, or a removal with a time, is
+/// malformed; a `Listing` is checked against its count.
+#[test]
+fn equalizer_messages_are_checked() {
+    let stamp = TouchFile {
+        process: "p".into(),
+        file: "/a/b.cfg".into(),
+        touch: Touch::Stamp(1_700_000_000_123_456_789),
+    };
+    round_trip(&Message::TouchFile(stamp.clone()));
+    let mut payload = encode(&Message::TouchFile(stamp));
+    payload.drain(..HEADER_LEN);
+    payload.truncate(payload.len() - TRAILER_LEN);
+    payload[0] = 9;
+    let text = malformed(&raw_frame(MessageKind::TouchFile.code(), &payload));
+    assert!(text.contains("what: unknown 0x09"), "{text}");
+    payload[0] = 2;
+    let text = malformed(&raw_frame(MessageKind::TouchFile.code(), &payload));
+    assert!(
+        text.contains("a removal with a modification time"),
+        "{text}"
+    );
+    let listing = Listing {
+        process: "p".into(),
+        dir: "/a".into(),
+        files: vec![Listed {
+            name: "b.cfg".into(),
+            len: 3,
+            mtime_ns: 5,
+        }],
+    };
+    round_trip(&Message::Listing(listing.clone()));
+    let mut payload = encode(&Message::Listing(listing));
+    payload.drain(..HEADER_LEN);
+    payload.truncate(payload.len() - TRAILER_LEN);
+    // The count (after two names of 2+1 and 2+2 bytes) says two files.
+    payload[7] = 2;
+    let text = malformed(&raw_frame(MessageKind::Listing.code(), &payload));
+    assert!(text.contains("file name"), "{text}");
 }
 
 fn arb_sums() -> impl Strategy<Value = Sums> {
@@ -1337,7 +1423,7 @@ proptest! {
     /// frame), except a lenient `Hello` of another version.
     #[test]
     fn any_payload_decodes_or_is_malformed(
-        code in 0u8..=18,
+        code in 0u8..=22,
         payload in prop::collection::vec(any::<u8>(), 0..160),
     ) {
         let frame = raw_frame(code, &payload);

@@ -359,3 +359,220 @@ impl Synced {
         })
     }
 }
+
+/// The most files in one [`Listing`].
+pub const MAX_LISTED: usize = 1 << 16;
+
+/// The equalizer asks the standby which files of one directory match a
+/// star-name (`drx equalize`, docs/DR.md, "Equalizer").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRequest {
+    /// A process the equalize record is for.
+    pub process: String,
+    /// The directory, as the primary names it (the standby maps it as it
+    /// maps a file of it).
+    pub dir: String,
+    /// The file-name star-name (`*` any run, `?` one character).
+    pub pattern: String,
+}
+
+/// One file of a [`Listing`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The file's name (no directory).
+    pub name: String,
+    /// Its length.
+    pub len: u64,
+    /// Its modification time, nanoseconds since the Unix epoch.
+    pub mtime_ns: u64,
+}
+
+/// The standby's answer to a [`ListRequest`]: the regular files of the
+/// mapped directory whose names match (none when it does not exist).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    /// As in the request.
+    pub process: String,
+    /// As in the request.
+    pub dir: String,
+    /// The matching files, at most [`MAX_LISTED`].
+    pub files: Vec<Listed>,
+}
+
+/// What the equalizer asks of one replica file besides its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touch {
+    /// Set its modification time (nanoseconds since the Unix epoch).
+    Stamp(u64),
+    /// Delete it (an orphan).
+    Remove,
+}
+
+/// Equalizer → standby: stamp or remove one file; answered by [`Touched`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TouchFile {
+    /// As in a `SumsRequest`.
+    pub process: String,
+    /// The file, as the primary names it.
+    pub file: String,
+    /// What to do.
+    pub touch: Touch,
+}
+
+/// The standby's answer to a [`TouchFile`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Touched {
+    /// As in the request.
+    pub process: String,
+    /// As in the request.
+    pub file: String,
+    /// `Some`: it was not done (why, for a person).
+    pub failed: Option<String>,
+}
+
+const TOUCH_STAMP: u8 = 1;
+const TOUCH_REMOVE: u8 = 2;
+
+impl ListRequest {
+    pub(crate) fn check(&self) -> Result<(), EncodeError> {
+        check_name(&self.process)?;
+        check_name(&self.dir)?;
+        check_name(&self.pattern)
+    }
+
+    pub(crate) fn encode_payload(&self, out: &mut Vec<u8>) {
+        name(out, &self.process);
+        name(out, &self.dir);
+        name(out, &self.pattern);
+    }
+
+    pub(crate) fn decode_payload(f: &mut Fields<'_>) -> Result<ListRequest, DecodeError> {
+        Ok(ListRequest {
+            process: read_name(f, "process")?,
+            dir: read_name(f, "directory")?,
+            pattern: read_name(f, "pattern")?,
+        })
+    }
+}
+
+impl Listing {
+    pub(crate) fn check(&self) -> Result<(), EncodeError> {
+        check_name(&self.process)?;
+        check_name(&self.dir)?;
+        if self.files.len() > MAX_LISTED {
+            return Err(EncodeError::Invalid(format!(
+                "a Listing of {} files (at most {MAX_LISTED})",
+                self.files.len()
+            )));
+        }
+        self.files.iter().try_for_each(|f| check_name(&f.name))
+    }
+
+    pub(crate) fn encode_payload(&self, out: &mut Vec<u8>) {
+        name(out, &self.process);
+        name(out, &self.dir);
+        // Checked: at most MAX_LISTED.
+        out.extend_from_slice(&(self.files.len() as u32).to_le_bytes());
+        for file in &self.files {
+            name(out, &file.name);
+            out.extend_from_slice(&file.len.to_le_bytes());
+            out.extend_from_slice(&file.mtime_ns.to_le_bytes());
+        }
+    }
+
+    pub(crate) fn decode_payload(f: &mut Fields<'_>) -> Result<Listing, DecodeError> {
+        let process = read_name(f, "process")?;
+        let dir = read_name(f, "directory")?;
+        let count = f.u32("file count")? as usize;
+        if count > MAX_LISTED {
+            return Err(f.error(format!("file count {count} > {MAX_LISTED}")));
+        }
+        let mut files = Vec::with_capacity(count);
+        for _ in 0..count {
+            files.push(Listed {
+                name: read_name(f, "file name")?,
+                len: f.u64("file length")?,
+                mtime_ns: f.u64("modification time")?,
+            });
+        }
+        Ok(Listing {
+            process,
+            dir,
+            files,
+        })
+    }
+}
+
+impl TouchFile {
+    pub(crate) fn check(&self) -> Result<(), EncodeError> {
+        check_name(&self.process)?;
+        check_name(&self.file)
+    }
+
+    pub(crate) fn encode_payload(&self, out: &mut Vec<u8>) {
+        let (what, mtime) = match self.touch {
+            Touch::Stamp(ns) => (TOUCH_STAMP, ns),
+            Touch::Remove => (TOUCH_REMOVE, 0),
+        };
+        out.push(what);
+        name(out, &self.process);
+        name(out, &self.file);
+        out.extend_from_slice(&mtime.to_le_bytes());
+    }
+
+    pub(crate) fn decode_payload(f: &mut Fields<'_>) -> Result<TouchFile, DecodeError> {
+        let what = f.u8("what")?;
+        let process = read_name(f, "process")?;
+        let file = read_name(f, "file")?;
+        let mtime = f.u64("modification time")?;
+        let touch = match (what, mtime) {
+            (TOUCH_STAMP, ns) => Touch::Stamp(ns),
+            (TOUCH_REMOVE, 0) => Touch::Remove,
+            (TOUCH_REMOVE, _) => return Err(f.error("a removal with a modification time")),
+            (other, _) => return Err(f.error(format!("what: unknown 0x{other:02X}"))),
+        };
+        Ok(TouchFile {
+            process,
+            file,
+            touch,
+        })
+    }
+}
+
+impl Touched {
+    pub(crate) fn check(&self) -> Result<(), EncodeError> {
+        check_name(&self.process)?;
+        check_name(&self.file)?;
+        check_name(self.failed.as_deref().unwrap_or_default())
+    }
+
+    pub(crate) fn encode_payload(&self, out: &mut Vec<u8>) {
+        out.push(if self.failed.is_some() {
+            FLAG_FAILED
+        } else {
+            0
+        });
+        name(out, &self.process);
+        name(out, &self.file);
+        name(out, self.failed.as_deref().unwrap_or_default());
+    }
+
+    pub(crate) fn decode_payload(f: &mut Fields<'_>) -> Result<Touched, DecodeError> {
+        let flags = f.u8("flags")?;
+        if flags & !FLAG_FAILED != 0 {
+            return Err(f.error(format!("flags: unknown bits 0x{flags:02X}")));
+        }
+        let process = read_name(f, "process")?;
+        let file = read_name(f, "file")?;
+        let text = read_name(f, "text")?;
+        let failed = flags & FLAG_FAILED != 0;
+        if !failed && !text.is_empty() {
+            return Err(f.error("a text without the failed flag"));
+        }
+        Ok(Touched {
+            process,
+            file,
+            failed: failed.then_some(text),
+        })
+    }
+}

@@ -1,0 +1,242 @@
+//! The equalizer with real processes on 127.0.0.1 (docs/DR.md,
+//! "Equalizer"): `drx equalize` on the primary copies the equalize
+//! records' files that are new or modified (and older) on the standby,
+//! reports the same ones, skips a locked one unless `equalize_if_locked`,
+//! never copies an excluded `*.kp`, and reports, then deletes, orphans.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::pair::{free_port, logs, pair, start, stop};
+use common::{Home, wait_until};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+/// A server process, stopped (SIGTERM) when the test ends.
+struct Server(Option<std::process::Child>);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.take() {
+            stop(child);
+        }
+    }
+}
+
+/// Starts the standby server and waits (at most 30 s) until it listens.
+fn start_standby(stby: &Home) -> Server {
+    let server = Server(Some(start(stby, "standby")));
+    let listening = wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
+        std::fs::read_to_string(stby.join("standby.log")).is_ok_and(|log| {
+            log.contains("drx_mirror::standby") && log.contains("standby listening")
+        })
+    });
+    assert!(listening, "the standby server did not start");
+    server
+}
+
+const RECORDS: &str = r#"
+[[files]]
+record_type = "equalize"
+source_path = "conf/*"
+destination_dir = "replicas/eqconf"
+equalize_interval = 1
+equalize_if_new = true
+equalize_if_modified = true
+equalize_if_locked = false
+report_orphans = true
+delete_orphans = false
+
+[[files]]
+record_type = "exclude"
+source_path = "*.kp"
+"#;
+
+/// A primary with a journal (the sample's demo) and a standby, both with
+/// the equalize record of `conf/*` and the exclude record of `*.kp`.
+fn homes() -> (Home, Home) {
+    let (prim, stby) = pair(free_port());
+    prim.append_config(RECORDS);
+    stby.append_config(RECORDS);
+    prim.demo("error_codes.table");
+    std::fs::create_dir_all(prim.join("conf")).unwrap();
+    (prim, stby)
+}
+
+/// The standby's copy of `conf/<name>`.
+fn copy_of(stby: &Home, name: &str) -> PathBuf {
+    stby.join(&format!("replicas/eqconf/{name}"))
+}
+
+fn mtime(path: &std::path::Path) -> SystemTime {
+    std::fs::metadata(path).unwrap().modified().unwrap()
+}
+
+/// Sets `path`'s modification time `secs` from now.
+fn set_mtime(path: &std::path::Path, secs: i64) {
+    let now = SystemTime::now();
+    let at = if secs >= 0 {
+        now + Duration::from_secs(secs.unsigned_abs())
+    } else {
+        now - Duration::from_secs(secs.unsigned_abs())
+    };
+    let f = std::fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(at).unwrap();
+}
+
+/// The line of `out` about `name`.
+fn line_of<'a>(out: &'a str, name: &str) -> &'a str {
+    let needle = format!("/{name}: ");
+    out.lines()
+        .find(|l| l.contains(&needle))
+        .unwrap_or_else(|| panic!("no line about {name} in:\n{out}"))
+}
+
+#[test]
+fn new_and_modified_files_are_copied_same_ones_reported_excluded_ones_never() {
+    let (prim, stby) = homes();
+    let _server = start_standby(&stby);
+    let a = prim.write("conf/a.cfg", "alpha = 1\n");
+    let b = prim.write("conf/b.cfg", &"bravo = 2\n".repeat(2000));
+    let kp = prim.write("conf/skip.kp", "never copied");
+    set_mtime(&a, -100);
+    set_mtime(&b, -100);
+
+    let out = prim.ok(&["equalize"]);
+    assert!(
+        line_of(&out, "a.cfg").ends_with("a.cfg: new, copied (10 B sent)"),
+        "{out}"
+    );
+    assert!(
+        line_of(&out, "b.cfg").contains("b.cfg: new, copied (20.0 kB sent)"),
+        "{out}"
+    );
+    assert!(!out.contains("skip.kp"), "{out}");
+    for (src, name) in [(&a, "a.cfg"), (&b, "b.cfg")] {
+        let copy = copy_of(&stby, name);
+        assert_eq!(
+            std::fs::read(src).unwrap(),
+            std::fs::read(&copy).unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            mtime(src),
+            mtime(&copy),
+            "{name}: the copy has the primary's time"
+        );
+    }
+    assert!(!copy_of(&stby, "skip.kp").exists());
+    assert!(kp.exists());
+
+    // Nothing changed: both the same.
+    let out = prim.ok(&["equalize"]);
+    assert!(line_of(&out, "a.cfg").ends_with("a.cfg: same"), "{out}");
+    assert!(line_of(&out, "b.cfg").ends_with("b.cfg: same"), "{out}");
+
+    // One byte of b.cfg modified on the primary (newer): only its block
+    // (4 KiB) is sent.
+    let mut text = std::fs::read(&b).unwrap();
+    text[5000] = b'X';
+    std::fs::write(&b, &text).unwrap();
+    let out = prim.ok(&["equalize"]);
+    assert!(line_of(&out, "a.cfg").ends_with("a.cfg: same"), "{out}");
+    assert!(
+        line_of(&out, "b.cfg").ends_with("b.cfg: modified, copied (4.1 kB sent)"),
+        "{out}"
+    );
+    assert_eq!(text, std::fs::read(copy_of(&stby, "b.cfg")).unwrap());
+
+    // The standby's copy of a.cfg differs but is newer: left alone.
+    let copy = copy_of(&stby, "a.cfg");
+    std::fs::write(&copy, "alpha = 99\n").unwrap();
+    set_mtime(&copy, 100);
+    let out = prim.ok(&["equalize"]);
+    assert!(
+        line_of(&out, "a.cfg")
+            .ends_with("a.cfg: modified, skipped (the standby's copy is not older)"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read(&copy).unwrap(), b"alpha = 99\n");
+    assert!(
+        !copy_of(&stby, "skip.kp").exists(),
+        "{}",
+        logs(&prim, &stby)
+    );
+}
+
+#[test]
+fn locked_files_are_skipped_unless_asked_and_orphans_reported_then_deleted() {
+    let (prim, stby) = homes();
+    let _server = start_standby(&stby);
+    let c = prim.write("conf/c.cfg", "charlie\n");
+    let d = prim.write("conf/d.cfg", "delta\n");
+
+    // c.cfg locked by an application (an exclusive flock held here).
+    let holder = std::fs::File::open(&c).unwrap();
+    holder.lock().unwrap();
+    let out = prim.ok(&["equalize"]);
+    assert!(
+        line_of(&out, "c.cfg").ends_with("c.cfg: locked, skipped"),
+        "{out}"
+    );
+    assert!(
+        line_of(&out, "d.cfg").contains("d.cfg: new, copied"),
+        "{out}"
+    );
+    assert!(!copy_of(&stby, "c.cfg").exists());
+
+    // equalize_if_locked: copied while still locked.
+    prim.edit_config("equalize_if_locked = false", "equalize_if_locked = true");
+    let out = prim.ok(&["equalize"]);
+    assert!(
+        line_of(&out, "c.cfg").contains("c.cfg: new, copied"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read(copy_of(&stby, "c.cfg")).unwrap(),
+        b"charlie\n"
+    );
+    holder.unlock().unwrap();
+
+    // d.cfg gone from the primary: an orphan, reported and kept.
+    std::fs::remove_file(&d).unwrap();
+    let out = prim.ok(&["equalize"]);
+    assert!(
+        line_of(&out, "d.cfg").ends_with("d.cfg: orphan reported"),
+        "{out}"
+    );
+    assert!(line_of(&out, "c.cfg").ends_with("c.cfg: same"), "{out}");
+    assert!(copy_of(&stby, "d.cfg").exists());
+
+    // delete_orphans: deleted on the standby.
+    prim.edit_config("delete_orphans = false", "delete_orphans = true");
+    let out = prim.ok(&["equalize"]);
+    assert!(
+        line_of(&out, "d.cfg").ends_with("d.cfg: orphan deleted"),
+        "{out}"
+    );
+    assert!(!copy_of(&stby, "d.cfg").exists(), "{}", logs(&prim, &stby));
+    assert!(copy_of(&stby, "c.cfg").exists());
+
+    // --every-secs: rounds until SIGTERM; a new file is copied by one.
+    let e = prim.write("conf/e.cfg", "echo\n");
+    let mut every = prim
+        .command(&["equalize", "--every-secs", "1"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let copied = wait_until(Duration::from_secs(30), Duration::from_millis(50), || {
+        std::fs::read(copy_of(&stby, "e.cfg")).is_ok_and(|b| b == std::fs::read(&e).unwrap())
+    });
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &every.id().to_string()])
+        .status();
+    let stopped = wait_until(Duration::from_secs(20), Duration::from_millis(50), || {
+        every.try_wait().unwrap().is_some()
+    });
+    if !stopped {
+        let _ = every.kill();
+    }
+    assert!(copied, "{}", logs(&prim, &stby));
+    assert!(stopped, "drx equalize --every did not stop on SIGTERM");
+    assert!(every.wait().unwrap().success());
+}
