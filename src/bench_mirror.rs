@@ -40,9 +40,9 @@ use drx_mirror::{
     standby,
 };
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
+use std::net::{SocketAddr, TcpStream as StdStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
@@ -566,61 +566,16 @@ struct Anchor {
 }
 
 /// An `rsync --daemon` killed (and reaped) on drop, whatever happens.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The rsync binary: /usr/bin/rsync, else `rsync` on the PATH.
-fn rsync_binary() -> Option<PathBuf> {
-    let usual = PathBuf::from("/usr/bin/rsync");
-    if usual.exists() {
-        return Some(usual);
-    }
-    Command::new("rsync")
-        .arg("--version")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|_| PathBuf::from("rsync"))
-}
-
-/// A port free on 127.0.0.1 just now.
-fn free_port() -> Result<u16> {
-    Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// This process's uid and gid (from /proc), for the daemon's config: as
-/// root, the daemon would otherwise switch to `nobody`.
-fn ids() -> (String, String) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let first = |key: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.split_whitespace().next())
-            .map(str::to_owned)
-    };
-    (
-        first("Uid:").unwrap_or_else(|| "0".into()),
-        first("Gid:").unwrap_or_else(|| "0".into()),
-    )
-}
-
 /// Pushes `file` to an `rsync --daemon` on 127.0.0.1 of a fresh module,
 /// twice (as it comes, then with `--fsync`); `None` when rsync is missing.
 fn rsync_anchor(dir: &Path, file: &Path, len: u64) -> Result<Option<Anchor>> {
-    let Some(rsync) = rsync_binary() else {
+    let Some(rsync) = crate::bench_support::rsync_binary() else {
         return Ok(None);
     };
     let dest = dir.join("rsync_dest");
     let conf = dir.join("rsyncd.conf");
-    let port = free_port()?;
-    let (uid, gid) = ids();
+    let port = crate::bench_support::free_port()?;
+    let (uid, gid) = crate::bench_support::ids();
     let fresh_dest = || -> Result<()> {
         if dest.exists() {
             std::fs::remove_dir_all(&dest)?;
@@ -638,7 +593,7 @@ fn rsync_anchor(dir: &Path, file: &Path, len: u64) -> Result<Option<Anchor>> {
             dest = dest.display()
         ),
     )?;
-    let mut daemon = Daemon(
+    let mut daemon = crate::bench_support::Reaped(
         Command::new(&rsync)
             .args(["--daemon", "--no-detach", "--address", "127.0.0.1"])
             .arg(format!("--port={port}"))

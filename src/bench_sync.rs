@@ -17,7 +17,7 @@
 
 use anyhow::{Context, Result, bail};
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -61,7 +61,7 @@ pub fn run(b: &SyncBench) -> Result<()> {
 
 fn measure(dir: &Path, b: &SyncBench) -> Result<()> {
     let len = b.size_mib * 1024 * 1024;
-    let port = free_port()?;
+    let port = crate::bench_support::free_port()?;
     let prim = dir.join("prim");
     let stby = dir.join("stby");
     home(&prim, "prim", port)?;
@@ -256,10 +256,6 @@ impl Drop for Process {
     }
 }
 
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 fn wait_listening(address: SocketAddr, what: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
@@ -271,38 +267,14 @@ fn wait_listening(address: SocketAddr, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// This process's uid and gid, for the daemon's config (as root it would
-/// otherwise switch to `nobody`).
-fn ids() -> (String, String) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let first = |key: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.split_whitespace().next())
-            .map(str::to_owned)
-    };
-    (
-        first("Uid:").unwrap_or_else(|| "0".into()),
-        first("Gid:").unwrap_or_else(|| "0".into()),
-    )
-}
-
 /// `rsync --no-whole-file --inplace` of `source` to a daemon serving
 /// `dest`; its time, or `None` without rsync.
 fn rsync(dir: &Path, source: &Path, dest: &Path) -> Result<Option<f64>> {
-    let rsync = ["/usr/bin/rsync", "rsync"].into_iter().find(|r| {
-        Command::new(r)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    let Some(rsync) = rsync else {
+    let Some(rsync) = crate::bench_support::rsync_binary() else {
         return Ok(None);
     };
-    let port = free_port()?;
-    let (uid, gid) = ids();
+    let port = crate::bench_support::free_port()?;
+    let (uid, gid) = crate::bench_support::ids();
     let conf = dir.join("rsyncd.conf");
     std::fs::write(
         &conf,
@@ -314,7 +286,7 @@ fn rsync(dir: &Path, source: &Path, dest: &Path) -> Result<Option<f64>> {
         ),
     )?;
     let _daemon = Process(
-        Command::new(rsync)
+        Command::new(&rsync)
             .args(["--daemon", "--no-detach", "--address", "127.0.0.1"])
             .arg(format!("--port={port}"))
             .arg(format!("--config={}", conf.display()))

@@ -9,6 +9,7 @@ mod bench_failover;
 mod bench_layout;
 mod bench_mirror;
 mod bench_sql;
+mod bench_support;
 mod bench_sync;
 mod canary_cmd;
 mod equalize_cmd;
