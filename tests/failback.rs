@@ -157,6 +157,39 @@ fn diverged_entries_are_reported_rolled_back_and_the_old_primary_follows_the_new
     );
     stop(old);
 
+    // An operation whose bytes reached the file but whose entry never
+    // reached the journal (an application killed in between): no entry
+    // names these bytes, and the rejoin must still undo them.
+    // They go where no entry after the last acknowledged one writes, on
+    // either node, so that only a repair of the whole file mends them.
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut written: Vec<(u64, u64)> = Vec::new();
+        for home in [&prim, &stby] {
+            let mut r = drx_journal::Reader::open(&home.join("journal"), committed + 1).unwrap();
+            while let Some(e) = r.next().unwrap() {
+                if let drx_journal::Effect::Write { offset, data } = e.effect {
+                    written.push((offset, offset + data.len() as u64));
+                }
+            }
+        }
+        let stray = b"bytes no journal entry describes";
+        let len = std::fs::metadata(prim.join(DATA)).unwrap().len();
+        let at = (0..len - stray.len() as u64)
+            .step_by(64)
+            .find(|&at| {
+                let end = at + stray.len() as u64;
+                written.iter().all(|&(a, b)| end <= a || b <= at)
+            })
+            .expect("a range no entry wrote");
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(prim.join(DATA))
+            .unwrap();
+        f.seek(SeekFrom::Start(at)).unwrap();
+        f.write_all(stray).unwrap();
+    }
+
     // Rejoin: the diverged entries are reported and rolled back.
     let out = prim.ok(&["rejoin"]);
     let diverged = prim_last - received;

@@ -8,11 +8,14 @@
 //!    node appended after it were never received there. They are written
 //!    to a report (`<home>/rejoin/rolled-back-<from>-<to>.jsonl`), never
 //!    dropped silently.
-//! 3. The file ranges those entries wrote — and those of transactions
-//!    still open at the shared seq, which the promotion aborted — are asked
-//!    for, and overwritten with the promoted node's current bytes. (Its
-//!    entries from the shared seq on are then replayed over them, which
-//!    gives its files exactly: every effect sets bytes.)
+//! 3. Every file the journal names is asked for whole and overwritten
+//!    with the promoted node's current bytes: not only the ranges the
+//!    diverged entries (and the transactions open at the shared seq, which
+//!    the promotion aborted) wrote, because an application killed between
+//!    an operation's file I/O and its entry leaves bytes no entry
+//!    describes. (The promoted node's entries from the shared seq on are
+//!    then replayed over them, which gives its files exactly: every effect
+//!    sets bytes.)
 //! 4. The journal is cut back to the shared seq, the replica state starts
 //!    over there, and the role becomes standby.
 //!
@@ -305,7 +308,17 @@ fn make_plan(journal: &Path, home: &Path, shared: u64, last: u64) -> Result<Plan
     let mut reader = Reader::open(journal, first)?;
     let mut report: Option<(PathBuf, io::BufWriter<File>)> = None;
     let mut rolled_back = 0u64;
+    // Every file the journal names, with a process it was written by: an
+    // application killed between an operation's file I/O and its entry
+    // leaves bytes no entry describes, so each is repaired whole.
+    let mut journaled: BTreeMap<String, String> = BTreeMap::new();
     while let Some(e) = reader.next()? {
+        if !e.file.is_empty() && touch(&e).is_some() {
+            journaled.insert(e.file.to_owned(), e.process.to_owned());
+        }
+        if let Effect::Rename { to } = e.effect {
+            journaled.insert(to.to_owned(), e.process.to_owned());
+        }
         if e.seq <= shared {
             match e.effect {
                 Effect::BeginTxn => {
@@ -345,6 +358,9 @@ fn make_plan(journal: &Path, home: &Path, shared: u64, last: u64) -> Result<Plan
     }
     for (process, file, t) in open.into_values().flatten() {
         ranges.add(&process, &file, t);
+    }
+    for (file, process) in &journaled {
+        ranges.add(process, file, Touch::Whole);
     }
     let report = match report {
         Some((path, out)) => {
