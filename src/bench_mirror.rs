@@ -40,9 +40,9 @@ use drx_mirror::{
     standby,
 };
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream as StdStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
@@ -569,13 +569,7 @@ struct Anchor {
 /// Pushes `file` to an `rsync --daemon` on 127.0.0.1 of a fresh module,
 /// twice (as it comes, then with `--fsync`); `None` when rsync is missing.
 fn rsync_anchor(dir: &Path, file: &Path, len: u64) -> Result<Option<Anchor>> {
-    let Some(rsync) = crate::bench_support::rsync_binary() else {
-        return Ok(None);
-    };
     let dest = dir.join("rsync_dest");
-    let conf = dir.join("rsyncd.conf");
-    let port = crate::bench_support::free_port()?;
-    let (uid, gid) = crate::bench_support::ids();
     let fresh_dest = || -> Result<()> {
         if dest.exists() {
             std::fs::remove_dir_all(&dest)?;
@@ -584,54 +578,19 @@ fn rsync_anchor(dir: &Path, file: &Path, len: u64) -> Result<Option<Anchor>> {
         Ok(())
     };
     fresh_dest()?;
-    std::fs::write(
-        &conf,
-        format!(
-            "use chroot = no\nuid = {uid}\ngid = {gid}\nlog file = {log}\n\
-             [drx_bench]\npath = {dest}\nread only = no\n",
-            log = dir.join("rsyncd.log").display(),
-            dest = dest.display()
-        ),
-    )?;
-    let mut daemon = crate::bench_support::Reaped(
-        Command::new(&rsync)
-            .args(["--daemon", "--no-detach", "--address", "127.0.0.1"])
-            .arg(format!("--port={port}"))
-            .arg(format!("--config={}", conf.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {} --daemon", rsync.display()))?,
-    );
-    // Wait (at most 10 s) until it listens.
-    let address = SocketAddr::from(([127, 0, 0, 1], port));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if StdStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-            break;
-        }
-        if let Some(status) = daemon.0.try_wait()? {
-            bail!(
-                "rsync --daemon exited ({status}) before listening on port {port}; see {}",
-                dir.join("rsyncd.log").display()
-            );
-        }
-        if Instant::now() >= deadline {
-            bail!("rsync --daemon did not listen on port {port} within 10 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let url = format!("rsync://127.0.0.1:{port}/drx_bench/");
+    let Some(daemon) = crate::bench_support::RsyncDaemon::start(dir, &dest)? else {
+        return Ok(None);
+    };
+    let (rsync, url) = (&daemon.rsync, &daemon.url);
     let name = file.file_name().unwrap_or_default();
     let push = |extra: &[&str]| -> Result<f64> {
         fresh_dest()?;
         settle();
         let started = Instant::now();
-        let out = Command::new(&rsync)
+        let out = Command::new(rsync)
             .args(extra)
             .arg(file)
-            .arg(&url)
+            .arg(url)
             .output()
             .context("running rsync")?;
         let secs = started.elapsed().as_secs_f64();

@@ -50,3 +50,68 @@ pub fn ids() -> (String, String) {
         first("Gid:").unwrap_or_else(|| "0".into()),
     )
 }
+
+/// An `rsync --daemon` on 127.0.0.1 serving `dest` as module `drx_bench`
+/// (its config and log in `dir`), listening once this returns; stopped
+/// when dropped.
+pub struct RsyncDaemon {
+    /// The rsync binary, for the client.
+    pub rsync: PathBuf,
+    /// `rsync://127.0.0.1:PORT/drx_bench/`.
+    pub url: String,
+    _child: Reaped,
+}
+
+impl RsyncDaemon {
+    /// Starts it; `None` when rsync is not installed.
+    pub fn start(dir: &std::path::Path, dest: &std::path::Path) -> Result<Option<RsyncDaemon>> {
+        use anyhow::{Context, bail};
+        use std::time::{Duration, Instant};
+        let Some(rsync) = rsync_binary() else {
+            return Ok(None);
+        };
+        let port = free_port()?;
+        let (uid, gid) = ids();
+        let conf = dir.join("rsyncd.conf");
+        let log = dir.join("rsyncd.log");
+        std::fs::write(
+            &conf,
+            format!(
+                "use chroot = no\nuid = {uid}\ngid = {gid}\nlog file = {}\n\
+                 [drx_bench]\npath = {}\nread only = no\n",
+                log.display(),
+                dest.display()
+            ),
+        )?;
+        let mut child = Reaped(
+            Command::new(&rsync)
+                .args(["--daemon", "--no-detach", "--address", "127.0.0.1"])
+                .arg(format!("--port={port}"))
+                .arg(format!("--config={}", conf.display()))
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .with_context(|| format!("starting {} --daemon", rsync.display()))?,
+        );
+        let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+            if let Some(status) = child.0.try_wait()? {
+                bail!(
+                    "rsync --daemon exited ({status}) before listening on port {port}; see {}",
+                    log.display()
+                );
+            }
+            if Instant::now() >= deadline {
+                bail!("rsync --daemon did not listen on port {port} within 10 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Some(RsyncDaemon {
+            rsync,
+            url: format!("rsync://127.0.0.1:{port}/drx_bench/"),
+            _child: child,
+        }))
+    }
+}

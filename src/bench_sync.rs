@@ -270,39 +270,15 @@ fn wait_listening(address: SocketAddr, what: &str) -> Result<()> {
 /// `rsync --no-whole-file --inplace` of `source` to a daemon serving
 /// `dest`; its time, or `None` without rsync.
 fn rsync(dir: &Path, source: &Path, dest: &Path) -> Result<Option<f64>> {
-    let Some(rsync) = crate::bench_support::rsync_binary() else {
+    let Some(daemon) = crate::bench_support::RsyncDaemon::start(dir, dest)? else {
         return Ok(None);
     };
-    let port = crate::bench_support::free_port()?;
-    let (uid, gid) = crate::bench_support::ids();
-    let conf = dir.join("rsyncd.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "use chroot = no\nuid = {uid}\ngid = {gid}\nlog file = {log}\n\
-             [drx_bench]\npath = {dest}\nread only = no\n",
-            log = dir.join("rsyncd.log").display(),
-            dest = dest.display()
-        ),
-    )?;
-    let _daemon = Process(
-        Command::new(&rsync)
-            .args(["--daemon", "--no-detach", "--address", "127.0.0.1"])
-            .arg(format!("--port={port}"))
-            .arg(format!("--config={}", conf.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting rsync --daemon")?,
-    );
-    wait_listening(SocketAddr::from(([127, 0, 0, 1], port)), "rsync --daemon")?;
-    let url = format!("rsync://127.0.0.1:{port}/drx_bench/");
+    let url = &daemon.url;
     let started = Instant::now();
-    let out = Command::new(rsync)
+    let out = Command::new(&daemon.rsync)
         .args(["--no-whole-file", "--inplace"])
         .arg(source)
-        .arg(&url)
+        .arg(url)
         .output()
         .context("running rsync")?;
     let secs = started.elapsed().as_secs_f64();
