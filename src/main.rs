@@ -235,11 +235,20 @@ enum Command {
         json: bool,
     },
     /// Log shipping, on the primary: compress every finished journal
-    /// segment not yet shipped into DIR (docs/LOG_SHIPPING.md).
+    /// segment not yet shipped into DIR, or send those the standby has not
+    /// applied over the mirror connection (docs/LOG_SHIPPING.md).
     Ship {
         /// The shipping directory (created if needed).
+        #[arg(
+            long,
+            required_unless_present = "to_standby",
+            conflicts_with = "to_standby"
+        )]
+        to: Option<PathBuf>,
+        /// Send them to the standby's listening address (`[mirror] peer`,
+        /// else tcp_host:tcp_port), whose server applies them.
         #[arg(long)]
-        to: PathBuf,
+        to_standby: bool,
         /// Finish the current segment first, so that it ships too (only
         /// when no application holds the journal).
         #[arg(long)]
@@ -723,7 +732,15 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Ship { to, seal, level } => ship_cmd::ship(&home, &to, seal, level)?,
+        Command::Ship {
+            to,
+            to_standby,
+            seal,
+            level,
+        } => match (to, to_standby) {
+            (Some(to), false) => ship_cmd::ship(&home, &to, seal, level)?,
+            _ => ship_cmd::ship_to_standby(&home, seal, level)?,
+        },
         Command::Apply { from } => ship_cmd::apply(&home, &from)?,
         Command::Bench { what } => bench::run(&what)?,
         Command::Layout { what } => layout_cmd::run(what)?,

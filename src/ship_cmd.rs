@@ -1,11 +1,13 @@
-//! `drx ship --to DIR [--seal]` on the primary and `drx apply --from DIR`
+//! `drx ship --to DIR [--seal]` or `drx ship --to-standby` on the primary and `drx apply --from DIR`
 //! on the standby: log shipping (docs/LOG_SHIPPING.md). The work is
 //! `drx_mirror::ship` and `drx_mirror::apply_shipped`; this prints what
 //! they did, with the rates.
 
 use anyhow::{Context, Result};
 use drx_config::Config;
-use drx_mirror::{ApplyOptions, ReplicaConfig, SealOutcome, ShipOptions, ShippedSegment};
+use drx_mirror::{
+    ApplyOptions, ReplicaConfig, SealOutcome, ShipOptions, ShipToStandbyOptions, ShippedSegment,
+};
 use std::path::Path;
 use std::time::Instant;
 
@@ -39,16 +41,7 @@ pub fn ship(home: &Path, to: &Path, seal: bool, level: i32) -> Result<()> {
     })
     .with_context(|| format!("drx ship --to {}", options.to.display()))?;
     let seconds = started.elapsed().as_secs_f64();
-    match report.seal {
-        SealOutcome::Sealed { last_seq } => {
-            println!("sealed the current segment at seq {last_seq}");
-        }
-        SealOutcome::Empty => println!("the current segment holds no entry: nothing to seal"),
-        SealOutcome::WriterActive => println!(
-            "not sealed: a writer (an application's capture session) holds the journal lock; only finished segments were shipped"
-        ),
-        SealOutcome::NotAsked => {}
-    }
+    print_seal(report.seal);
     for s in &report.already_shipped {
         println!(
             "seqs {} to {} were already in {}",
@@ -81,15 +74,84 @@ pub fn ship(home: &Path, to: &Path, seal: bool, level: i32) -> Result<()> {
             raw as f64 / (compressed.max(1) as f64)
         );
     }
-    if let Some((first, last)) = report.open_segment
+    print_open_segment(report.open_segment, report.seal);
+    Ok(())
+}
+
+/// `drx ship --to-standby`: sends the finished segments the standby has
+/// not applied over a transfer session; its server applies them.
+pub fn ship_to_standby(home: &Path, seal: bool, level: i32) -> Result<()> {
+    let config = Config::load(home)?;
+    let options = ShipToStandbyOptions { seal, level };
+    let started = Instant::now();
+    let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+    let report = runtime
+        .block_on(drx_mirror::ship_to_standby(&config, &options, |s| {
+            let m = &s.manifest;
+            let resumed = if s.resumed > 0 {
+                format!(", resumed at byte {}", s.resumed)
+            } else {
+                String::new()
+            };
+            println!(
+                "shipped seqs {} to {} ({} entries, {:.1} MB, {:.1} MB sent{resumed}): the standby applied {} entries, durable at seq {}",
+                m.first_seq,
+                m.last_seq,
+                m.entries,
+                m.raw_len as f64 / MB,
+                s.sent as f64 / MB,
+                s.applied,
+                s.durable
+            );
+        }))
+        .context("drx ship --to-standby")?;
+    let seconds = started.elapsed().as_secs_f64();
+    print_seal(report.seal);
+    let raw: u64 = report.sent.iter().map(|s| s.manifest.raw_len).sum();
+    let sent: u64 = report.sent.iter().map(|s| s.sent).sum();
+    if report.sent.is_empty() {
+        println!(
+            "nothing new to ship: the standby {} is durable at seq {}",
+            report.peer, report.durable
+        );
+    } else {
+        println!(
+            "shipped {} segments to {}: durable there from seq {} to {}; {:.1} MB of journal in {seconds:.2} s ({:.1} MB/s), {:.1} MB sent",
+            report.sent.len(),
+            report.peer,
+            report.from_seq,
+            report.durable,
+            raw as f64 / MB,
+            raw as f64 / MB / seconds.max(1e-9),
+            sent as f64 / MB,
+        );
+    }
+    print_open_segment(report.open_segment, report.seal);
+    Ok(())
+}
+
+fn print_seal(seal: SealOutcome) {
+    match seal {
+        SealOutcome::Sealed { last_seq } => {
+            println!("sealed the current segment at seq {last_seq}");
+        }
+        SealOutcome::Empty => println!("the current segment holds no entry: nothing to seal"),
+        SealOutcome::WriterActive => println!(
+            "not sealed: a writer (an application's capture session) holds the journal lock; only finished segments were shipped"
+        ),
+        SealOutcome::NotAsked => {}
+    }
+}
+
+fn print_open_segment(open: Option<(u64, u64)>, seal: SealOutcome) {
+    if let Some((first, last)) = open
         && last >= first
-        && !matches!(report.seal, SealOutcome::Sealed { .. })
+        && !matches!(seal, SealOutcome::Sealed { .. })
     {
         println!(
             "not shipped: seqs {first} to {last}, in the segment still being appended to (drx ship --seal ships it when no application holds the journal)"
         );
     }
-    Ok(())
 }
 
 /// `drx apply`: applies the shipped segments in `from` to the home's

@@ -4,11 +4,14 @@
 //! journal holds the primary's entries, each once — after re-runs, more
 //! writes, `--seal`, and `kill -9` of `drx apply` in the middle of a large
 //! apply; a damaged shipped file and a gap are errors naming the file and
-//! the seqs, with nothing of them applied.
+//! the seqs, with nothing of them applied. `drx ship --to-standby` sends
+//! the same files over the mirror connection to a running standby server
+//! (through a real TCP proxy that cuts it), which applies them.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 use common::pair::{free_port, identical, pair, replica_of, start, stop};
+use common::proxy::{Direction, Proxy};
 use common::workload::Workload;
 use common::{Home, keys_of, mixed_script, wait_until};
 use std::path::{Path, PathBuf};
@@ -27,7 +30,12 @@ source_path = \"data/*\"
 /// rolling to a new segment every `segment_size` bytes, every file under
 /// `data/` critical on both; and the shipping directory.
 fn homes(segment_size: u64) -> (Home, Home, tempfile::TempDir) {
-    let (primary, standby) = pair(free_port());
+    homes_on(free_port(), segment_size)
+}
+
+/// [`homes`] linked on `port` (the standby listens there).
+fn homes_on(port: u16, segment_size: u64) -> (Home, Home, tempfile::TempDir) {
+    let (primary, standby) = pair(port);
     primary.edit_config(
         "durability = \"group\"",
         &format!("durability = \"group\"\nsegment_size = {segment_size}"),
@@ -494,4 +502,173 @@ fn entries_older_than_the_standbys_epoch_are_refused() {
         drx_journal::last_seq(&standby_journal(&standby)).unwrap(),
         before
     );
+}
+
+/// Starts the standby server of `standby` and waits until it listens.
+fn standby_server(standby: &Home) -> std::process::Child {
+    let server = start(standby, "standby");
+    let listening = wait_until(Duration::from_secs(30), Duration::from_millis(50), || {
+        std::fs::read_to_string(standby.join("standby.log"))
+            .unwrap_or_default()
+            .contains("standby listening")
+    });
+    assert!(listening, "the standby server does not listen");
+    server
+}
+
+/// The part files of shipped segments being received on the standby.
+fn part_files(standby: &Home) -> Vec<PathBuf> {
+    let inbox = standby_journal(standby).join("shipped");
+    let Ok(dir) = std::fs::read_dir(inbox) else {
+        return Vec::new();
+    };
+    dir.map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".part"))
+        .collect()
+}
+
+#[test]
+fn shipping_over_the_mirror_connection_is_applied_by_the_running_standby_each_entry_once() {
+    let (primary, standby, _dir) = homes(64 * 1024);
+    primary.demo("error_codes.table");
+    let mut keys = keys_of(&primary.file_rows("error_codes.data"));
+    let mut work = Workload::new(5);
+    workload(&primary, &mut keys, &mut work, 0);
+    let server = standby_server(&standby);
+
+    // The finished segments go; the standby server applies them.
+    let out = primary.ok(&["ship", "--to-standby"]);
+    let last = drx_journal::last_seq(&journal(&primary)).unwrap();
+    let durable = drx_journal::consumer_position(&journal(&primary), "ship-standby")
+        .unwrap()
+        .unwrap();
+    assert!(out.matches("shipped seqs").count() >= 3, "{out}");
+    assert!(0 < durable && durable < last, "{out}");
+    assert!(
+        out.contains(&format!("durable there from seq 0 to {durable}")),
+        "{out}"
+    );
+    assert!(out.contains("not shipped: seqs"), "{out}");
+    assert_same_entries(&primary, &standby, durable);
+    let out = primary.ok(&["ship", "--to-standby"]);
+    assert!(
+        out.contains(&format!(
+            "nothing new to ship: the standby stby is durable at seq {durable}"
+        )),
+        "{out}"
+    );
+
+    // --seal ships the rest; the replicas equal the files, each entry once.
+    let out = primary.ok(&["ship", "--to-standby", "--seal"]);
+    assert!(out.contains(&format!("to {last}")), "{out}");
+    assert!(mirrored(&primary, &standby).unwrap() >= 5);
+    assert_same_entries(&primary, &standby, last);
+
+    // More writes, shipped again: identical again.
+    for round in 1..3 {
+        workload(&primary, &mut keys, &mut work, round);
+        let out = primary.ok(&["ship", "--to-standby", "--seal"]);
+        let last = drx_journal::last_seq(&journal(&primary)).unwrap();
+        assert!(out.contains("the standby applied"), "{out}");
+        assert!(mirrored(&primary, &standby).unwrap() >= 5, "round {round}");
+        assert_same_entries(&primary, &standby, last);
+    }
+    assert!(part_files(&standby).is_empty());
+    stop(server);
+}
+
+#[test]
+fn a_shipment_cut_mid_file_resumes_where_it_stopped_and_a_damaged_rest_is_sent_whole() {
+    let port = free_port();
+    let (primary, standby, dir) = homes_on(port, 2 * 1024 * 1024);
+    let proxy = Proxy::start(([127, 0, 0, 1], port).into());
+    primary.edit_config(
+        &format!("tcp_port = {port}"),
+        &format!("tcp_port = {}", proxy.port()),
+    );
+    // Segments of 2 MiB, shipped files of more than 100 kB (a ShipData
+    // carries 64 KiB).
+    primary.demo_records(12_000);
+    let copy = |n: u32| {
+        primary.ok(&[
+            "demo",
+            "--input-path",
+            "input.table",
+            "--output-path",
+            &format!("data/copy{n}.dat"),
+            "--file-id",
+            "200",
+        ])
+    };
+    // The same files shipped to a directory give their sizes.
+    ship(&primary, dir.path(), &["--seal"]);
+    let first_len = std::fs::metadata(&shipped(dir.path())[0]).unwrap().len();
+    assert!(first_len > 100_000, "{first_len} bytes");
+    let mut server = standby_server(&standby);
+
+    // The link is cut in the first file's second ShipData:
+    // an error, and the bytes received before it kept.
+    proxy.cut_after(Direction::ToStandby, 80_000);
+    let err = primary.fails(&["ship", "--to-standby"]);
+    assert!(err.contains("drx ship --to-standby"), "{err}");
+    let parts = part_files(&standby);
+    assert_eq!(parts.len(), 1, "{err}");
+    let kept = std::fs::metadata(&parts[0]).unwrap().len();
+    assert_eq!(kept, 64 * 1024, "{err}");
+
+    // The standby is killed (-9) and started again: the shipment resumes
+    // at the bytes it kept, and ends identical, each entry once.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let server = standby_server(&standby);
+    let out = primary.ok(&["ship", "--to-standby", "--seal"]);
+    assert!(out.contains(&format!("resumed at byte {kept}")), "{out}");
+    let last = drx_journal::last_seq(&journal(&primary)).unwrap();
+    mirrored(&primary, &standby).unwrap();
+    assert_same_entries(&primary, &standby, last);
+    assert!(part_files(&standby).is_empty());
+
+    // Cut again in a new file, and the kept part damaged: it does not
+    // verify, nothing of it is applied, and it is sent again whole.
+    copy(0);
+    proxy.cut_after(Direction::ToStandby, 80_000);
+    primary.fails(&["ship", "--to-standby", "--seal"]);
+    let parts = part_files(&standby);
+    assert_eq!(parts.len(), 1);
+    let mut bytes = std::fs::read(&parts[0]).unwrap();
+    assert_eq!(bytes.len(), 64 * 1024);
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x5A;
+    std::fs::write(&parts[0], &bytes).unwrap();
+    let out = primary.ok(&["ship", "--to-standby", "--seal"]);
+    assert!(!out.contains("resumed at byte"), "{out}");
+    let log = std::fs::read_to_string(standby.join("standby.log")).unwrap();
+    assert!(log.contains("does not verify"), "{log}");
+    let last = drx_journal::last_seq(&journal(&primary)).unwrap();
+    assert!(mirrored(&primary, &standby).unwrap() >= 2);
+    assert_same_entries(&primary, &standby, last);
+    assert!(part_files(&standby).is_empty());
+    stop(server);
+}
+
+#[test]
+fn seqs_the_primary_no_longer_holds_are_named_and_nothing_is_sent() {
+    let (primary, standby, _dir) = homes(32 * 1024);
+    primary.demo("error_codes.table");
+    primary.ok(&["ship", "--to", "outbox", "--seal"]);
+    // Retention (or an operator) removed the oldest segment.
+    let segments = drx_journal::segment_files(&journal(&primary)).unwrap();
+    assert!(segments.len() >= 3);
+    std::fs::remove_file(&segments[0].path).unwrap();
+    let server = standby_server(&standby);
+    let err = primary.fails(&["ship", "--to-standby"]);
+    stop(server);
+    let to = segments[1].first_seq - 1;
+    assert!(
+        err.contains(&format!(
+            "the standby needs seqs 1 to {to}, which the journal in"
+        )) && err.contains("drx refresh"),
+        "{err}"
+    );
+    assert!(entries(&standby_journal(&standby)).is_empty());
 }

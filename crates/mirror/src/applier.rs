@@ -64,6 +64,10 @@ pub(crate) enum Command {
     /// A transfer session's blocks (`drx sync`): written here, ordered
     /// with the stream's entries (`transfer_server.rs`).
     Transfer(TransferCommand),
+    /// A shipped segment received over a transfer session (`drx ship
+    /// --to-standby`), verified: applied here, ordered with the stream's
+    /// entries (`shipping/receive.rs`).
+    Shipped(Box<crate::shipping::Shipped>),
 }
 
 /// An intact `Entries` frame and what to do with it.
@@ -304,6 +308,7 @@ impl State {
                         self.status.update(|s| s.epoch = epoch);
                     }
                     Command::Transfer(transfer) => self.transfer(transfer)?,
+                    Command::Shipped(shipped) => crate::shipping::apply_received(self, *shipped)?,
                 }
             }
         }

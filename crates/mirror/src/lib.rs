@@ -85,8 +85,9 @@ pub use crate::replica::{
 };
 pub use crate::shipping::{
     AppliedSegment, ApplyOptions, ApplyReport, DEFAULT_SHIP_LEVEL, Manifest, SHIP_CONSUMER,
-    SHIP_FORMAT_VERSION, SealOutcome, ShipOptions, ShipReport, ShippedSegment, ShippingError,
-    apply_shipped, ship,
+    SHIP_FORMAT_VERSION, SHIP_STANDBY_CONSUMER, SealOutcome, SentSegment, ShipOptions, ShipReport,
+    ShipToStandbyOptions, ShipToStandbyReport, ShippedSegment, ShippingError, apply_shipped, ship,
+    ship_to_standby,
 };
 pub use crate::{
     error::LinkError,

@@ -20,6 +20,10 @@
 //! `DeleteFile` of the file in that range gives up on the file (`Synced`
 //! says why: run the sync again).
 //!
+//! Log shipping over the link (`drx ship --to-standby`) uses it too: a
+//! shipped file offered, sent from where an earlier transfer was cut, and
+//! applied by the applier thread (`shipping/receive.rs`).
+//!
 //! The equalizer (`drx equalize`, docs/DR.md, "Equalizer") uses the same
 //! session for files no journal entry names: its `BlocksEnd` carries
 //! `from_seq` [`crate::equalizer::NO_REPLAY`] (nothing is replayed), and
@@ -34,11 +38,12 @@ use crate::error::LinkError;
 use crate::link::{self, FrameReader, WriteHalf};
 use crate::protocol::transfer::{ListRequest, Listing, TouchFile, Touched};
 use crate::protocol::{
-    BlocksEnd, Hello, Message, Nonce, PROTOCOL_VERSION, Reason, Role, Sums, SumsRequest, Synced,
-    Transcript,
+    BlocksEnd, Hello, Message, Nonce, PROTOCOL_VERSION, Reason, Role, ShipHave, Sums, SumsRequest,
+    Synced, Transcript,
 };
 use crate::replica::Replica;
 use crate::settings::StandbySettings;
+use crate::shipping::receive;
 use crate::shutdown::Shutdown;
 use drx_journal::{Effect, Reader};
 use std::collections::{BTreeMap, HashMap};
@@ -444,6 +449,8 @@ async fn transfers(
     let stopped = || LinkError::Stopped("the standby's apply has stopped".into());
     // The replica path of each file named in this session.
     let mut paths: HashMap<(String, String), PathBuf> = HashMap::new();
+    // The shipped file being received (`drx ship --to-standby`).
+    let mut shipping: Option<receive::Receiving> = None;
     loop {
         let Some(frame) = reader.next_frame().await? else {
             return Ok(());
@@ -546,6 +553,35 @@ async fn transfers(
             Message::TouchFile(touch) => {
                 let touched = touch_file(settings, touch).await;
                 link::write_message(write, peer, &Message::Touched(touched)).await?;
+            }
+            Message::ShipOffer(offer) => {
+                let receiving = match receive::offer(&settings.journal.dir, &offer).await {
+                    Ok(receiving) => receiving,
+                    Err(text) => return Err(goodbye(write, peer, Reason::CannotResume, text).await),
+                };
+                let have = ShipHave {
+                    name: offer.name,
+                    have: receiving.have(),
+                };
+                shipping = Some(receiving);
+                link::write_message(write, peer, &Message::ShipHave(have)).await?;
+            }
+            Message::ShipData(data) => {
+                let received = match shipping.as_mut() {
+                    Some(receiving) => receive::data(receiving, data).await,
+                    None => Err("ShipData without a ShipOffer".to_owned()),
+                };
+                if let Err(text) = received {
+                    return Err(goodbye(write, peer, Reason::ProtocolViolation, text).await);
+                }
+            }
+            Message::ShipEnd(end) => {
+                let Some(receiving) = shipping.take() else {
+                    let text = "ShipEnd without a ShipOffer".to_owned();
+                    return Err(goodbye(write, peer, Reason::ProtocolViolation, text).await);
+                };
+                let applied = receive::end(receiving, &end, commands).await?;
+                link::write_message(write, peer, &Message::ShipApplied(applied)).await?;
             }
             Message::Goodbye { reason, text } => {
                 return if reason == Reason::Shutdown {

@@ -7,6 +7,7 @@ use super::entries::Entries;
 use super::error::{DecodeError, EncodeError};
 use super::frame;
 use super::repair::{Repair, RepairRequest};
+use super::ship::{ShipApplied, ShipData, ShipEnd, ShipHave, ShipOffer};
 use super::transfer::{
     Blocks, BlocksEnd, ListRequest, Listing, Sums, SumsRequest, Synced, TouchFile, Touched,
 };
@@ -87,11 +88,21 @@ pub enum MessageKind {
     TouchFile = 21,
     /// [`Message::Touched`]
     Touched = 22,
+    /// [`Message::ShipOffer`]
+    ShipOffer = 23,
+    /// [`Message::ShipHave`]
+    ShipHave = 24,
+    /// [`Message::ShipData`]
+    ShipData = 25,
+    /// [`Message::ShipEnd`]
+    ShipEnd = 26,
+    /// [`Message::ShipApplied`]
+    ShipApplied = 27,
 }
 
 impl MessageKind {
     /// Every message type, in code order.
-    pub const ALL: [MessageKind; 22] = [
+    pub const ALL: [MessageKind; 27] = [
         MessageKind::Hello,
         MessageKind::Proof,
         MessageKind::Welcome,
@@ -114,6 +125,11 @@ impl MessageKind {
         MessageKind::Listing,
         MessageKind::TouchFile,
         MessageKind::Touched,
+        MessageKind::ShipOffer,
+        MessageKind::ShipHave,
+        MessageKind::ShipData,
+        MessageKind::ShipEnd,
+        MessageKind::ShipApplied,
     ];
 
     /// The type byte.
@@ -151,6 +167,11 @@ impl MessageKind {
             MessageKind::Listing => "Listing",
             MessageKind::TouchFile => "TouchFile",
             MessageKind::Touched => "Touched",
+            MessageKind::ShipOffer => "ShipOffer",
+            MessageKind::ShipHave => "ShipHave",
+            MessageKind::ShipData => "ShipData",
+            MessageKind::ShipEnd => "ShipEnd",
+            MessageKind::ShipApplied => "ShipApplied",
         }
     }
 }
@@ -415,6 +436,16 @@ pub enum Message<'a> {
     TouchFile(TouchFile),
     /// Standby → equalizer: the `TouchFile` was done (or why not).
     Touched(Touched),
+    /// Shipper → standby: a shipped file is coming.
+    ShipOffer(ShipOffer),
+    /// Standby → shipper: the bytes of it already held.
+    ShipHave(ShipHave),
+    /// Shipper → standby: bytes of the shipped file.
+    ShipData(ShipData),
+    /// Shipper → standby: the shipped file was sent whole.
+    ShipEnd(ShipEnd),
+    /// Standby → shipper: the shipped file was applied (or why not).
+    ShipApplied(ShipApplied),
 }
 
 impl<'a> Message<'a> {
@@ -443,6 +474,11 @@ impl<'a> Message<'a> {
             Message::Listing(_) => MessageKind::Listing,
             Message::TouchFile(_) => MessageKind::TouchFile,
             Message::Touched(_) => MessageKind::Touched,
+            Message::ShipOffer(_) => MessageKind::ShipOffer,
+            Message::ShipHave(_) => MessageKind::ShipHave,
+            Message::ShipData(_) => MessageKind::ShipData,
+            Message::ShipEnd(_) => MessageKind::ShipEnd,
+            Message::ShipApplied(_) => MessageKind::ShipApplied,
         }
     }
 
@@ -477,6 +513,11 @@ impl<'a> Message<'a> {
             Message::Listing(l) => l.check()?,
             Message::TouchFile(t) => t.check()?,
             Message::Touched(t) => t.check()?,
+            Message::ShipOffer(o) => o.check()?,
+            Message::ShipHave(h) => h.check()?,
+            Message::ShipData(d) => d.check()?,
+            Message::ShipEnd(e) => e.check()?,
+            Message::ShipApplied(a) => a.check()?,
             _ => {}
         }
         let start = frame::begin(out, self.kind());
@@ -529,6 +570,11 @@ impl<'a> Message<'a> {
             Message::Listing(l) => l.encode_payload(out),
             Message::TouchFile(t) => t.encode_payload(out),
             Message::Touched(t) => t.encode_payload(out),
+            Message::ShipOffer(o) => o.encode_payload(out),
+            Message::ShipHave(h) => h.encode_payload(out),
+            Message::ShipData(d) => d.encode_payload(out),
+            Message::ShipEnd(e) => e.encode_payload(out),
+            Message::ShipApplied(a) => a.encode_payload(out),
         }
         frame::finish(out, start)
     }
@@ -694,6 +740,11 @@ fn decode_payload(kind: MessageKind, payload: &[u8]) -> Result<Message<'_>, Deco
         MessageKind::Listing => Message::Listing(Listing::decode_payload(&mut f)?),
         MessageKind::TouchFile => Message::TouchFile(TouchFile::decode_payload(&mut f)?),
         MessageKind::Touched => Message::Touched(Touched::decode_payload(&mut f)?),
+        MessageKind::ShipOffer => Message::ShipOffer(ShipOffer::decode_payload(&mut f)?),
+        MessageKind::ShipHave => Message::ShipHave(ShipHave::decode_payload(&mut f)?),
+        MessageKind::ShipData => Message::ShipData(ShipData::decode_payload(&mut f)?),
+        MessageKind::ShipEnd => Message::ShipEnd(ShipEnd::decode_payload(&mut f)?),
+        MessageKind::ShipApplied => Message::ShipApplied(ShipApplied::decode_payload(&mut f)?),
     };
     f.end()?;
     Ok(message)

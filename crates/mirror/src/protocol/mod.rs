@@ -18,6 +18,9 @@
 //!   the promoted primary's [`Repair`] answers.
 //! * [`transfer`]: a transfer session's block digests ([`Sums`]) and
 //!   blocks ([`Blocks`]) for a delta resync (`drx sync`).
+//! * [`ship`]: log shipping over a transfer session: a shipped file
+//!   offered ([`ShipOffer`]), sent ([`ShipData`]) and applied
+//!   ([`ShipApplied`]).
 //! * [`auth`]: the shared [`Secret`], nonces, and the HMAC-SHA256 proofs
 //!   over the handshake's [`Transcript`].
 //!
@@ -30,6 +33,7 @@ pub(crate) mod error;
 pub(crate) mod frame;
 pub(crate) mod message;
 pub(crate) mod repair;
+pub(crate) mod ship;
 pub(crate) mod transfer;
 pub(crate) mod verified;
 
@@ -46,6 +50,7 @@ pub use self::{
         NONCE_LEN, Nonce, PROOF_LEN, PROTOCOL_VERSION, Proof, Reason, Role,
     },
     repair::{MAX_REPAIR_DATA, Repair, RepairRequest, RepairWant, TO_THE_END},
+    ship::{MAX_SHIP_DATA, ShipApplied, ShipData, ShipEnd, ShipHave, ShipOffer},
     transfer::{
         BlockSum, Blocks, BlocksEnd, MAX_BLOCKS_DATA, MAX_SUMS, SUM_LEN, Sums, SumsRequest, Synced,
         block_count,

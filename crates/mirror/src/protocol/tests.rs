@@ -2,6 +2,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use proptest::prelude::*;
 use sha2::Sha256;
 
+use super::ship::{ShipApplied, ShipData, ShipEnd, ShipHave, ShipOffer};
 use super::transfer::{ListRequest, Listed, Listing, Touch, TouchFile, Touched};
 use super::*;
 
@@ -267,7 +268,7 @@ fn reserved_header_bytes_must_be_zero() {
 
 #[test]
 fn unknown_types_are_refused() {
-    for code in [0, 23, 0x80, 0xFF] {
+    for code in [0, 28, 0x80, 0xFF] {
         let frame = raw_frame(code, &[]);
         assert_eq!(
             Message::decode(&frame[..HEADER_LEN]),
@@ -1145,6 +1146,34 @@ fn arb_owned_message() -> impl Strategy<Value = Message<'static>> {
                 file,
                 failed
             })),
+        (arb_text(30), any::<u64>())
+            .prop_map(|(name, len)| Message::ShipOffer(ShipOffer { name, len })),
+        (arb_text(30), any::<u64>())
+            .prop_map(|(name, have)| Message::ShipHave(ShipHave { name, have })),
+        (
+            arb_text(30),
+            0..=u64::MAX / 2,
+            proptest::collection::vec(any::<u8>(), 0..64)
+        )
+            .prop_map(|(name, offset, data)| Message::ShipData(ShipData {
+                name,
+                offset,
+                data
+            })),
+        arb_text(30).prop_map(|name| Message::ShipEnd(ShipEnd { name })),
+        (
+            arb_text(30),
+            any::<(u64, u64)>(),
+            proptest::option::of(arb_text(40))
+        )
+            .prop_map(|(name, (entries, durable), failed)| Message::ShipApplied(
+                ShipApplied {
+                    name,
+                    entries,
+                    durable,
+                    failed
+                }
+            )),
     ]
 }
 
@@ -1423,7 +1452,7 @@ proptest! {
     /// frame), except a lenient `Hello` of another version.
     #[test]
     fn any_payload_decodes_or_is_malformed(
-        code in 0u8..=22,
+        code in 0u8..=27,
         payload in prop::collection::vec(any::<u8>(), 0..160),
     ) {
         let frame = raw_frame(code, &payload);

@@ -20,10 +20,10 @@ use crate::applier::{self, Fault, State};
 use crate::protocol::{Role, Verdict};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
 use crate::shipping::error::ShippingError;
-use crate::shipping::shipped_segment::{self, Listed};
+use crate::shipping::shipped_segment::{self, Listed, Verified};
 use crate::status::StatusBoard;
 use drx_journal::{JournalError, Writer, WriterConfig};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// While applying a large shipped file, the standby journal is synced
 /// after this many bytes of entries (the replicas at least every second),
@@ -186,6 +186,26 @@ fn apply_file(
     mismatches: &mut u64,
 ) -> Result<AppliedSegment, ShippingError> {
     let verified = shipped_segment::read_verified(file)?;
+    apply_verified(state, &file.path, &verified, need, mismatches)
+}
+
+/// Appends and applies the entries of a verified shipped file (`path`, in
+/// messages) from `need` on, after checking their epochs, then makes the
+/// journal and the replicas durable. Also the standby server's, for a
+/// file shipped over a transfer session (`receive.rs`).
+pub(crate) fn apply_verified(
+    state: &mut State,
+    path: &Path,
+    verified: &Verified,
+    need: u64,
+    mismatches: &mut u64,
+) -> Result<AppliedSegment, ShippingError> {
+    let file = Listed {
+        first_seq: verified.manifest.first_seq,
+        last_seq: verified.manifest.last_seq,
+        path: path.to_path_buf(),
+    };
+    let file = &file;
     let failed = |source: crate::error::LinkError| ShippingError::Apply {
         path: file.path.clone(),
         source,
@@ -198,7 +218,7 @@ fn apply_file(
         bytes: 0,
     };
     let epoch = state.position().map_err(failed)?.epoch;
-    check_epochs(file, &verified, need, epoch)?;
+    check_epochs(file, verified, need, epoch)?;
     let mut unsynced = 0usize;
     for (seq, range) in &verified.scanned.frames {
         if *seq < need {

@@ -82,6 +82,30 @@ pub enum ShippingError {
         /// The error.
         source: LinkError,
     },
+    /// The connection to the standby (`drx ship --to-standby`) failed.
+    #[error("{0}")]
+    Link(#[from] LinkError),
+    /// The standby did not apply a shipped file sent to it; nothing of it
+    /// was applied.
+    #[error("the standby {peer} did not apply {name}: {text}")]
+    NotApplied {
+        /// The shipped file's name.
+        name: String,
+        /// The standby's node id.
+        peer: String,
+        /// Why, as the standby says.
+        text: String,
+    },
+    /// The standby needs seqs that the primary's journal no longer holds.
+    #[error("the standby needs seqs {from} to {to}, which the journal in {} no longer holds: bring its replicas up with drx refresh (docs/DR.md), then ship again", dir.display())]
+    StandbyGap {
+        /// The first seq the standby needs.
+        from: u64,
+        /// The last one missing (the seq before the oldest segment here).
+        to: u64,
+        /// The primary's journal.
+        dir: PathBuf,
+    },
     /// An entry of a shipped file was refused by the standby's apply (it
     /// does not follow the standby journal): nothing after it was applied.
     #[error("applying {}: {text}", path.display())]

@@ -17,23 +17,33 @@
 //! * `shipped_segment` — writing a shipped file atomically, reading one
 //!   back verified;
 //! * `seal` — `--seal`: making the current segment a finished one;
-//! * `ship`, `apply` — the two commands.
+//! * `ship`, `apply` — the two commands;
+//! * `send`, `receive` — `drx ship --to-standby`: the same files sent over
+//!   a transfer session, applied by the standby server.
 
 mod apply;
 mod error;
 mod manifest;
+pub(crate) mod receive;
 mod seal;
+mod send;
 mod ship;
 mod shipped_segment;
 
 /// The format version of shipped segments this build writes and reads.
 pub const SHIP_FORMAT_VERSION: u16 = 1;
 
+pub(crate) use self::receive::{Shipped, apply_received};
+
 pub use self::{
     apply::{AppliedSegment, ApplyOptions, ApplyReport, apply_shipped},
     error::ShippingError,
     manifest::Manifest,
     seal::SealOutcome,
+    send::{
+        SHIP_STANDBY_CONSUMER, SentSegment, ShipToStandbyOptions, ShipToStandbyReport,
+        ship_to_standby,
+    },
     ship::{DEFAULT_SHIP_LEVEL, SHIP_CONSUMER, ShipOptions, ShipReport, ship},
     shipped_segment::ShippedSegment,
 };

@@ -100,20 +100,8 @@ pub fn ship(
         if segment.first_seq > position + 1 && report.lost.is_none() {
             report.lost = Some((position + 1, segment.first_seq - 1));
         }
+        let (raw, scanned) = read_finished(segment, next.first_seq)?;
         let path = &segment.path;
-        let raw = std::fs::read(path).map_err(ShippingError::io(path))?;
-        let scanned = drx_journal::scan_segment(&raw, segment.first_seq)
-            .map_err(|reason| bad(path, reason))?;
-        if scanned.last_seq() != Some(last) {
-            return Err(bad(
-                path,
-                format!(
-                    "its entries end at seq {} but the next segment starts at seq {}",
-                    scanned.last_seq().unwrap_or(segment.first_seq - 1),
-                    next.first_seq
-                ),
-            ));
-        }
         let target = options
             .to
             .join(manifest::file_name(segment.first_seq, last));
@@ -147,6 +135,30 @@ pub fn ship(
         report.open_segment = Some((newest.first_seq, last.max(newest.first_seq - 1)));
     }
     Ok(report)
+}
+
+/// Reads a finished segment of the journal whole and checks it as a
+/// sealed one whose entries end right before `next_first`, the next
+/// segment's first seq: its bytes and their scan.
+pub(crate) fn read_finished(
+    segment: &drx_journal::SegmentFile,
+    next_first: u64,
+) -> Result<(Vec<u8>, drx_journal::SegmentScan), ShippingError> {
+    let path = &segment.path;
+    let raw = std::fs::read(path).map_err(ShippingError::io(path))?;
+    let scanned =
+        drx_journal::scan_segment(&raw, segment.first_seq).map_err(|reason| bad(path, reason))?;
+    let last = next_first.saturating_sub(1);
+    if scanned.last_seq() != Some(last) {
+        return Err(bad(
+            path,
+            format!(
+                "its entries end at seq {} but the next segment starts at seq {next_first}",
+                scanned.last_seq().unwrap_or(segment.first_seq - 1),
+            ),
+        ));
+    }
+    Ok((raw, scanned))
 }
 
 /// The lock file of a shipping directory: one `drx ship` at a time.
