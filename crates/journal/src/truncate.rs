@@ -22,19 +22,20 @@ use crate::{atomic_file, consumer, epoch, lock, payload};
 pub fn truncate_after(dir: &Path, seq: u64) -> Result<u64, JournalError> {
     let _lock = lock::acquire(dir)?;
     let last = crate::reader::last_seq(dir)?;
-    if last <= seq {
-        return Ok(0);
-    }
-    let segments = segment::list(dir)?;
-    for (first, path) in segments.iter().rev() {
-        if *first > seq {
-            fs::remove_file(path).map_err(JournalError::io(path))?;
-            segment::sync_dir(dir)?;
-        } else {
-            cut(path, *first, seq)?;
-            break;
+    if last > seq {
+        let segments = segment::list(dir)?;
+        for (first, path) in segments.iter().rev() {
+            if *first > seq {
+                fs::remove_file(path).map_err(JournalError::io(path))?;
+                segment::sync_dir(dir)?;
+            } else {
+                cut(path, *first, seq)?;
+                break;
+            }
         }
     }
+    // Also when the entries are gone already: a run cut short after the
+    // segments and before these finishes them.
     epoch::forget_after(dir, seq)?;
     for (name, position) in consumer::consumers(dir)? {
         if position > seq {
@@ -42,7 +43,7 @@ pub fn truncate_after(dir: &Path, seq: u64) -> Result<u64, JournalError> {
             atomic_file::write_number(&path, seq)?;
         }
     }
-    Ok(last - seq)
+    Ok(last.saturating_sub(seq))
 }
 
 /// Cuts the segment at `path` (first seq `first`) just before the entry

@@ -219,3 +219,36 @@ fn a_journal_cut_back_to_a_seq_goes_on_from_there() {
     }
     assert_eq!(seqs, (1..=26).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_cut_stopped_after_its_segments_is_finished_by_running_it_again() {
+    // The journal as a crash leaves it after the segments were cut back
+    // to seq 25 and before the history and the consumers were: epoch 2
+    // still begins at 41, the extractor still at 55.
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::open(WriterConfig::new(dir.path())).unwrap();
+    for _ in 0..25 {
+        w.append(&entry(b"kept")).unwrap();
+    }
+    w.close().unwrap();
+    std::fs::write(dir.path().join("EPOCH"), "2\n").unwrap();
+    std::fs::write(dir.path().join("EPOCHS"), "1 1\n2 41\n").unwrap();
+    drx_journal::register_consumer(dir.path(), "extractor").unwrap();
+    drx_journal::set_consumer_position(dir.path(), "extractor", 55).unwrap();
+    assert_eq!(drx_journal::current_epoch(dir.path()).unwrap(), 2);
+
+    assert_eq!(drx_journal::truncate_after(dir.path(), 25).unwrap(), 0);
+    assert_eq!(
+        epoch_history(dir.path()).unwrap(),
+        vec![EpochStart {
+            epoch: 1,
+            first_seq: 1
+        }]
+    );
+    assert_eq!(drx_journal::current_epoch(dir.path()).unwrap(), 1);
+    assert_eq!(
+        drx_journal::consumer_position(dir.path(), "extractor").unwrap(),
+        Some(25)
+    );
+    assert_eq!(drx_journal::last_seq(dir.path()).unwrap(), 25);
+}
