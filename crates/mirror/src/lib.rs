@@ -28,6 +28,7 @@
 mod applier;
 mod backup;
 mod commit_socket;
+mod crash_point;
 mod delta_sync;
 mod equalizer;
 mod error;

@@ -18,7 +18,8 @@
 //! Every step is durable before the next, and the role is the last: a
 //! promotion cut short by a crash is run again from the start (it may then
 //! raise the epoch once more, which is harmless); a journal whose role is
-//! already primary is left as it is.
+//! already primary is left as it is. `tests/dr_crash.rs` crashes it after
+//! each step (`crash_point.rs`).
 //!
 //! A standby server that is running holds the journal: `drx promote` then
 //! asks it, through a request file in the journal directory
@@ -27,6 +28,7 @@
 //! auto_promote_after_missed` says so.
 
 use crate::applier::redo;
+use crate::crash_point::{PROMOTE_ABORT, PROMOTE_EPOCH, PROMOTE_REDO, PROMOTE_ROLE, crash_point};
 use crate::error::LinkError;
 use crate::replica::Replica;
 use crate::settings::StandbySettings;
@@ -170,6 +172,7 @@ pub(crate) fn promote_standby(
         last = writer.last_seq(),
         "promoting: the replicas are up to the journal"
     );
+    crash_point(PROMOTE_REDO);
     let mut promotion = raise(&mut writer, &mut replica, started)?;
     replica.close()?;
     writer.close()?;
@@ -268,6 +271,7 @@ pub(crate) fn raise(
     let epoch = previous_epoch + 1;
     let last_received_seq = writer.last_seq();
     writer.set_epoch(epoch)?;
+    crash_point(PROMOTE_EPOCH);
     let aborted = replica.open_transaction_ids();
     let timestamp_us = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -290,7 +294,9 @@ pub(crate) fn raise(
     }
     writer.sync()?;
     replica.sync()?;
+    crash_point(PROMOTE_ABORT);
     writer.set_role(NodeRole::Primary)?;
+    crash_point(PROMOTE_ROLE);
     Ok(Promotion {
         already_primary: false,
         previous_epoch,

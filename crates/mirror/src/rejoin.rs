@@ -20,8 +20,13 @@
 //!    over there, and the role becomes standby.
 //!
 //! The steps after the report are recorded in `<journal>/rejoin/state`
-//! before they begin: a rejoin cut short is finished by running it again.
+//! before they begin: a rejoin cut short is finished by running it again
+//! (`tests/dr_crash.rs` crashes it after each step, `crash_point.rs`).
 
+use crate::crash_point::{
+    REJOIN_PLAN, REJOIN_REPAIR, REJOIN_REPLICA, REJOIN_REPORT, REJOIN_ROLE, REJOIN_TRUNCATE,
+    crash_point,
+};
 use crate::error::LinkError;
 use crate::link::{self, FrameReader};
 use crate::protocol::{Message, Reason, RepairRequest, RepairWant, Role, TO_THE_END};
@@ -155,7 +160,9 @@ pub async fn rejoin(config: &Config) -> Result<Rejoined, LinkError> {
                 drx_journal::shared_history(&history, last, &theirs.history, theirs.last_seq);
             let home = config.home.clone();
             let dir = journal.clone();
-            blocking(move || make_plan(&dir, &home, shared, last)).await?
+            let plan = blocking(move || make_plan(&dir, &home, shared, last)).await?;
+            crash_point(REJOIN_PLAN);
+            plan
         }
     };
     let request = RepairRequest {
@@ -174,6 +181,7 @@ pub async fn rejoin(config: &Config) -> Result<Rejoined, LinkError> {
     reader.streaming();
     link::write_message(&mut write, peer, &Message::RepairRequest(request)).await?;
     let (repaired_files, repaired_bytes) = receive_repairs(&mut reader).await?;
+    crash_point(REJOIN_REPAIR);
     link::write_message(
         &mut write,
         peer,
@@ -188,8 +196,11 @@ pub async fn rejoin(config: &Config) -> Result<Rejoined, LinkError> {
     let shared = plan.shared;
     blocking(move || {
         drx_journal::truncate_after(&dir, shared)?;
+        crash_point(REJOIN_TRUNCATE);
         Replica::start_over_at(&replica, shared)?;
+        crash_point(REJOIN_REPLICA);
         drx_journal::set_node_role(&dir, &NodeRole::Standby)?;
+        crash_point(REJOIN_ROLE);
         let state = state_path(&dir);
         match fs::remove_file(&state) {
             Ok(()) => Ok(()),
@@ -373,6 +384,7 @@ fn make_plan(journal: &Path, home: &Path, shared: u64, last: u64) -> Result<Plan
         }
         None => None,
     };
+    crash_point(REJOIN_REPORT);
     let plan = Plan {
         shared,
         rolled_back,
