@@ -23,7 +23,9 @@
 //! * `shipping` — log shipping (docs/LOG_SHIPPING.md): [`ship`] writes
 //!   the finished journal segments, checked and compressed, to a
 //!   directory; [`apply_shipped`] applies them on the standby, in order and
-//!   exactly once, through the standby's own apply.
+//!   exactly once, through the standby's own apply; [`ship_to_standby`]
+//!   sends them over a transfer session to the standby server, which
+//!   applies them as they arrive.
 
 mod applier;
 mod backup;
