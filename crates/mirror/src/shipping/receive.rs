@@ -95,6 +95,18 @@ pub(crate) async fn offer(journal_dir: &Path, offer: &ShipOffer) -> Result<Recei
                 .write(true)
                 .open(&path)
                 .map_err(at)?;
+            // Held while this session receives it (released when the file
+            // closes, also when the process dies).
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(format!(
+                        "{}: another drx ship --to-standby is sending this file",
+                        path.display()
+                    ));
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(at(e)),
+            }
             let mut have = file.metadata().map_err(at)?.len();
             if have > len {
                 file.set_len(0).map_err(at)?;
@@ -268,5 +280,72 @@ pub(crate) fn apply_received(state: &mut State, shipped: Shipped) -> Result<(), 
     match fatal {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAME: &str = "00000000000000000001-00000000000000000009.seg.zst";
+
+    fn offered(len: u64) -> ShipOffer {
+        ShipOffer {
+            name: NAME.into(),
+            len,
+        }
+    }
+
+    fn bytes_at(offset: u64, bytes: &[u8]) -> ShipData {
+        ShipData {
+            name: NAME.into(),
+            offset,
+            data: bytes.to_vec(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_part_is_kept_resumed_in_order_and_held_by_one_session_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = offer(dir.path(), &offered(10)).await.unwrap();
+        assert_eq!(first.have(), 0);
+        data(&mut first, bytes_at(0, b"abcd")).await.unwrap();
+        // Out of order, or past the offered length: refused, nothing kept.
+        assert!(
+            data(&mut first, bytes_at(6, b"gh"))
+                .await
+                .unwrap_err()
+                .contains("4 bytes of 10 are held")
+        );
+        assert!(data(&mut first, bytes_at(4, b"efghijk")).await.is_err());
+        // A second session for the same file while the first holds it.
+        let busy = offer(dir.path(), &offered(10)).await.unwrap_err();
+        assert!(busy.contains("another drx ship --to-standby"), "{busy}");
+        drop(first);
+        // The next session resumes at the bytes kept.
+        let again = offer(dir.path(), &offered(10)).await.unwrap();
+        assert_eq!(again.have(), 4);
+        drop(again);
+        // Offered shorter than what is kept: started over.
+        let shorter = offer(dir.path(), &offered(3)).await.unwrap();
+        assert_eq!(shorter.have(), 0);
+    }
+
+    #[tokio::test]
+    async fn only_shipped_file_names_are_received() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "../../etc/passwd",
+            "x.seg.zst",
+            "00000000000000000002-00000000000000000001.seg.zst",
+        ] {
+            let offer_of = ShipOffer {
+                name: name.into(),
+                len: 1,
+            };
+            let e = offer(dir.path(), &offer_of).await.unwrap_err();
+            assert!(e.contains("not a shipped segment's name"), "{e}");
+        }
+        assert!(!dir.path().join(INBOX).exists());
     }
 }
