@@ -214,36 +214,9 @@ async fn forward(
 async fn read_message(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Message<'static> {
     loop {
         if let Some((message, used)) = Message::decode(buf).unwrap() {
-            let owned = match message {
-                Message::Hello(h) => Message::Hello(h),
-                Message::Proof(p) => Message::Proof(p),
-                Message::Welcome { resume_from } => Message::Welcome { resume_from },
-                Message::Refused { reason, text } => Message::Refused { reason, text },
-                Message::Goodbye { reason, text } => Message::Goodbye { reason, text },
-                Message::Ack { applied } => Message::Ack { applied },
-                Message::Resend { from_seq } => Message::Resend { from_seq },
-                Message::Verified(v) => Message::Verified(v),
-                Message::RepairRequest(r) => Message::RepairRequest(r),
-                Message::Repair(r) => Message::Repair(r),
-                Message::Handover { last_seq } => Message::Handover { last_seq },
-                Message::SumsRequest(r) => Message::SumsRequest(r),
-                Message::Sums(s) => Message::Sums(s),
-                Message::Blocks(b) => Message::Blocks(b),
-                Message::BlocksEnd(e) => Message::BlocksEnd(e),
-                Message::Synced(s) => Message::Synced(s),
-                Message::ListRequest(r) => Message::ListRequest(r),
-                Message::Listing(l) => Message::Listing(l),
-                Message::TouchFile(t) => Message::TouchFile(t),
-                Message::Touched(t) => Message::Touched(t),
-                Message::Heartbeat {
-                    last_seq,
-                    timestamp_us,
-                } => Message::Heartbeat {
-                    last_seq,
-                    timestamp_us,
-                },
-                Message::Entries(e) => panic!("unexpected {e:?}"),
-            };
+            let owned = message
+                .into_owned()
+                .unwrap_or_else(|| panic!("unexpected Entries"));
             buf.drain(..used);
             return owned;
         }

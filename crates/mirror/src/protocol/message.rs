@@ -482,6 +482,46 @@ impl<'a> Message<'a> {
         }
     }
 
+    /// The message, no longer borrowing the bytes it was decoded from;
+    /// `None` for `Entries`, whose entries stay borrowed.
+    pub fn into_owned(self) -> Option<Message<'static>> {
+        Some(match self {
+            Message::Entries(_) => return None,
+            Message::Hello(h) => Message::Hello(h),
+            Message::Proof(p) => Message::Proof(p),
+            Message::Welcome { resume_from } => Message::Welcome { resume_from },
+            Message::Refused { reason, text } => Message::Refused { reason, text },
+            Message::Ack { applied } => Message::Ack { applied },
+            Message::Heartbeat {
+                last_seq,
+                timestamp_us,
+            } => Message::Heartbeat {
+                last_seq,
+                timestamp_us,
+            },
+            Message::Resend { from_seq } => Message::Resend { from_seq },
+            Message::Goodbye { reason, text } => Message::Goodbye { reason, text },
+            Message::Verified(v) => Message::Verified(v),
+            Message::RepairRequest(r) => Message::RepairRequest(r),
+            Message::Repair(r) => Message::Repair(r),
+            Message::Handover { last_seq } => Message::Handover { last_seq },
+            Message::SumsRequest(r) => Message::SumsRequest(r),
+            Message::Sums(s) => Message::Sums(s),
+            Message::Blocks(b) => Message::Blocks(b),
+            Message::BlocksEnd(e) => Message::BlocksEnd(e),
+            Message::Synced(s) => Message::Synced(s),
+            Message::ListRequest(r) => Message::ListRequest(r),
+            Message::Listing(l) => Message::Listing(l),
+            Message::TouchFile(t) => Message::TouchFile(t),
+            Message::Touched(t) => Message::Touched(t),
+            Message::ShipOffer(o) => Message::ShipOffer(o),
+            Message::ShipHave(h) => Message::ShipHave(h),
+            Message::ShipData(d) => Message::ShipData(d),
+            Message::ShipEnd(e) => Message::ShipEnd(e),
+            Message::ShipApplied(a) => Message::ShipApplied(a),
+        })
+    }
+
     /// Appends this message, as one frame, to `out` (which is not cleared:
     /// frames can be gathered for one write). Returns the frame's length.
     /// On error nothing is appended.

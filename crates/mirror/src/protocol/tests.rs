@@ -1418,6 +1418,7 @@ proptest! {
         let buf = encode(&message);
         let (decoded, used) = Message::decode(&buf).expect("valid").expect("whole");
         prop_assert_eq!(used, buf.len());
+        prop_assert_eq!(decoded.clone().into_owned(), Some(message.clone()));
         prop_assert_eq!(decoded, message);
     }
 

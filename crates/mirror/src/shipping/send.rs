@@ -17,7 +17,8 @@
 use crate::error::LinkError;
 use crate::link::{self, FrameReader, WriteHalf};
 use crate::protocol::{
-    MAX_SHIP_DATA, Message, Reason, Role, ShipApplied, ShipData, ShipEnd, ShipHave, ShipOffer,
+    MAX_SHIP_DATA, Message, MessageKind, Reason, Role, ShipApplied, ShipData, ShipEnd, ShipHave,
+    ShipOffer,
 };
 use crate::settings::PrimarySettings;
 use crate::shipping::error::ShippingError;
@@ -252,7 +253,7 @@ async fn send_file(
     Ok((sent, applied))
 }
 
-fn unexpected(what: &str, name: &str, got: crate::protocol::MessageKind) -> ShippingError {
+fn unexpected(what: &str, name: &str, got: MessageKind) -> ShippingError {
     ShippingError::Link(LinkError::Ended {
         reason: Reason::ProtocolViolation,
         text: format!("expected {what} for {name}, got {got}"),
@@ -272,8 +273,9 @@ async fn answer(reader: &mut FrameReader) -> Result<Message<'static>, ShippingEr
         Message::Goodbye { reason, text } => {
             Err(ShippingError::Link(LinkError::Goodbye { reason, text }))
         }
-        Message::ShipHave(h) => Ok(Message::ShipHave(h)),
-        Message::ShipApplied(a) => Ok(Message::ShipApplied(a)),
+        Message::ShipHave(_) | Message::ShipApplied(_) => message
+            .into_owned()
+            .ok_or_else(|| unexpected("a shipping answer", "", MessageKind::Entries)),
         other => Err(unexpected("a shipping answer", "", other.kind())),
     }
 }
