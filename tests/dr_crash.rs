@@ -14,14 +14,14 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::pair::{free_port, link_home, start, stop};
-use common::{Home, keys_of, mixed_script, wait_until};
+use common::pair::{SYMMETRIC_DATA, start, stop, symmetric_pair, symmetric_script};
+use common::{Home, keys_of, wait_until};
 use drx_journal::{Effect, NewEntry, NodeRole, Reader};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::time::Duration;
 
-const DATA: &str = "data/error_codes.data";
+const DATA: &str = SYMMETRIC_DATA;
 /// The signal `std::process::abort` ends a process with.
 const SIGABRT: i32 = 6;
 
@@ -39,50 +39,6 @@ const REJOIN_STEPS: [&str; 6] = [
     "rejoin-replica",
     "rejoin-role",
 ];
-
-/// Two nodes, each with its application's file in `data/`, each mapping
-/// the other's file onto its own (so either may be the standby), `prim`
-/// listening at its own port once it becomes a standby (as in
-/// tests/failback.rs).
-fn symmetric_pair() -> (Home, Home) {
-    let link = free_port();
-    let prim_listen = free_port();
-    let mirror = "heartbeat_ms = 200";
-    let prim = link_home(
-        link,
-        "prim",
-        &format!("{mirror}\nlisten = \"127.0.0.1:{prim_listen}\""),
-    );
-    let stby = link_home(
-        link,
-        "stby",
-        &format!("{mirror}\npeer = \"127.0.0.1:{prim_listen}\""),
-    );
-    for (home, other) in [(&prim, &stby), (&stby, &prim)] {
-        std::fs::create_dir_all(home.join("data")).unwrap();
-        home.edit_config(
-            "replica_roots = [\"replicas\"]",
-            "replica_roots = [\"data\"]",
-        );
-        home.edit_config(
-            "source_path = \"error_codes.data\"",
-            &format!("source_path = \"{DATA}\""),
-        );
-        let others = std::fs::canonicalize(other.path()).unwrap().join(DATA);
-        home.append_config(&format!(
-            "\n[[files]]\nrecord_type = \"include\"\nprocess_name = \"*\"\nsource_path = \"{}\"\ndestination_dir = \"data\"\nextractor_file_id = 200\n",
-            others.display()
-        ));
-    }
-    (prim, stby)
-}
-
-fn script(keys: &mut Vec<i64>, n: usize, seed: u64) -> String {
-    mixed_script(keys, n, seed).replace(
-        "\"file\":\"error_codes.data\"",
-        &format!("\"file\":\"{DATA}\""),
-    )
-}
 
 /// Copies everything in `from` (files, journal, replica state) into `to`.
 fn copy_into(from: &Path, to: &Path) {
@@ -206,7 +162,7 @@ fn log(home: &Home, name: &str) -> String {
 #[test]
 fn promote_and_rejoin_cut_short_at_every_step_are_finished_by_running_them_again() {
     // The pair, in sync.
-    let (prim, stby) = symmetric_pair();
+    let (prim, stby) = symmetric_pair("heartbeat_ms = 200");
     let stby_server = start(&stby, "standby");
     let mut prim_server = start(&prim, "primary");
     prim.ok(&[
@@ -217,7 +173,7 @@ fn promote_and_rejoin_cut_short_at_every_step_are_finished_by_running_them_again
         DATA,
     ]);
     let mut keys = keys_of(&prim.file_rows(DATA));
-    prim.io("ops0.jsonl", &script(&mut keys, 200, 1));
+    prim.io("ops0.jsonl", &symmetric_script(&mut keys, 200, 1));
     let in_sync = |what: &str| {
         assert!(
             wait_until(Duration::from_secs(60), Duration::from_millis(50), || {
@@ -280,7 +236,7 @@ fn promote_and_rejoin_cut_short_at_every_step_are_finished_by_running_them_again
     // stby never receives.
     prim_server.kill().unwrap();
     prim_server.wait().unwrap();
-    prim.io("alone.jsonl", &script(&mut keys, 60, 2));
+    prim.io("alone.jsonl", &symmetric_script(&mut keys, 60, 2));
     let prim_last = last_seq(&prim);
     let diverged = prim_last - received;
     assert!(diverged > 0);
@@ -332,7 +288,7 @@ fn promote_and_rejoin_cut_short_at_every_step_are_finished_by_running_them_again
         // The applications write, continuing the journal in the new epoch.
         let next = last_seq(&node) + 1;
         let mut node_keys = keys_of(&node.file_rows(DATA));
-        node.io("after.jsonl", &script(&mut node_keys, 20, 7));
+        node.io("after.jsonl", &symmetric_script(&mut node_keys, 20, 7));
         let written = entries_from(&node, next);
         assert!(!written.is_empty(), "{step}: no entry written");
         assert!(
@@ -351,7 +307,7 @@ fn promote_and_rejoin_cut_short_at_every_step_are_finished_by_running_them_again
     let promoted = stby.ok(&["promote"]);
     assert!(promoted.contains("epoch 1 -> 2"), "{promoted}");
     let mut stby_keys = keys_of(&stby.file_rows(DATA));
-    stby.io("new1.jsonl", &script(&mut stby_keys, 80, 3));
+    stby.io("new1.jsonl", &symmetric_script(&mut stby_keys, 80, 3));
     let fence = start(&stby, "standby");
     let old = start(&prim, "primary");
     assert!(

@@ -7,56 +7,13 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::pair::{free_port, link_home, start, stop};
-use common::{Home, keys_of, mixed_script, wait_until};
+use common::pair::{SYMMETRIC_DATA, start, stop, symmetric_pair, symmetric_script};
+use common::{Home, keys_of, wait_until};
 use drx_journal::NodeRole;
 use std::path::Path;
 use std::time::Duration;
 
-const DATA: &str = "data/error_codes.data";
-
-/// Two nodes, each with its application's file in `data/`, each mapping
-/// the other's file onto its own (so either may be the standby), `prim`
-/// listening at its own port once it becomes a standby.
-fn symmetric_pair() -> (Home, Home) {
-    let link = free_port();
-    let prim_listen = free_port();
-    let mirror = "heartbeat_ms = 200\ncommit = \"sync\"\nsync_timeout_ms = 3000";
-    let prim = link_home(
-        link,
-        "prim",
-        &format!("{mirror}\nlisten = \"127.0.0.1:{prim_listen}\""),
-    );
-    let stby = link_home(
-        link,
-        "stby",
-        &format!("{mirror}\npeer = \"127.0.0.1:{prim_listen}\""),
-    );
-    for (home, other) in [(&prim, &stby), (&stby, &prim)] {
-        std::fs::create_dir_all(home.join("data")).unwrap();
-        home.edit_config(
-            "replica_roots = [\"replicas\"]",
-            "replica_roots = [\"data\"]",
-        );
-        home.edit_config(
-            "source_path = \"error_codes.data\"",
-            &format!("source_path = \"{DATA}\""),
-        );
-        let others = std::fs::canonicalize(other.path()).unwrap().join(DATA);
-        home.append_config(&format!(
-            "\n[[files]]\nrecord_type = \"include\"\nprocess_name = \"*\"\nsource_path = \"{}\"\ndestination_dir = \"data\"\nextractor_file_id = 200\n",
-            others.display()
-        ));
-    }
-    (prim, stby)
-}
-
-fn script(keys: &mut Vec<i64>, n: usize, seed: u64) -> String {
-    mixed_script(keys, n, seed).replace(
-        "\"file\":\"error_codes.data\"",
-        &format!("\"file\":\"{DATA}\""),
-    )
-}
+const DATA: &str = SYMMETRIC_DATA;
 
 fn same(a: &Home, b: &Home) -> bool {
     matches!(
@@ -87,7 +44,8 @@ fn lines(path: &Path) -> usize {
 
 #[test]
 fn diverged_entries_are_reported_rolled_back_and_the_old_primary_follows_the_new_one() {
-    let (prim, stby) = symmetric_pair();
+    let (prim, stby) =
+        symmetric_pair("heartbeat_ms = 200\ncommit = \"sync\"\nsync_timeout_ms = 3000");
     let stby_server = start(&stby, "standby");
     let mut prim_server = start(&prim, "primary");
     prim.ok(&[
@@ -98,7 +56,7 @@ fn diverged_entries_are_reported_rolled_back_and_the_old_primary_follows_the_new
         DATA,
     ]);
     let mut keys = keys_of(&prim.file_rows(DATA));
-    prim.io("ops0.jsonl", &script(&mut keys, 200, 1));
+    prim.io("ops0.jsonl", &symmetric_script(&mut keys, 200, 1));
     let all = [(&prim, "primary.log"), (&stby, "standby.log")];
     assert!(
         wait_until(Duration::from_secs(60), Duration::from_millis(50), || same(
@@ -114,7 +72,7 @@ fn diverged_entries_are_reported_rolled_back_and_the_old_primary_follows_the_new
     // The primary's server dies with SIGKILL under load; its application
     // goes on alone (sync commits degrade to async): the entries after it
     // never reach the standby.
-    prim.write("load.jsonl", &script(&mut keys, 1_500, 6));
+    prim.write("load.jsonl", &symmetric_script(&mut keys, 1_500, 6));
     let mut load = prim
         .command(&["io", "--script", "load.jsonl"])
         .stdout(std::process::Stdio::null())
@@ -131,7 +89,7 @@ fn diverged_entries_are_reported_rolled_back_and_the_old_primary_follows_the_new
     prim_server.kill().unwrap();
     prim_server.wait().unwrap();
     assert!(load.wait().unwrap().success(), "the application stopped");
-    prim.io("alone.jsonl", &script(&mut keys, 60, 2));
+    prim.io("alone.jsonl", &symmetric_script(&mut keys, 60, 2));
     let prim_last = drx_journal::last_seq(&prim.join("journal")).unwrap();
 
     // Failover: the standby is promoted (its server asked), and written to.
@@ -144,7 +102,7 @@ fn diverged_entries_are_reported_rolled_back_and_the_old_primary_follows_the_new
     );
     assert!(received >= committed, "a committed entry was lost");
     let mut stby_keys = keys_of(&stby.file_rows(DATA));
-    stby.io("new1.jsonl", &script(&mut stby_keys, 80, 3));
+    stby.io("new1.jsonl", &symmetric_script(&mut stby_keys, 80, 3));
 
     // The old primary comes back: fenced off.
     let old = start(&prim, "primary");
@@ -228,7 +186,7 @@ fn diverged_entries_are_reported_rolled_back_and_the_old_primary_follows_the_new
     // The new primary streams to the old one, which follows.
     let prim_standby = start(&prim, "standby");
     let stby_primary = start(&stby, "primary");
-    stby.io("new2.jsonl", &script(&mut stby_keys, 80, 4));
+    stby.io("new2.jsonl", &symmetric_script(&mut stby_keys, 80, 4));
     let all = [
         (&prim, "standby.log"),
         (&stby, "primary.log"),
@@ -289,7 +247,7 @@ fn diverged_entries_are_reported_rolled_back_and_the_old_primary_follows_the_new
     );
     let prim_primary = start(&prim, "primary");
     let mut prim_keys = keys_of(&prim.file_rows(DATA));
-    prim.io("back.jsonl", &script(&mut prim_keys, 80, 5));
+    prim.io("back.jsonl", &symmetric_script(&mut prim_keys, 80, 5));
     let all = [
         (&prim, "primary.log"),
         (&prim, "standby.log"),

@@ -113,3 +113,54 @@ pub fn logs(primary: &Home, standby: &Home) -> String {
         read(standby, "standby.log")
     )
 }
+
+/// The application's file of a [`symmetric_pair`] node, in its home.
+pub const SYMMETRIC_DATA: &str = "data/error_codes.data";
+
+/// Two nodes for failover and failback, each with its application's file
+/// in `data/` ([`SYMMETRIC_DATA`]), each mapping the other's file onto its
+/// own (so either may be the standby), `prim` listening at its own port
+/// once it becomes a standby; `mirror` is added to both `[mirror]`
+/// sections.
+pub fn symmetric_pair(mirror: &str) -> (Home, Home) {
+    let link = free_port();
+    let prim_listen = free_port();
+    let prim = link_home(
+        link,
+        "prim",
+        &format!("{mirror}\nlisten = \"127.0.0.1:{prim_listen}\""),
+    );
+    let stby = link_home(
+        link,
+        "stby",
+        &format!("{mirror}\npeer = \"127.0.0.1:{prim_listen}\""),
+    );
+    for (home, other) in [(&prim, &stby), (&stby, &prim)] {
+        std::fs::create_dir_all(home.join("data")).unwrap();
+        home.edit_config(
+            "replica_roots = [\"replicas\"]",
+            "replica_roots = [\"data\"]",
+        );
+        home.edit_config(
+            "source_path = \"error_codes.data\"",
+            &format!("source_path = \"{SYMMETRIC_DATA}\""),
+        );
+        let others = std::fs::canonicalize(other.path())
+            .unwrap()
+            .join(SYMMETRIC_DATA);
+        home.append_config(&format!(
+            "\n[[files]]\nrecord_type = \"include\"\nprocess_name = \"*\"\nsource_path = \"{}\"\ndestination_dir = \"data\"\nextractor_file_id = 200\n",
+            others.display()
+        ));
+    }
+    (prim, stby)
+}
+
+/// [`mixed_script`](super::mixed_script) on a [`symmetric_pair`] node's
+/// file.
+pub fn symmetric_script(keys: &mut Vec<i64>, n: usize, seed: u64) -> String {
+    super::mixed_script(keys, n, seed).replace(
+        "\"file\":\"error_codes.data\"",
+        &format!("\"file\":\"{SYMMETRIC_DATA}\""),
+    )
+}
