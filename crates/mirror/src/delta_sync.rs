@@ -26,7 +26,7 @@
 use crate::error::LinkError;
 use crate::link::{self, FrameReader, WriteHalf};
 use crate::protocol::{
-    BlockSum, Blocks, BlocksEnd, MAX_BLOCKS_DATA, MAX_SUMS, Message, Reason, Role, SUM_LEN, Sums,
+    BlockSum, Blocks, BlocksEnd, MAX_BLOCKS_DATA, MAX_SUMS, Message, Reason, SUM_LEN, Sums,
     SumsRequest, Synced, block_count,
 };
 use crate::repair_server::OpenTransactions;
@@ -373,28 +373,9 @@ pub async fn sync(
         .collect::<Result<Vec<_>, _>>()?;
     let settings = PrimarySettings::from_config(config)?;
     let journal = settings.journal_dir.clone();
-    let dir = journal.clone();
-    let (epoch, last, history, txns) = blocking(move || {
-        let txns = OpenTransactions::new(&dir)?;
-        Ok((
-            drx_journal::current_epoch(&dir)?,
-            drx_journal::last_seq(&dir)?,
-            drx_journal::epoch_history(&dir)?,
-            txns,
-        ))
-    })
-    .await?;
+    let txns = blocking(move || Ok(OpenTransactions::new(&journal)?)).await?;
     let txns = Arc::new(Mutex::new(txns));
-    let (mut reader, mut write, theirs) = crate::session::open(
-        &settings,
-        Role::Transfer,
-        Role::Standby,
-        epoch,
-        last,
-        crate::primary::newest(history),
-    )
-    .await?;
-    reader.streaming();
+    let (mut reader, mut write, theirs) = crate::session::open_transfer(&settings).await?;
     let mut report = SyncReport {
         peer: theirs.node_id.clone(),
         files: Vec::new(),

@@ -79,3 +79,33 @@ pub(crate) async fn open(
         .await
         .map_err(|_| LinkError::Timeout(format!("the handshake with {address}")))?
 }
+
+/// [`open`] as a transfer session (`drx sync`, `drx equalize`, `drx ship
+/// --to-standby`) to the standby, saying the epoch, last seq and history
+/// of this node's journal (`settings.journal_dir`); the reader is set to
+/// streaming.
+pub(crate) async fn open_transfer(
+    settings: &PrimarySettings,
+) -> Result<(FrameReader, WriteHalf, Hello), LinkError> {
+    let dir = settings.journal_dir.clone();
+    let (epoch, last, history) = tokio::task::spawn_blocking(move || {
+        Ok::<_, LinkError>((
+            drx_journal::current_epoch(&dir)?,
+            drx_journal::last_seq(&dir)?,
+            drx_journal::epoch_history(&dir)?,
+        ))
+    })
+    .await
+    .map_err(|e| LinkError::Stopped(format!("reading the journal's position: {e}")))??;
+    let (mut reader, write, theirs) = open(
+        settings,
+        Role::Transfer,
+        Role::Standby,
+        epoch,
+        last,
+        crate::primary::newest(history),
+    )
+    .await?;
+    reader.streaming();
+    Ok((reader, write, theirs))
+}

@@ -17,7 +17,7 @@
 use crate::error::LinkError;
 use crate::link::{self, FrameReader, WriteHalf};
 use crate::protocol::{
-    MAX_SHIP_DATA, Message, MessageKind, Reason, Role, ShipApplied, ShipData, ShipEnd, ShipHave,
+    MAX_SHIP_DATA, Message, MessageKind, Reason, ShipApplied, ShipData, ShipEnd, ShipHave,
     ShipOffer,
 };
 use crate::settings::PrimarySettings;
@@ -102,31 +102,17 @@ pub async fn ship_to_standby(
     }
     let seal_it = options.seal;
     let journal = dir.clone();
-    let (sealed, epoch, last, history) = blocking(move || {
+    let sealed = blocking(move || {
         let sealed = if seal_it {
             seal(&journal)?
         } else {
             SealOutcome::NotAsked
         };
         register_consumer(&journal, SHIP_STANDBY_CONSUMER)?;
-        Ok((
-            sealed,
-            drx_journal::current_epoch(&journal)?,
-            drx_journal::last_seq(&journal)?,
-            drx_journal::epoch_history(&journal)?,
-        ))
+        Ok(sealed)
     })
     .await?;
-    let (mut reader, mut write, theirs) = crate::session::open(
-        &settings,
-        Role::Transfer,
-        Role::Standby,
-        epoch,
-        last,
-        crate::primary::newest(history),
-    )
-    .await?;
-    reader.streaming();
+    let (mut reader, mut write, theirs) = crate::session::open_transfer(&settings).await?;
     let mut report = ShipToStandbyReport {
         peer: theirs.node_id.clone(),
         seal: sealed,
