@@ -516,6 +516,19 @@ fn standby_server(standby: &Home) -> std::process::Child {
     server
 }
 
+/// Waits until the standby holds one part file of `len` bytes and its
+/// session has let it go (it writes what arrived before a cut after the
+/// sender has seen the cut); returns the part files.
+fn wait_for_part(standby: &Home, len: u64) -> Vec<PathBuf> {
+    wait_until(Duration::from_secs(10), Duration::from_millis(20), || {
+        let parts = part_files(standby);
+        parts.len() == 1
+            && std::fs::File::open(&parts[0])
+                .is_ok_and(|f| f.metadata().is_ok_and(|m| m.len() == len) && f.try_lock().is_ok())
+    });
+    part_files(standby)
+}
+
 /// The part files of shipped segments being received on the standby.
 fn part_files(standby: &Home) -> Vec<PathBuf> {
     let inbox = standby_journal(standby).join("shipped");
@@ -611,7 +624,7 @@ fn a_shipment_cut_mid_file_resumes_where_it_stopped_and_a_damaged_rest_is_sent_w
     proxy.cut_after(Direction::ToStandby, 80_000);
     let err = primary.fails(&["ship", "--to-standby"]);
     assert!(err.contains("drx ship --to-standby"), "{err}");
-    let parts = part_files(&standby);
+    let parts = wait_for_part(&standby, 64 * 1024);
     assert_eq!(parts.len(), 1, "{err}");
     let kept = std::fs::metadata(&parts[0]).unwrap().len();
     assert_eq!(kept, 64 * 1024, "{err}");
@@ -633,7 +646,7 @@ fn a_shipment_cut_mid_file_resumes_where_it_stopped_and_a_damaged_rest_is_sent_w
     copy(0);
     proxy.cut_after(Direction::ToStandby, 80_000);
     primary.fails(&["ship", "--to-standby", "--seal"]);
-    let parts = part_files(&standby);
+    let parts = wait_for_part(&standby, 64 * 1024);
     assert_eq!(parts.len(), 1);
     let mut bytes = std::fs::read(&parts[0]).unwrap();
     assert_eq!(bytes.len(), 64 * 1024);
