@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::pair::{free_port, identical, pair, replica_of, start, stop};
+use common::pair::{Server, free_port, identical, pair, replica_of, start, stop};
 use common::proxy::{Direction, Proxy};
 use common::workload::Workload;
 use common::{Home, keys_of, mixed_script, wait_until};
@@ -504,18 +504,6 @@ fn entries_older_than_the_standbys_epoch_are_refused() {
     );
 }
 
-/// Starts the standby server of `standby` and waits until it listens.
-fn standby_server(standby: &Home) -> std::process::Child {
-    let server = start(standby, "standby");
-    let listening = wait_until(Duration::from_secs(30), Duration::from_millis(50), || {
-        std::fs::read_to_string(standby.join("standby.log"))
-            .unwrap_or_default()
-            .contains("standby listening")
-    });
-    assert!(listening, "the standby server does not listen");
-    server
-}
-
 /// Waits until the standby holds one part file of `len` bytes and its
 /// session has let it go (it writes what arrived before a cut after the
 /// sender has seen the cut); returns the part files.
@@ -547,7 +535,7 @@ fn shipping_over_the_mirror_connection_is_applied_by_the_running_standby_each_en
     let mut keys = keys_of(&primary.file_rows("error_codes.data"));
     let mut work = Workload::new(5);
     workload(&primary, &mut keys, &mut work, 0);
-    let server = standby_server(&standby);
+    let server = Server::standby(&standby);
 
     // The finished segments go; the standby server applies them.
     let out = primary.ok(&["ship", "--to-standby"]);
@@ -587,7 +575,7 @@ fn shipping_over_the_mirror_connection_is_applied_by_the_running_standby_each_en
         assert_same_entries(&primary, &standby, last);
     }
     assert!(part_files(&standby).is_empty());
-    stop(server);
+    drop(server);
 }
 
 #[test]
@@ -617,7 +605,7 @@ fn a_shipment_cut_mid_file_resumes_where_it_stopped_and_a_damaged_rest_is_sent_w
     ship(&primary, dir.path(), &["--seal"]);
     let first_len = std::fs::metadata(&shipped(dir.path())[0]).unwrap().len();
     assert!(first_len > 100_000, "{first_len} bytes");
-    let mut server = standby_server(&standby);
+    let mut server = Server::standby(&standby);
 
     // The link is cut in the first file's second ShipData:
     // an error, and the bytes received before it kept.
@@ -631,9 +619,8 @@ fn a_shipment_cut_mid_file_resumes_where_it_stopped_and_a_damaged_rest_is_sent_w
 
     // The standby is killed (-9) and started again: the shipment resumes
     // at the bytes it kept, and ends identical, each entry once.
-    server.kill().unwrap();
-    server.wait().unwrap();
-    let server = standby_server(&standby);
+    server.kill();
+    let server = Server::standby(&standby);
     let out = primary.ok(&["ship", "--to-standby", "--seal"]);
     assert!(out.contains(&format!("resumed at byte {kept}")), "{out}");
     let last = drx_journal::last_seq(&journal(&primary)).unwrap();
@@ -661,7 +648,7 @@ fn a_shipment_cut_mid_file_resumes_where_it_stopped_and_a_damaged_rest_is_sent_w
     assert!(mirrored(&primary, &standby).unwrap() >= 2);
     assert_same_entries(&primary, &standby, last);
     assert!(part_files(&standby).is_empty());
-    stop(server);
+    drop(server);
 }
 
 #[test]
@@ -673,9 +660,9 @@ fn seqs_the_primary_no_longer_holds_are_named_and_nothing_is_sent() {
     let segments = drx_journal::segment_files(&journal(&primary)).unwrap();
     assert!(segments.len() >= 3);
     std::fs::remove_file(&segments[0].path).unwrap();
-    let server = standby_server(&standby);
+    let server = Server::standby(&standby);
     let err = primary.fails(&["ship", "--to-standby"]);
-    stop(server);
+    drop(server);
     let to = segments[1].first_seq - 1;
     assert!(
         err.contains(&format!(

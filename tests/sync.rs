@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::pair::{caught_up, free_port, logs, pair, replica_of, start, stop};
+use common::pair::{Server, caught_up, free_port, logs, pair, replica_of};
 use common::{Home, keys_of, wait_until};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -43,34 +43,6 @@ fn homes() -> (Home, Home) {
     prim.demo("error_codes.table");
     std::fs::write(prim.join(BIG), noise(BIG_LEN, 7)).unwrap();
     (prim, stby)
-}
-
-/// A server process, stopped (SIGTERM) when the test ends, even by a
-/// failed assertion.
-struct Server(Option<std::process::Child>);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.take() {
-            stop(child);
-        }
-    }
-}
-
-fn start_primary(prim: &Home) -> Server {
-    Server(Some(start(prim, "primary")))
-}
-
-/// Starts the standby server and waits (at most 30 s) until it listens.
-fn start_standby(stby: &Home) -> Server {
-    let server = Server(Some(start(stby, "standby")));
-    let listening = wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
-        std::fs::read_to_string(stby.join("standby.log")).is_ok_and(|log| {
-            log.contains("drx_mirror::standby") && log.contains("standby listening")
-        })
-    });
-    assert!(listening, "the standby server did not start");
-    server
 }
 
 fn source(home: &Home, name: &str) -> PathBuf {
@@ -140,7 +112,7 @@ fn line_of<'a>(out: &'a str, name: &str) -> &'a str {
 #[test]
 fn a_large_file_with_scattered_changes_is_synced_by_its_differing_blocks_only() {
     let (prim, stby) = homes();
-    let _server = start_standby(&stby);
+    let _server = Server::standby(&stby);
 
     // The standby has no replica: a full copy, said so.
     let out = prim.ok(&["sync", BIG]);
@@ -224,8 +196,8 @@ fn rewrites(keys: &[i64], n: usize, seed: usize) -> String {
 #[test]
 fn a_sync_while_the_application_writes_ends_identical_once_caught_up() {
     let (prim, stby) = homes();
-    let _standby = start_standby(&stby);
-    let _primary = start_primary(&prim);
+    let _standby = Server::standby(&stby);
+    let _primary = Server::start(&prim, "primary");
     assert!(caught_up(&prim, &stby), "{}", logs(&prim, &stby));
 
     // The replica drifts (changed behind the standby's back).
@@ -282,8 +254,8 @@ fn writes_to_blocks_already_read_are_replayed_on_the_standby() {
     prim.append_config(
         "\n[[files]]\nrecord_type = \"include\"\nprocess_name = \"*\"\nsource_path = \"rel.dat\"\n",
     );
-    let _standby = start_standby(&stby);
-    let _primary = start_primary(&prim);
+    let _standby = Server::standby(&stby);
+    let _primary = Server::start(&prim, "primary");
     prim.io("create.jsonl", &rel_script(1, true));
     let file = "rel.dat";
     assert!(
@@ -336,7 +308,7 @@ fn writes_to_blocks_already_read_are_replayed_on_the_standby() {
 #[test]
 fn a_sync_killed_mid_way_is_finished_by_running_it_again() {
     let (prim, stby) = homes();
-    let _server = start_standby(&stby);
+    let _server = Server::standby(&stby);
     let rep = replica(&prim, &stby, BIG);
 
     // A full copy, paced (64 messages of 1 MiB, 50 ms apart), killed once
@@ -382,8 +354,8 @@ fn refresh_brings_every_critical_file_to_the_primary() {
         "\n[[files]]\nrecord_type = \"include\"\nprocess_name = \"*\"\nsource_path = \"small.dat\"\n",
     );
     std::fs::write(prim.join("small.dat"), noise(5000, 3)).unwrap();
-    let _standby = start_standby(&stby);
-    let _primary = start_primary(&prim);
+    let _standby = Server::standby(&stby);
+    let _primary = Server::start(&prim, "primary");
     assert!(caught_up(&prim, &stby), "{}", logs(&prim, &stby));
     scribble(&replica(&prim, &stby, "error_codes.data"), &[100], b"DRIFT");
 

@@ -104,6 +104,45 @@ pub fn stop(mut child: Child) {
     let _ = child.wait();
 }
 
+/// A server process (`drx mirror <role>`), stopped (SIGTERM, then
+/// SIGKILL) when dropped, also when a failed assertion unwinds the test.
+pub struct Server(Option<Child>);
+
+impl Server {
+    /// Starts `drx -v mirror <role>` in `home` ([`start`]).
+    pub fn start(home: &Home, role: &str) -> Server {
+        Server(Some(start(home, role)))
+    }
+
+    /// Starts the standby server of `home` and waits (at most 30 s) until
+    /// it listens.
+    pub fn standby(home: &Home) -> Server {
+        let server = Server::start(home, "standby");
+        let listening = wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
+            std::fs::read_to_string(home.join("standby.log"))
+                .is_ok_and(|log| log.contains("standby listening"))
+        });
+        assert!(listening, "the standby server does not listen");
+        server
+    }
+
+    /// SIGKILL, and waits for the process.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.take() {
+            stop(child);
+        }
+    }
+}
+
 /// Both servers' logs, for assertion messages.
 pub fn logs(primary: &Home, standby: &Home) -> String {
     let read = |h: &Home, f: &str| std::fs::read_to_string(h.join(f)).unwrap_or_default();
