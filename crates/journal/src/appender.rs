@@ -67,6 +67,15 @@ pub(crate) struct OpenEnd {
     pub dir_dirty: bool,
 }
 
+/// How an appended entry is stamped.
+pub(crate) enum Stamping {
+    /// The next seq, the current epoch, and this time (µs since the Unix
+    /// epoch, read by the caller).
+    Next { timestamp_us: i64 },
+    /// Its stamp in another journal (a replica): seq, epoch, timestamp.
+    Given(Stamp),
+}
+
 /// Microseconds since the Unix epoch (negative before it).
 pub(crate) fn now_us() -> i64 {
     match SystemTime::now().duration_since(UNIX_EPOCH) {
@@ -145,19 +154,23 @@ impl Appender {
         })
     }
 
-    /// Appends one entry. Returns its seq and whether the writer just
-    /// became dirty (the flusher thread should be woken).
-    pub(crate) fn append(&mut self, entry: &NewEntry<'_>) -> Result<(u64, bool), JournalError> {
-        self.append_stamped(entry, None)
+    /// Appends one entry, stamped with the next seq, the current epoch and
+    /// `timestamp_us` (the caller's clock read: µs since the Unix epoch).
+    /// Returns its seq and whether the writer just became dirty (the
+    /// flusher thread should be woken).
+    pub(crate) fn append(
+        &mut self,
+        entry: &NewEntry<'_>,
+        timestamp_us: i64,
+    ) -> Result<(u64, bool), JournalError> {
+        self.append_stamped(entry, Stamping::Next { timestamp_us })
     }
 
-    /// Appends one entry with the stamp it already has (seq, epoch and
-    /// timestamp from another journal), or, with `None`, the next seq, the
-    /// current epoch and the time now.
+    /// Appends one entry stamped as `stamping` says.
     pub(crate) fn append_stamped(
         &mut self,
         entry: &NewEntry<'_>,
-        given: Option<Stamp>,
+        stamping: Stamping,
     ) -> Result<(u64, bool), JournalError> {
         self.check()?;
         let plan = payload::plan(entry)?;
@@ -169,18 +182,18 @@ impl Appender {
             self.flush()?;
         }
         let seq = self.last_seq + 1;
-        let stamp = match given {
-            Some(stamp) if stamp.seq != seq => {
+        let stamp = match stamping {
+            Stamping::Given(stamp) if stamp.seq != seq => {
                 return Err(JournalError::OutOfSequence {
                     expected: seq,
                     got: stamp.seq,
                 });
             }
-            Some(stamp) => stamp,
-            None => Stamp {
+            Stamping::Given(stamp) => stamp,
+            Stamping::Next { timestamp_us } => Stamp {
                 seq,
                 epoch: self.epoch,
-                timestamp_us: now_us(),
+                timestamp_us,
             },
         };
         let start = self.buf.len();

@@ -4,9 +4,8 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
-use crate::appender::Appender;
+use crate::appender::{Appender, Stamping, now_us};
 use crate::commit_waiter::{CommitWaiter, completes_unit};
 use crate::durability::{Durability, Shared, spawn_flusher};
 use crate::entry::{EntryRef, NewEntry};
@@ -15,10 +14,11 @@ use crate::payload::Stamp;
 use crate::role::{NodeRole, node_role};
 use crate::{epoch, lock, recovery};
 
-/// How often a writer reads the role file again: a role set by another
-/// process (a primary server told it is fenced off) takes effect within
-/// this time.
-const ROLE_RECHECK: Duration = Duration::from_millis(100);
+/// How often a writer reads the role file again, in µs: a role set by
+/// another process (a primary server told it is fenced off) takes effect
+/// within this time. Measured on the wall clock each append reads anyway
+/// for its entry's timestamp (a clock that steps back rereads at once).
+const ROLE_RECHECK_US: i64 = 100_000;
 
 /// The default segment size: 64 MiB.
 pub const DEFAULT_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
@@ -62,9 +62,9 @@ pub struct Writer {
     waiter: Option<Box<dyn CommitWaiter>>,
     /// The journal directory.
     dir: PathBuf,
-    /// The role as last read, and when.
+    /// The role as last read, and when (µs since the Unix epoch).
     role: Option<NodeRole>,
-    role_read: Instant,
+    role_read_us: i64,
 }
 
 impl Writer {
@@ -112,17 +112,18 @@ impl Writer {
             waiter: None,
             dir,
             role,
-            role_read: Instant::now(),
+            role_read_us: now_us(),
         })
     }
 
     /// Refuses an append the journal's role forbids ([`NodeRole`]),
     /// reading the role file again when it was last read more than
-    /// `ROLE_RECHECK` ago.
-    fn check_role(&mut self, replica: bool) -> Result<(), JournalError> {
-        if self.role_read.elapsed() >= ROLE_RECHECK {
+    /// `ROLE_RECHECK_US` before `now_us`.
+    fn check_role(&mut self, replica: bool, now_us: i64) -> Result<(), JournalError> {
+        let since = now_us.wrapping_sub(self.role_read_us);
+        if !(0..ROLE_RECHECK_US).contains(&since) {
             self.role = node_role(&self.dir)?;
-            self.role_read = Instant::now();
+            self.role_read_us = now_us;
         }
         let allowed = match &self.role {
             None => true,
@@ -150,7 +151,7 @@ impl Writer {
     pub fn set_role(&mut self, role: NodeRole) -> Result<(), JournalError> {
         crate::role::set_node_role(&self.dir, &role)?;
         self.role = Some(role);
-        self.role_read = Instant::now();
+        self.role_read_us = now_us();
         Ok(())
     }
 
@@ -167,10 +168,12 @@ impl Writer {
     /// A journal whose role is standby or fenced refuses it
     /// ([`JournalError::RoleForbids`]).
     pub fn append(&mut self, entry: &NewEntry<'_>) -> Result<u64, JournalError> {
-        self.check_role(false)?;
+        // One clock read: the role's recheck and the entry's timestamp.
+        let now = now_us();
+        self.check_role(false, now)?;
         let (seq, became_dirty) = {
             let mut appender = self.shared.lock();
-            let (seq, became_dirty) = appender.append(entry)?;
+            let (seq, became_dirty) = appender.append(entry, now)?;
             if self.waiter.is_some() && completes_unit(entry) {
                 appender.flush()?;
             }
@@ -201,7 +204,7 @@ impl Writer {
     /// epoch history as beginning at this entry). A journal whose role is
     /// primary or fenced refuses it ([`JournalError::RoleForbids`]).
     pub fn append_replica(&mut self, entry: &EntryRef<'_>) -> Result<u64, JournalError> {
-        self.check_role(true)?;
+        self.check_role(true, now_us())?;
         if entry.epoch > self.epoch() {
             self.set_epoch(entry.epoch)?;
         }
@@ -213,7 +216,7 @@ impl Writer {
         let (seq, became_dirty) = self
             .shared
             .lock()
-            .append_stamped(&entry.as_new_entry(), Some(stamp))?;
+            .append_stamped(&entry.as_new_entry(), Stamping::Given(stamp))?;
         if became_dirty {
             self.shared.wake.notify_one();
         }
