@@ -165,7 +165,8 @@ enum Command {
     /// (only differing blocks), locked ones skipped, orphans reported or
     /// deleted (docs/DR.md, "Equalizer").
     Equalize {
-        /// Repeat every equalize_interval minutes until Ctrl-C or SIGTERM.
+        /// Repeat until Ctrl-C or SIGTERM, each record every its own
+        /// equalize_interval minutes (default 5).
         #[arg(long)]
         every: bool,
         /// Repeat every SECONDS instead (implies --every).

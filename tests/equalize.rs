@@ -2,7 +2,9 @@
 //! "Equalizer"): `drx equalize` on the primary copies the equalize
 //! records' files that are new or modified (and older) on the standby,
 //! reports the same ones, skips a locked one unless `equalize_if_locked`,
-//! never copies an excluded `*.kp`, and reports, then deletes, orphans.
+//! never copies an excluded `*.kp`, and reports, then deletes, orphans;
+//! a star-name in the directory part (`apps/*/conf/*.cfg`) equalizes each
+//! matching directory, the copies keeping their path below `apps/`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -226,6 +228,204 @@ fn locked_files_are_skipped_unless_asked_and_orphans_reported_then_deleted() {
         .unwrap();
     let copied = wait_until(Duration::from_secs(30), Duration::from_millis(50), || {
         std::fs::read(copy_of(&stby, "e.cfg")).is_ok_and(|b| b == std::fs::read(&e).unwrap())
+    });
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &every.id().to_string()])
+        .status();
+    let stopped = wait_until(Duration::from_secs(20), Duration::from_millis(50), || {
+        every.try_wait().unwrap().is_some()
+    });
+    if !stopped {
+        let _ = every.kill();
+    }
+    assert!(copied, "{}", logs(&prim, &stby));
+    assert!(stopped, "drx equalize --every did not stop on SIGTERM");
+    assert!(every.wait().unwrap().success());
+}
+
+const STAR_DIR_RECORDS: &str = r#"
+[[files]]
+record_type = "equalize"
+source_path = "apps/*/conf/*.cfg"
+destination_dir = "replicas/eqapps"
+equalize_interval = 3
+equalize_if_new = true
+equalize_if_modified = true
+report_orphans = true
+
+[[files]]
+record_type = "exclude"
+source_path = "*.kp"
+"#;
+
+/// The standby's copies of files under the primary's `apps/`, by their
+/// paths there.
+fn app_copy(stby: &Home, below_apps: &str) -> PathBuf {
+    stby.join(&format!("replicas/eqapps/{below_apps}"))
+}
+
+/// The files under `dir`, walked (bounded), as paths relative to it.
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        assert!(out.len() < 1000, "too many files under {}", dir.display());
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_star_in_the_directory_equalizes_each_matching_directory() {
+    let (prim, stby) = pair(free_port());
+    prim.append_config(STAR_DIR_RECORDS);
+    stby.append_config(STAR_DIR_RECORDS);
+    prim.demo("error_codes.table");
+    for d in [
+        "apps/one/conf",
+        "apps/two/conf",
+        "apps/three/etc",
+        "elsewhere/conf",
+    ] {
+        std::fs::create_dir_all(prim.join(d)).unwrap();
+    }
+    let a = prim.write("apps/one/conf/a.cfg", "one a\n");
+    let x1 = prim.write("apps/one/conf/x.cfg", "one x\n");
+    let x2 = prim.write(
+        "apps/two/conf/x.cfg",
+        "two x, another file of the same name\n",
+    );
+    let b = prim.write("apps/two/conf/b.cfg", "two b, newer here\n");
+    prim.write("apps/one/conf/skip.kp", "excluded");
+    prim.write("apps/three/etc/c.cfg", "not in a conf directory");
+    prim.write("elsewhere/conf/e.cfg", "only through a symbolic link");
+    std::os::unix::fs::symlink(prim.join("elsewhere"), prim.join("apps/link")).unwrap();
+    for f in [&a, &x1, &x2] {
+        set_mtime(f, -100);
+    }
+    // On the standby: an older b.cfg, and an orphan in one/conf.
+    std::fs::create_dir_all(app_copy(&stby, "one/conf")).unwrap();
+    std::fs::create_dir_all(app_copy(&stby, "two/conf")).unwrap();
+    let old_b = app_copy(&stby, "two/conf/b.cfg");
+    std::fs::write(&old_b, "two b, older there\n").unwrap();
+    set_mtime(&old_b, -1000);
+    let orphan = app_copy(&stby, "one/conf/old.cfg");
+    std::fs::write(&orphan, "gone from the primary\n").unwrap();
+    let _server = start_standby(&stby);
+
+    let out = prim.ok(&["equalize"]);
+    assert!(
+        line_of(&out, "one/conf/a.cfg").contains("a.cfg: new, copied"),
+        "{out}"
+    );
+    assert!(
+        line_of(&out, "one/conf/x.cfg").contains("x.cfg: new, copied"),
+        "{out}"
+    );
+    assert!(
+        line_of(&out, "two/conf/x.cfg").contains("x.cfg: new, copied"),
+        "{out}"
+    );
+    assert!(
+        line_of(&out, "two/conf/b.cfg").contains("b.cfg: modified, copied"),
+        "{out}"
+    );
+    assert!(
+        line_of(&out, "one/conf/old.cfg").ends_with("old.cfg: orphan reported"),
+        "{out}"
+    );
+    for never in ["/apps/three/", "c.cfg", "/apps/link/", "e.cfg", "skip.kp"] {
+        assert!(!out.contains(never), "{never}: {out}");
+    }
+    assert!(orphan.exists(), "a reported orphan is kept");
+    assert_eq!(
+        files_under(&stby.join("replicas/eqapps")),
+        vec![
+            "one/conf/a.cfg",
+            "one/conf/old.cfg",
+            "one/conf/x.cfg",
+            "two/conf/b.cfg",
+            "two/conf/x.cfg"
+        ],
+        "{}",
+        logs(&prim, &stby)
+    );
+    for (src, below) in [
+        (&a, "one/conf/a.cfg"),
+        (&x1, "one/conf/x.cfg"),
+        (&x2, "two/conf/x.cfg"),
+        (&b, "two/conf/b.cfg"),
+    ] {
+        let copy = app_copy(&stby, below);
+        assert_eq!(
+            std::fs::read(src).unwrap(),
+            std::fs::read(&copy).unwrap(),
+            "{below}"
+        );
+        assert_eq!(mtime(src), mtime(&copy), "{below}");
+    }
+
+    // Modified in both directories: copied in both, the rest the same.
+    std::fs::write(&a, "one a, modified\n").unwrap();
+    std::fs::write(&x2, "two x, modified\n").unwrap();
+    let out = prim.ok(&["equalize"]);
+    assert!(
+        line_of(&out, "one/conf/a.cfg").contains("a.cfg: modified, copied"),
+        "{out}"
+    );
+    assert!(
+        line_of(&out, "two/conf/x.cfg").contains("x.cfg: modified, copied"),
+        "{out}"
+    );
+    assert!(
+        line_of(&out, "one/conf/x.cfg").ends_with("x.cfg: same"),
+        "{out}"
+    );
+    assert!(
+        line_of(&out, "two/conf/b.cfg").ends_with("b.cfg: same"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read(app_copy(&stby, "one/conf/a.cfg")).unwrap(),
+        b"one a, modified\n"
+    );
+    assert_eq!(
+        std::fs::read(app_copy(&stby, "two/conf/x.cfg")).unwrap(),
+        b"two x, modified\n"
+    );
+    assert_eq!(
+        std::fs::read(app_copy(&stby, "one/conf/x.cfg")).unwrap(),
+        b"one x\n"
+    );
+    assert!(!out.contains("c.cfg"), "{out}");
+
+    // --every: each record on its own interval, all due at the start; a
+    // new file in each directory is copied by the first round.
+    let n1 = prim.write("apps/one/conf/n.cfg", "one n\n");
+    let n2 = prim.write("apps/two/conf/n.cfg", "two n\n");
+    let mut every = prim
+        .command(&["equalize", "--every"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let copied = wait_until(Duration::from_secs(30), Duration::from_millis(50), || {
+        [(&n1, "one/conf/n.cfg"), (&n2, "two/conf/n.cfg")]
+            .iter()
+            .all(|(src, below)| {
+                std::fs::read(app_copy(&stby, below))
+                    .is_ok_and(|b| b == std::fs::read(src).unwrap())
+            })
     });
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &every.id().to_string()])

@@ -23,13 +23,27 @@
 //! time (`TouchFile`), so that the next round finds it equal. Files of the
 //! standby's directory that match the star-name but no longer exist here
 //! are orphans: reported (`report_orphans`) or deleted (`delete_orphans`).
+//!
+//! A star-name in the directory part of `source_path` (`apps/*/conf/*.cfg`)
+//! is expanded here ([`dirs`]: component by component, no symbolic link
+//! followed, bounded); each matched directory is then equalized as a
+//! directory without a star is, its copies on the standby under
+//! `destination_dir` keeping their path below the pattern's star-free
+//! base. [`EqualizeSchedule`] says which records `drx equalize --every`
+//! runs when (each on its own `equalize_interval`).
+
+mod dirs;
+mod schedule;
+
+pub use dirs::MAX_DIRS_VISITED;
+pub use schedule::{EqualizeSchedule, record_interval};
 
 use crate::delta_sync::{block_size_for_sync, file_sums};
 use crate::error::LinkError;
 use crate::link::{self, FrameReader, WriteHalf};
 use crate::protocol::transfer::{ListRequest, Listed, Listing, Touch, TouchFile, Touched};
 use crate::protocol::{
-    Blocks, BlocksEnd, MAX_BLOCKS_DATA, Message, Reason, Role, Sums, SumsRequest, Synced,
+    Blocks, BlocksEnd, MAX_BLOCKS_DATA, Message, Reason, Sums, SumsRequest, Synced,
 };
 use crate::settings::PrimarySettings;
 use drx_config::{Config, FileRecord, FileRecordType, FilesTable};
@@ -45,8 +59,8 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 /// standby replays no journal entry over the copy.
 pub const NO_REPLAY: u64 = u64::MAX;
 
-/// The interval of `drx equalize --every` when no equalize record sets
-/// `equalize_interval`, in minutes.
+/// The interval of an equalize record that sets no `equalize_interval`
+/// (or 0), in minutes.
 pub const DEFAULT_EQUALIZE_MINUTES: u32 = 5;
 
 /// What the equalizer did with one file.
@@ -146,19 +160,15 @@ impl fmt::Display for EqualizeReport {
     }
 }
 
-/// The interval of `drx equalize --every`: the shortest
-/// `equalize_interval` of the equalize records (minutes), else
-/// [`DEFAULT_EQUALIZE_MINUTES`].
-pub fn equalize_interval(config: &Config) -> Duration {
-    let minutes = config
+/// The Files Table's equalize records, in order: the records that
+/// [`equalize_records`] and [`EqualizeSchedule`] number from 0.
+pub fn equalize_record_list(config: &Config) -> Vec<FileRecord> {
+    config
         .files
         .records()
         .filter(|r| r.record_type == FileRecordType::Equalize)
-        .filter_map(|r| r.equalize_interval)
-        .filter(|&m| m > 0)
-        .min()
-        .unwrap_or(DEFAULT_EQUALIZE_MINUTES);
-    Duration::from_secs(u64::from(minutes) * 60)
+        .cloned()
+        .collect()
 }
 
 /// Whether `name` matches the star-name `pattern` (`*`: any run of
@@ -264,10 +274,33 @@ pub(crate) fn destination(
             dir.display()
         ));
     }
-    let name = path
-        .file_name()
+    let rel = below_base(record.map_or("", |r| r.source_path.as_str()), &path)
         .ok_or_else(|| format!("{file}: no file name"))?;
-    Ok(Some(drx_config::normalize(&home.join(dir)).join(name)))
+    Ok(Some(drx_config::normalize(&home.join(dir)).join(rel)))
+}
+
+/// The part of `path` (a file an equalize record's `source_path`
+/// matches) that its copy keeps under `destination_dir`: the file name,
+/// and with a star-name in the directory, the directories below the
+/// pattern's star-free base too (`apps/*/conf/*.cfg`: `x/conf/a.cfg`).
+/// The primary matches the pattern component by component, so the path
+/// has as many components after the base as the pattern.
+fn below_base(source_path: &str, path: &Path) -> Option<PathBuf> {
+    let pattern = drx_config::normalize(Path::new(source_path));
+    let (_, rest) = dirs::split_base(&pattern);
+    let keep = rest.len().max(1);
+    let names: Vec<&std::ffi::OsStr> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
+    let from = names.len().saturating_sub(keep);
+    Some(names[from..].iter().collect())
 }
 
 fn mtime_ns(meta: &fs::Metadata) -> u64 {
@@ -331,7 +364,9 @@ struct Matched {
     files: Vec<PathBuf>,
 }
 
-fn matched(config: &Config, record: &FileRecord) -> Result<Matched, String> {
+/// The directories of one equalize record here (one, or with a star-name
+/// in the directory, each that it matches) and their files.
+fn matched(config: &Config, record: &FileRecord) -> Result<Vec<Matched>, String> {
     if record.in_any_directory {
         return Err("in_any_directory is not supported by the equalizer".into());
     }
@@ -340,9 +375,18 @@ fn matched(config: &Config, record: &FileRecord) -> Result<Matched, String> {
         return Err("no directory and file name".into());
     };
     let pattern = pattern.to_string_lossy().into_owned();
-    if has_star(&dir.to_string_lossy()) {
-        return Err("star-names in the directory are not supported by the equalizer".into());
+    if !has_star(&dir.to_string_lossy()) {
+        return Ok(vec![matched_in(config, dir, &pattern)?]);
     }
+    dirs::expand_dirs(dir, MAX_DIRS_VISITED)?
+        .iter()
+        .map(|dir| matched_in(config, dir, &pattern))
+        .collect()
+}
+
+/// The regular files of `dir` whose names match `pattern`, minus the
+/// excluded ones, sorted (none when `dir` does not exist).
+fn matched_in(config: &Config, dir: &Path, pattern: &str) -> Result<Matched, String> {
     let mut files = Vec::new();
     match fs::read_dir(dir) {
         Ok(entries) => {
@@ -351,7 +395,7 @@ fn matched(config: &Config, record: &FileRecord) -> Result<Matched, String> {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 let path = dir.join(&name);
                 let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-                if is_file && star_match(&pattern, &name) && !excluded(config, &path) {
+                if is_file && star_match(pattern, &name) && !excluded(config, &path) {
                     files.push(path);
                 }
             }
@@ -362,7 +406,7 @@ fn matched(config: &Config, record: &FileRecord) -> Result<Matched, String> {
     files.sort();
     Ok(Matched {
         dir: dir.to_path_buf(),
-        pattern,
+        pattern: pattern.to_owned(),
         files,
     })
 }
@@ -424,41 +468,28 @@ fn violation(what: &str) -> LinkError {
 /// One equalizer round: every equalize record's files compared with the
 /// standby's copies, copied, reported or removed as the record says.
 pub async fn equalize(config: &Config) -> Result<EqualizeReport, LinkError> {
+    let all: Vec<usize> = (0..equalize_record_list(config).len()).collect();
+    equalize_records(config, &all).await
+}
+
+/// One equalizer round of some equalize records (numbers into
+/// [`equalize_record_list`]; unknown numbers are ignored), over one
+/// transfer session.
+pub async fn equalize_records(
+    config: &Config,
+    indices: &[usize],
+) -> Result<EqualizeReport, LinkError> {
     let started = Instant::now();
     let settings = PrimarySettings::from_config(config)?;
-    let dir = settings.journal_dir.clone();
-    let (epoch, last, history) = tokio::task::spawn_blocking(move || {
-        Ok::<_, LinkError>((
-            drx_journal::current_epoch(&dir)?,
-            drx_journal::last_seq(&dir)?,
-            drx_journal::epoch_history(&dir)?,
-        ))
-    })
-    .await
-    .map_err(|e| LinkError::Stopped(format!("equalize: {e}")))??;
-    let (mut reader, write, theirs) = crate::session::open(
-        &settings,
-        Role::Transfer,
-        Role::Standby,
-        epoch,
-        last,
-        crate::primary::newest(history),
-    )
-    .await?;
-    reader.streaming();
+    let (reader, write, theirs) = crate::session::open_transfer(&settings).await?;
     let mut session = Session { reader, write };
     let mut report = EqualizeReport {
         peer: theirs.node_id.clone(),
         files: Vec::new(),
         took_ms: 0,
     };
-    let records: Vec<FileRecord> = config
-        .files
-        .records()
-        .filter(|r| r.record_type == FileRecordType::Equalize)
-        .cloned()
-        .collect();
-    for record in &records {
+    let records = equalize_record_list(config);
+    for record in indices.iter().filter_map(|&i| records.get(i)) {
         equalize_record(config, record, &mut session, &mut report.files).await?;
     }
     let bye = Message::Goodbye {
@@ -476,7 +507,7 @@ async fn equalize_record(
     session: &mut Session,
     out: &mut Vec<EqualizedFile>,
 ) -> Result<(), LinkError> {
-    let matched = match matched(config, record) {
+    let dirs = match matched(config, record) {
         Ok(m) => m,
         Err(why) => {
             out.push(EqualizedFile {
@@ -487,6 +518,21 @@ async fn equalize_record(
             return Ok(());
         }
     };
+    for matched in &dirs {
+        equalize_dir(config, record, matched, session, out).await?;
+    }
+    Ok(())
+}
+
+/// One directory of an equalize record: its files, then the standby's
+/// orphans in it.
+async fn equalize_dir(
+    config: &Config,
+    record: &FileRecord,
+    matched: &Matched,
+    session: &mut Session,
+    out: &mut Vec<EqualizedFile>,
+) -> Result<(), LinkError> {
     let dir = matched.dir.display().to_string();
     let request = Message::ListRequest(ListRequest {
         process: record.process_name.clone(),
@@ -724,7 +770,82 @@ async fn copy(
 
 #[cfg(test)]
 mod tests {
-    use super::star_match;
+    use super::{destination, matched, star_match};
+    use drx_config::{Config, FileRecordType};
+    use std::path::{Path, PathBuf};
+
+    const STAR_DIRS: &str = "[[files]]\nrecord_type = \"equalize\"\n\
+        source_path = \"apps/*/conf/*.cfg\"\ndestination_dir = \"replicas/eq\"\n\n\
+        [[files]]\nrecord_type = \"equalize\"\nsource_path = \"etc/*.ini\"\n\
+        destination_dir = \"replicas/ini\"\n\n\
+        [[files]]\nrecord_type = \"exclude\"\nsource_path = \"*.kp\"\n";
+
+    #[test]
+    fn copies_keep_their_path_below_the_star_free_base() {
+        let config = Config::parse("drx.toml", STAR_DIRS, Path::new("/stby")).unwrap();
+        let home = Path::new("/stby");
+        // The primary's names (another home): the part below `apps`.
+        let to = |file: &str| destination(&config.files, home, "p", file).unwrap();
+        assert_eq!(
+            to("/prim/apps/one/conf/a.cfg"),
+            Some(PathBuf::from("/stby/replicas/eq/one/conf/a.cfg"))
+        );
+        assert_eq!(
+            to("/prim/apps/two/conf/a.cfg"),
+            Some(PathBuf::from("/stby/replicas/eq/two/conf/a.cfg"))
+        );
+        // The directory probe of a listing maps the same way.
+        assert_eq!(
+            to("/prim/apps/two/conf/*.cfg"),
+            Some(PathBuf::from("/stby/replicas/eq/two/conf/*.cfg"))
+        );
+        // Without a star in the directory: the file name only, as before.
+        assert_eq!(
+            to("/prim/etc/x.ini"),
+            Some(PathBuf::from("/stby/replicas/ini/x.ini"))
+        );
+        assert_eq!(to("/prim/elsewhere/x.txt"), None);
+    }
+
+    #[test]
+    fn a_record_with_a_star_in_the_directory_matches_each_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path();
+        for d in [
+            "apps/one/conf",
+            "apps/two/conf",
+            "apps/three/etc",
+            "real/conf",
+        ] {
+            std::fs::create_dir_all(home.join(d)).unwrap();
+        }
+        for f in [
+            "apps/one/conf/a.cfg",
+            "apps/one/conf/skip.kp",
+            "apps/one/conf/b.txt",
+            "apps/two/conf/c.cfg",
+            "apps/three/etc/d.cfg",
+            "real/conf/e.cfg",
+        ] {
+            std::fs::write(home.join(f), f).unwrap();
+        }
+        std::os::unix::fs::symlink(home.join("real"), home.join("apps/link")).unwrap();
+        let config = Config::parse("drx.toml", STAR_DIRS, home).unwrap();
+        let record = config
+            .files
+            .records()
+            .find(|r| r.record_type == FileRecordType::Equalize)
+            .unwrap();
+        let got = matched(&config, record).unwrap();
+        let dirs: Vec<PathBuf> = got.iter().map(|m| m.dir.clone()).collect();
+        assert_eq!(
+            dirs,
+            vec![home.join("apps/one/conf"), home.join("apps/two/conf")]
+        );
+        assert_eq!(got[0].files, vec![home.join("apps/one/conf/a.cfg")]);
+        assert_eq!(got[1].files, vec![home.join("apps/two/conf/c.cfg")]);
+        assert!(got.iter().all(|m| m.pattern == "*.cfg"));
+    }
 
     #[test]
     fn star_names_match() {

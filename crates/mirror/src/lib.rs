@@ -64,8 +64,8 @@ pub use crate::delta_sync::{
     SyncReport, TARGET_BLOCKS, block_size_for_sync, human_bytes, refresh, sync,
 };
 pub use crate::equalizer::{
-    DEFAULT_EQUALIZE_MINUTES, EqualizeReport, Equalized, EqualizedFile, NO_REPLAY, equalize,
-    equalize_interval,
+    DEFAULT_EQUALIZE_MINUTES, EqualizeReport, EqualizeSchedule, Equalized, EqualizedFile,
+    MAX_DIRS_VISITED, NO_REPLAY, equalize, equalize_record_list, equalize_records, record_interval,
 };
 pub use crate::protocol::transfer::{ListRequest, Listed, Listing, Touch, TouchFile, Touched};
 pub use crate::protocol::{
