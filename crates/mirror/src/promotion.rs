@@ -176,6 +176,7 @@ pub(crate) fn promote_standby(
     let mut promotion = raise(&mut writer, &mut replica, started)?;
     replica.close()?;
     writer.close()?;
+    tracing::info!("promoting: the journal and the replica are closed");
     promotion.took = started.elapsed();
     promotion.why = why.to_owned();
     promotion.silent_for = silent_for;
@@ -271,6 +272,7 @@ pub(crate) fn raise(
     let epoch = previous_epoch + 1;
     let last_received_seq = writer.last_seq();
     writer.set_epoch(epoch)?;
+    tracing::info!(epoch, "promoting: the epoch is raised");
     crash_point(PROMOTE_EPOCH);
     let aborted = replica.open_transaction_ids();
     let timestamp_us = SystemTime::now()
@@ -292,10 +294,17 @@ pub(crate) fn raise(
         writer.append_replica(&entry)?;
         replica.apply(&entry)?;
     }
+    let synced = Instant::now();
     writer.sync()?;
     replica.sync()?;
+    tracing::info!(
+        aborted = aborted.len(),
+        sync_ms = synced.elapsed().as_millis(),
+        "promoting: open transactions aborted, journal and replicas synced"
+    );
     crash_point(PROMOTE_ABORT);
     writer.set_role(NodeRole::Primary)?;
+    tracing::info!("promoting: the role is primary");
     crash_point(PROMOTE_ROLE);
     Ok(Promotion {
         already_primary: false,
