@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::pair::{SYMMETRIC_DATA, start, stop, symmetric_pair, symmetric_script};
+use common::pair::{SYMMETRIC_DATA, Server, start, stop, symmetric_pair, symmetric_script};
 use common::{Home, keys_of, wait_until};
 use drx_journal::NodeRole;
 use std::path::Path;
@@ -275,4 +275,69 @@ fn diverged_entries_are_reported_rolled_back_and_the_old_primary_follows_the_new
     stop(prim_primary);
     stop(prim_standby);
     stop(stby_server);
+}
+
+/// The bytes a rejoin says it fetched ("… repaired from stby (N bytes)").
+fn repaired_bytes(out: &str) -> u64 {
+    let tail = out.split("repaired from stby (").nth(1).unwrap_or_default();
+    tail.split(' ').next().unwrap_or_default().parse().unwrap()
+}
+
+#[test]
+fn a_rejoin_fetches_only_the_blocks_that_differ_from_the_new_primary() {
+    let (prim, stby) = symmetric_pair("heartbeat_ms = 200");
+    let stby_server = Server::start(&stby, "standby");
+    let mut prim_server = Server::start(&prim, "primary");
+    // A file of 20,000 records, mirrored.
+    common::write_input(&prim.layout(), &prim.join("input.table"), 20_000);
+    prim.ok(&["demo", "--input-path", "input.table", "--output-path", DATA]);
+    let all = [(&prim, "primary.log"), (&stby, "standby.log")];
+    assert!(
+        wait_until(Duration::from_secs(60), Duration::from_millis(50), || same(
+            &prim, &stby
+        )),
+        "{}",
+        logs(&all)
+    );
+    let len = std::fs::metadata(prim.join(DATA)).unwrap().len();
+    // The primary's server dies; its application changes a few records
+    // alone; the standby is promoted and changes a few of its own.
+    prim_server.kill();
+    let mut keys = keys_of(&prim.file_rows(DATA));
+    prim.io("alone.jsonl", &symmetric_script(&mut keys, 12, 2));
+    drop(stby_server);
+    let promoted = stby.ok(&["promote"]);
+    assert!(promoted.contains("epoch 1 -> 2"), "{promoted}");
+    let mut stby_keys = keys_of(&stby.file_rows(DATA));
+    stby.io("new.jsonl", &symmetric_script(&mut stby_keys, 12, 3));
+
+    // The rejoin compares block digests and fetches what differs only.
+    let fence = Server::start(&stby, "standby");
+    let out = prim.ok(&["rejoin"]);
+    drop(fence);
+    let fetched = repaired_bytes(&out);
+    eprintln!("the rejoin fetched {fetched} of {len} bytes");
+    assert!(
+        0 < fetched && fetched * 10 < len,
+        "{fetched} of {len} bytes fetched: {out}"
+    );
+
+    // Then the new primary streams to the old one: identical.
+    let _prim_standby = Server::start(&prim, "standby");
+    let _stby_primary = Server::start(&stby, "primary");
+    stby.io("more.jsonl", &symmetric_script(&mut stby_keys, 12, 4));
+    let all = [
+        (&prim, "standby.log"),
+        (&stby, "primary.log"),
+        (&stby, "standby.log"),
+    ];
+    assert!(
+        wait_until(Duration::from_secs(60), Duration::from_millis(50), || {
+            same(&prim, &stby)
+                && drx_journal::last_seq(&stby.join("journal")).unwrap()
+                    == drx_journal::last_seq(&prim.join("journal")).unwrap()
+        }),
+        "{}",
+        logs(&all)
+    );
 }

@@ -313,6 +313,8 @@ impl FrameReader {
             // A rejoining node's request and its answers (docs/DR.md).
             Message::RepairRequest(r) => Ok(Message::RepairRequest(r)),
             Message::Repair(r) => Ok(Message::Repair(r)),
+            Message::SumsRequest(r) => Ok(Message::SumsRequest(r)),
+            Message::Sums(s) => Ok(Message::Sums(s)),
             other => Err(LinkError::Ended {
                 reason: Reason::ProtocolViolation,
                 text: format!("unexpected {} during the handshake", other.kind()),

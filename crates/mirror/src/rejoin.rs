@@ -8,8 +8,9 @@
 //!    node appended after it were never received there. They are written
 //!    to a report (`<home>/rejoin/rolled-back-<from>-<to>.jsonl`), never
 //!    dropped silently.
-//! 3. Every file the journal names is asked for whole and overwritten
-//!    with the promoted node's current bytes: not only the ranges the
+//! 3. Every file the journal names is brought to the promoted node's
+//!    current bytes — the blocks whose digests differ from its copy's
+//!    (`SumsRequest` → `Sums` first), or all of it —: not only the ranges the
 //!    diverged entries (and the transactions open at the shared seq, which
 //!    the promotion aborted) wrote, because an application killed between
 //!    an operation's file I/O and its entry leaves bytes no entry
@@ -27,9 +28,10 @@ use crate::crash_point::{
     REJOIN_PLAN, REJOIN_REPAIR, REJOIN_REPLICA, REJOIN_REPORT, REJOIN_ROLE, REJOIN_TRUNCATE,
     crash_point,
 };
+use crate::delta_sync::{block_size_for_sync, file_sums};
 use crate::error::LinkError;
 use crate::link::{self, FrameReader};
-use crate::protocol::{Message, Reason, RepairRequest, RepairWant, Role, TO_THE_END};
+use crate::protocol::{Message, Reason, RepairRequest, RepairWant, Role, SumsRequest, TO_THE_END};
 use crate::replica::Replica;
 use crate::settings::{PrimarySettings, StandbySettings};
 use drx_config::Config;
@@ -165,20 +167,23 @@ pub async fn rejoin(config: &Config) -> Result<Rejoined, LinkError> {
             plan
         }
     };
-    let request = RepairRequest {
-        files: plan
-            .wants
-            .iter()
-            .map(|w| RepairWant {
-                process: w.process.clone(),
-                file: w.file.clone(),
-                ranges: w.ranges.clone(),
-            })
-            .collect(),
-    };
     let peer = reader.peer();
-    // Both proven: the answer may come in frames of any size.
+    // Both proven: the answers may come in frames of any size.
     reader.streaming();
+    let mut request = RepairRequest::default();
+    for want in &plan.wants {
+        let whole = want.ranges == [(0, TO_THE_END)];
+        let ranges = if whole {
+            differing_blocks(&mut reader, &mut write, want).await?
+        } else {
+            want.ranges.clone()
+        };
+        request.files.push(RepairWant {
+            process: want.process.clone(),
+            file: want.file.clone(),
+            ranges,
+        });
+    }
     link::write_message(&mut write, peer, &Message::RepairRequest(request)).await?;
     let (repaired_files, repaired_bytes) = receive_repairs(&mut reader).await?;
     crash_point(REJOIN_REPAIR);
@@ -229,6 +234,84 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(call)
         .await
         .map_err(|e| LinkError::Stopped(format!("rejoin: {e}")))?
+}
+
+/// The ranges of a file wanted whole that differ from the promoted
+/// node's copy: its block digests (`SumsRequest` → `Sums`) against this
+/// copy's, in the block size it answers with. The whole file when this
+/// node has no copy, the promoted node has none, or too many ranges differ.
+async fn differing_blocks(
+    reader: &mut FrameReader,
+    write: &mut crate::link::WriteHalf,
+    want: &Want,
+) -> Result<Vec<(u64, u64)>, LinkError> {
+    let whole = vec![(0, TO_THE_END)];
+    let path = PathBuf::from(&want.file);
+    let ours_len = match fs::metadata(&path) {
+        Ok(meta) if meta.len() > 0 => meta.len(),
+        _ => return Ok(whole),
+    };
+    let asked = SumsRequest {
+        process: want.process.clone(),
+        file: want.file.clone(),
+        block_size: block_size_for_sync(ours_len),
+    };
+    link::write_message(write, reader.peer(), &Message::SumsRequest(asked)).await?;
+    let theirs = match reader.next_handshake_message().await? {
+        Message::Sums(sums) if sums.file == want.file => sums,
+        other => {
+            return Err(LinkError::Stopped(format!(
+                "expected the Sums of {}, got {}",
+                want.file,
+                other.kind()
+            )));
+        }
+    };
+    let Some(theirs_len) = theirs.len else {
+        return Ok(whole);
+    };
+    let block_size = theirs.block_size;
+    let hashed = path.clone();
+    let Some((ours_len, ours)) = blocking(move || {
+        file_sums(&hashed, block_size, &|_| {})
+            .map_err(LinkError::io(format!("hashing {}", hashed.display())))
+    })
+    .await?
+    else {
+        return Ok(whole);
+    };
+    let size = u64::from(block_size);
+    let common = ours_len.min(theirs_len);
+    // Blocks whole on both sides, and a last short one when the lengths
+    // agree; past them, everything when they do not.
+    let mut compared = usize::try_from(common / size).unwrap_or(usize::MAX);
+    if ours_len == theirs_len && common % size != 0 {
+        compared += 1;
+    }
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    for (i, (a, b)) in ours.iter().zip(&theirs.sums).take(compared).enumerate() {
+        if a == b {
+            continue;
+        }
+        let at = i as u64 * size;
+        match ranges.last_mut() {
+            Some((start, len)) if *start + *len == at => *len += size,
+            _ => ranges.push((at, size)),
+        }
+    }
+    if ours_len != theirs_len {
+        ranges.push((compared as u64 * size, TO_THE_END));
+    }
+    if ranges.len() > MAX_RANGES {
+        return Ok(whole);
+    }
+    tracing::info!(
+        file = %want.file,
+        block_size,
+        differing = ranges.len(),
+        "rejoin: block digests compared"
+    );
+    Ok(ranges)
 }
 
 /// Writes every `Repair` received to this node's files, until the last;

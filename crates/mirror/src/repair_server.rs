@@ -11,12 +11,18 @@
 //! without a journal entry). So the read is taken when the journal shows
 //! no transaction open before it and none begun during it, and tried again
 //! otherwise, for at most [`SETTLE_TIME`].
+//!
+//! Before its `RepairRequest`, the rejoining node may ask for the block
+//! digests of files it would otherwise fetch whole (`SumsRequest` →
+//! `Sums`, read the same way), so that it fetches only the blocks that
+//! differ from its copy.
 
+use crate::delta_sync::{block_size_for_sync, file_sums};
 use crate::error::LinkError;
 use crate::link::{self, FrameReader, WriteHalf};
 use crate::protocol::{
     Hello, MAX_REPAIR_DATA, Message, Nonce, PROTOCOL_VERSION, Reason, Repair, RepairRequest, Role,
-    TO_THE_END, Transcript,
+    Sums, SumsRequest, TO_THE_END, Transcript, block_count,
 };
 use crate::replica::Replica;
 use crate::settings::StandbySettings;
@@ -68,11 +74,28 @@ pub(crate) async fn serve_rejoiner(
     reader.streaming();
     let ours_proof = transcript.proof(&settings.secret, Role::Primary);
     link::write_message(write, peer, &Message::Proof(ours_proof)).await?;
-    let request = match reader.next_handshake_message().await? {
-        Message::RepairRequest(r) => r,
-        other => {
-            let text = format!("expected RepairRequest, got {}", other.kind());
-            return Err(refuse(write, peer, Reason::ProtocolViolation, text).await);
+    // Block digests of whole files first, if asked (`SumsRequest` →
+    // `Sums`), then the ranges.
+    let request = loop {
+        match reader.next_handshake_message().await? {
+            Message::RepairRequest(r) => break r,
+            Message::SumsRequest(asked) => {
+                let journal = settings.journal.dir.clone();
+                let replica = settings.replica.clone();
+                let answer = tokio::task::spawn_blocking(move || {
+                    settled(&journal, || file_digests(&replica, &asked))
+                })
+                .await
+                .map_err(|e| LinkError::Stopped(format!("computing block digests: {e}")))?;
+                match answer {
+                    Ok(sums) => link::write_message(write, peer, &Message::Sums(sums)).await?,
+                    Err(text) => return Err(refuse(write, peer, Reason::CannotResume, text).await),
+                }
+            }
+            other => {
+                let text = format!("expected RepairRequest, got {}", other.kind());
+                return Err(refuse(write, peer, Reason::ProtocolViolation, text).await);
+            }
         }
     };
     tracing::info!(
@@ -82,9 +105,10 @@ pub(crate) async fn serve_rejoiner(
     );
     let journal = settings.journal.dir.clone();
     let replica = settings.replica.clone();
-    let answer = tokio::task::spawn_blocking(move || settled_read(&journal, &replica, &request))
-        .await
-        .map_err(|e| LinkError::Stopped(format!("reading the repair: {e}")))?;
+    let answer =
+        tokio::task::spawn_blocking(move || settled(&journal, || read_all(&replica, &request)))
+            .await
+            .map_err(|e| LinkError::Stopped(format!("reading the repair: {e}")))?;
     let repairs = match answer {
         Ok(repairs) => repairs,
         Err(text) => return Err(refuse(write, peer, Reason::CannotResume, text).await),
@@ -197,24 +221,20 @@ impl OpenTransactions {
     }
 }
 
-/// Reads every range asked for when no transaction is under way; an error
+/// Runs `read` (of the files) when no transaction is under way; an error
 /// text (for the rejoining node) when none came within [`SETTLE_TIME`] or
-/// a file cannot be read.
-fn settled_read(
-    journal: &Path,
-    replica: &crate::replica::ReplicaConfig,
-    request: &RepairRequest,
-) -> Result<Vec<Repair>, String> {
+/// `read` failed.
+fn settled<T>(journal: &Path, mut read: impl FnMut() -> Result<T, String>) -> Result<T, String> {
     let deadline = Instant::now() + SETTLE_TIME;
     let mut txns = OpenTransactions::new(journal).map_err(|e| e.to_string())?;
     loop {
         txns.catch_up().map_err(|e| e.to_string())?;
         let quiet_before = txns.open.is_empty();
         txns.begun_since();
-        let repairs = read_all(replica, request)?;
+        let read = read()?;
         txns.catch_up().map_err(|e| e.to_string())?;
         if quiet_before && !txns.begun_since() && txns.open.is_empty() {
-            return Ok(repairs);
+            return Ok(read);
         }
         if Instant::now() >= deadline {
             return Err(format!(
@@ -223,6 +243,42 @@ fn settled_read(
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The block digests of the file a rejoining node asks about, read now,
+/// in blocks of the size asked for, or larger when the file here is too
+/// long for one `Sums` in those (the rejoining node hashes its copy in the
+/// size answered).
+fn file_digests(
+    replica: &crate::replica::ReplicaConfig,
+    asked: &SumsRequest,
+) -> Result<Sums, String> {
+    let path = Replica::map_path(replica, &asked.process, &asked.file)
+        .map_err(|e| format!("{}: {e}", asked.file))?;
+    let len = match std::fs::metadata(&path) {
+        Ok(meta) => Some(meta.len()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let block_size = match len {
+        Some(len) if block_count(len, asked.block_size).is_none() => {
+            asked.block_size.max(block_size_for_sync(len))
+        }
+        _ => asked.block_size,
+    };
+    let found =
+        file_sums(&path, block_size, &|_| {}).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (len, sums) = match found {
+        Some((len, sums)) => (Some(len), sums),
+        None => (None, Vec::new()),
+    };
+    Ok(Sums {
+        process: asked.process.clone(),
+        file: asked.file.clone(),
+        len,
+        block_size,
+        sums,
+    })
 }
 
 /// The answer to `request`, read now; the last message is marked.
