@@ -8,33 +8,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::pair::{free_port, logs, pair, start, stop};
+use common::pair::{Server, free_port, logs, pair};
 use common::{Home, wait_until};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
-
-/// A server process, stopped (SIGTERM) when the test ends.
-struct Server(Option<std::process::Child>);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.take() {
-            stop(child);
-        }
-    }
-}
-
-/// Starts the standby server and waits (at most 30 s) until it listens.
-fn start_standby(stby: &Home) -> Server {
-    let server = Server(Some(start(stby, "standby")));
-    let listening = wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
-        std::fs::read_to_string(stby.join("standby.log")).is_ok_and(|log| {
-            log.contains("drx_mirror::standby") && log.contains("standby listening")
-        })
-    });
-    assert!(listening, "the standby server did not start");
-    server
-}
 
 const RECORDS: &str = r#"
 [[files]]
@@ -96,7 +73,7 @@ fn line_of<'a>(out: &'a str, name: &str) -> &'a str {
 #[test]
 fn new_and_modified_files_are_copied_same_ones_reported_excluded_ones_never() {
     let (prim, stby) = homes();
-    let _server = start_standby(&stby);
+    let _server = Server::standby(&stby);
     let a = prim.write("conf/a.cfg", "alpha = 1\n");
     let b = prim.write("conf/b.cfg", &"bravo = 2\n".repeat(2000));
     let kp = prim.write("conf/skip.kp", "never copied");
@@ -168,7 +145,7 @@ fn new_and_modified_files_are_copied_same_ones_reported_excluded_ones_never() {
 #[test]
 fn locked_files_are_skipped_unless_asked_and_orphans_reported_then_deleted() {
     let (prim, stby) = homes();
-    let _server = start_standby(&stby);
+    let _server = Server::standby(&stby);
     let c = prim.write("conf/c.cfg", "charlie\n");
     let d = prim.write("conf/d.cfg", "delta\n");
 
@@ -322,7 +299,7 @@ fn a_star_in_the_directory_equalizes_each_matching_directory() {
     set_mtime(&old_b, -1000);
     let orphan = app_copy(&stby, "one/conf/old.cfg");
     std::fs::write(&orphan, "gone from the primary\n").unwrap();
-    let _server = start_standby(&stby);
+    let _server = Server::standby(&stby);
 
     let out = prim.ok(&["equalize"]);
     assert!(

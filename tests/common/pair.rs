@@ -118,9 +118,13 @@ impl Server {
     /// it listens.
     pub fn standby(home: &Home) -> Server {
         let server = Server::start(home, "standby");
+        // The standby module's line, once its socket is bound (the
+        // service's own line comes first).
         let listening = wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
-            std::fs::read_to_string(home.join("standby.log"))
-                .is_ok_and(|log| log.contains("standby listening"))
+            std::fs::read_to_string(home.join("standby.log")).is_ok_and(|log| {
+                log.lines()
+                    .any(|l| l.contains("drx_mirror::standby") && l.contains("standby listening"))
+            })
         });
         assert!(listening, "the standby server does not listen");
         server
