@@ -7,7 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
 cargo build --quiet --release --manifest-path ../../Cargo.toml
-drx=../../target/release/drx
+drx="${CARGO_TARGET_DIR:-../../target}/release/drx"
 rm -rf journal error_codes.data error_codes.db error_codes.db-wal error_codes.db-shm
 "$drx" check
 "$drx" demo --input-path error_codes.table --output-path error_codes.data
