@@ -27,7 +27,7 @@ use crate::shipping::seal::{SealOutcome, seal};
 use crate::shipping::ship::read_finished;
 use crate::shipping::shipped_segment;
 use drx_config::Config;
-use drx_journal::{register_consumer, set_consumer_position};
+use drx_journal::{SegmentFile, register_consumer, set_consumer_position};
 
 /// The journal consumer whose position is the standby's durable seq as
 /// `drx ship --to-standby` last heard it.
@@ -123,31 +123,42 @@ pub async fn ship_to_standby(
     };
     let journal = dir.clone();
     let segments = blocking(move || Ok(drx_journal::segment_files(&journal)?)).await?;
-    for pair in segments.windows(2) {
-        let (segment, next) = (pair[0].clone(), &pair[1]);
-        let last = next.first_seq.saturating_sub(1);
-        if last <= report.durable || last < segment.first_seq {
+    // The finished segments holding seqs past the standby's, each with
+    // the next one's first seq.
+    let todo: Vec<(SegmentFile, u64)> = segments
+        .windows(2)
+        .filter(|pair| {
+            let last = pair[1].first_seq.saturating_sub(1);
+            last > report.durable && last >= pair[0].first_seq
+        })
+        .map(|pair| (pair[0].clone(), pair[1].first_seq))
+        .collect();
+    if let Some((first, _)) = todo.first()
+        && first.first_seq > report.durable + 1
+    {
+        return Err(ShippingError::StandbyGap {
+            from: report.durable + 1,
+            to: first.first_seq - 1,
+            dir,
+        });
+    }
+    // The next file is read and compressed while the standby applies the
+    // one before.
+    let level = options.level;
+    let mut preparing = todo.first().map(|t| prepare(t.clone(), level));
+    for (i, (_, next_first)) in todo.iter().enumerate() {
+        let last = next_first.saturating_sub(1);
+        let Some(task) = preparing.take() else {
+            break;
+        };
+        let (manifest, file) = task
+            .await
+            .map_err(|e| ShippingError::Link(LinkError::Stopped(format!("compressing: {e}"))))??;
+        preparing = todo.get(i + 1).map(|t| prepare(t.clone(), level));
+        if last <= report.durable {
+            // The stream brought it meanwhile.
             continue;
         }
-        if segment.first_seq > report.durable + 1 {
-            return Err(ShippingError::StandbyGap {
-                from: report.durable + 1,
-                to: segment.first_seq - 1,
-                dir,
-            });
-        }
-        let level = options.level;
-        let next_first = next.first_seq;
-        let (manifest, file) = blocking(move || {
-            let (raw, scanned) = read_finished(&segment, next_first)?;
-            let (manifest, compressed) =
-                shipped_segment::compress(&raw, &scanned, segment.first_seq, level, &segment.path)?;
-            let mut file = Vec::with_capacity(manifest::PREFIX_LEN + compressed.len());
-            file.extend_from_slice(&manifest.encode());
-            file.extend_from_slice(&compressed);
-            Ok((manifest, file))
-        })
-        .await?;
         let mut sent = send_file(&mut reader, &mut write, &manifest, &file).await?;
         if sent.1.failed.is_some() && sent.0.resumed > 0 {
             // What the standby kept from a cut transfer did not verify
@@ -191,6 +202,24 @@ pub async fn ship_to_standby(
         report.open_segment = Some((newest.first_seq, last.max(newest.first_seq - 1)));
     }
     Ok(report)
+}
+
+/// Reads the finished `segment` (the next one starting at `next_first`),
+/// checks and compresses it on a blocking thread: its manifest and the
+/// shipped file's bytes.
+fn prepare(
+    (segment, next_first): (SegmentFile, u64),
+    level: i32,
+) -> tokio::task::JoinHandle<Result<(Manifest, Vec<u8>), ShippingError>> {
+    tokio::task::spawn_blocking(move || {
+        let (raw, scanned) = read_finished(&segment, next_first)?;
+        let (manifest, compressed) =
+            shipped_segment::compress(&raw, &scanned, segment.first_seq, level, &segment.path)?;
+        let mut file = Vec::with_capacity(manifest::PREFIX_LEN + compressed.len());
+        file.extend_from_slice(&manifest.encode());
+        file.extend_from_slice(&compressed);
+        Ok((manifest, file))
+    })
 }
 
 /// Offers one shipped file, sends what the standby does not hold, and
