@@ -581,26 +581,11 @@ fn rsync_anchor(dir: &Path, file: &Path, len: u64) -> Result<Option<Anchor>> {
     let Some(daemon) = crate::bench_support::RsyncDaemon::start(dir, &dest)? else {
         return Ok(None);
     };
-    let (rsync, url) = (&daemon.rsync, &daemon.url);
     let name = file.file_name().unwrap_or_default();
     let push = |extra: &[&str]| -> Result<f64> {
         fresh_dest()?;
         settle();
-        let started = Instant::now();
-        let out = Command::new(rsync)
-            .args(extra)
-            .arg(file)
-            .arg(url)
-            .output()
-            .context("running rsync")?;
-        let secs = started.elapsed().as_secs_f64();
-        if !out.status.success() {
-            bail!(
-                "rsync {extra:?} {} {url}: {}",
-                file.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        let secs = daemon.push(file, extra)?;
         let copied = std::fs::metadata(dest.join(name))?.len();
         if copied != len {
             bail!("rsync copied {copied} bytes of {len}");

@@ -63,6 +63,29 @@ pub struct RsyncDaemon {
 }
 
 impl RsyncDaemon {
+    /// `rsync EXTRA FILE rsync://…/drx_bench/`: its time in seconds (an
+    /// error with rsync's own message when it fails).
+    pub fn push(&self, file: &std::path::Path, extra: &[&str]) -> Result<f64> {
+        use anyhow::{Context, bail};
+        let started = std::time::Instant::now();
+        let out = Command::new(&self.rsync)
+            .args(extra)
+            .arg(file)
+            .arg(&self.url)
+            .output()
+            .context("running rsync")?;
+        let secs = started.elapsed().as_secs_f64();
+        if !out.status.success() {
+            bail!(
+                "rsync {extra:?} {} {}: {}",
+                file.display(),
+                self.url,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(secs)
+    }
+
     /// Starts it; `None` when rsync is not installed.
     pub fn start(dir: &std::path::Path, dest: &std::path::Path) -> Result<Option<RsyncDaemon>> {
         use anyhow::{Context, bail};

@@ -273,21 +273,7 @@ fn rsync(dir: &Path, source: &Path, dest: &Path) -> Result<Option<f64>> {
     let Some(daemon) = crate::bench_support::RsyncDaemon::start(dir, dest)? else {
         return Ok(None);
     };
-    let url = &daemon.url;
-    let started = Instant::now();
-    let out = Command::new(&daemon.rsync)
-        .args(["--no-whole-file", "--inplace"])
-        .arg(source)
-        .arg(url)
-        .output()
-        .context("running rsync")?;
-    let secs = started.elapsed().as_secs_f64();
-    if !out.status.success() {
-        bail!(
-            "rsync {} {url}: {}",
-            source.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(Some(secs))
+    Ok(Some(
+        daemon.push(source, &["--no-whole-file", "--inplace"])?,
+    ))
 }

@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::pair::{caught_up, free_port, logs, pair, pair_with, replica_of, start, stop};
+use common::pair::{
+    caught_up, data_mirrored, free_port, logs, pair, pair_with, replica_of, start, stop,
+};
 use common::workload::Workload;
 use common::{Home, keys_of, mixed_script, wait_until};
 use std::path::PathBuf;
@@ -113,34 +115,6 @@ record_type = \"include\"
 process_name = \"*\"
 source_path = \"data/*\"
 ";
-
-/// Whether the standby's replica of `data/` holds exactly the primary's
-/// files, each byte-identical; else what differs.
-fn data_mirrored(primary: &Home, standby: &Home) -> Result<usize, String> {
-    let dir = std::fs::canonicalize(primary.join("data")).unwrap();
-    let names = |dir: &std::path::Path| -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .map(|d| {
-                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
-    };
-    let files = names(&dir);
-    let replicas = names(&replica_of(standby, &dir));
-    if files != replicas {
-        return Err(format!("files {files:?}, replicas {replicas:?}"));
-    }
-    for name in &files {
-        let path = dir.join(name);
-        if std::fs::read(&path).unwrap() != std::fs::read(replica_of(standby, &path)).unwrap() {
-            return Err(format!("{name} differs from its replica"));
-        }
-    }
-    Ok(files.len())
-}
 
 #[test]
 fn every_operation_on_every_organization_is_mirrored_through_kills() {

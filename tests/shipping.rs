@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::pair::{Server, free_port, identical, pair, replica_of, start, stop};
+use common::pair::{Server, data_mirrored, free_port, identical, pair, start, stop};
 use common::proxy::{Direction, Proxy};
 use common::workload::Workload;
 use common::{Home, keys_of, mixed_script, wait_until};
@@ -111,29 +111,7 @@ fn mirrored(primary: &Home, standby: &Home) -> Result<usize, String> {
     if !identical(primary, standby, "error_codes.data") {
         return Err("error_codes.data differs from its replica".into());
     }
-    let dir = std::fs::canonicalize(primary.join("data")).unwrap();
-    let names = |dir: &Path| -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .map(|d| {
-                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
-    };
-    let files = names(&dir);
-    let replicas = names(&replica_of(standby, &dir));
-    if files != replicas {
-        return Err(format!("files {files:?}, replicas {replicas:?}"));
-    }
-    for name in &files {
-        let path = dir.join(name);
-        if std::fs::read(&path).unwrap() != std::fs::read(replica_of(standby, &path)).unwrap() {
-            return Err(format!("{name} differs from its replica"));
-        }
-    }
-    Ok(files.len() + 1)
+    Ok(data_mirrored(primary, standby)? + 1)
 }
 
 /// The shipped files of `dir`, by name.

@@ -207,3 +207,31 @@ pub fn symmetric_script(keys: &mut Vec<i64>, n: usize, seed: u64) -> String {
         &format!("\"file\":\"{SYMMETRIC_DATA}\""),
     )
 }
+
+/// Whether the standby's replica of `data/` holds exactly the primary's
+/// files, each byte-identical; else what differs.
+pub fn data_mirrored(primary: &Home, standby: &Home) -> Result<usize, String> {
+    let dir = std::fs::canonicalize(primary.join("data")).unwrap();
+    let names = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    let files = names(&dir);
+    let replicas = names(&replica_of(standby, &dir));
+    if files != replicas {
+        return Err(format!("files {files:?}, replicas {replicas:?}"));
+    }
+    for name in &files {
+        let path = dir.join(name);
+        if std::fs::read(&path).unwrap() != std::fs::read(replica_of(standby, &path)).unwrap() {
+            return Err(format!("{name} differs from its replica"));
+        }
+    }
+    Ok(files.len())
+}
